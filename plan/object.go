@@ -1,0 +1,129 @@
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+)
+
+// Kind names a class of target objects. Targets use the two generic kinds;
+// what a kind is called in a target (contact, users/user) is the
+// provider's business.
+type Kind string
+
+const (
+	KindUser  Kind = "user"
+	KindGroup Kind = "group"
+)
+
+// Kinds lists the kinds in the order apply creates them: users before the
+// groups that reference them. Deletes run in the reverse order.
+var Kinds = []Kind{KindUser, KindGroup}
+
+// Entry is one LDAP entry as the source read it.
+type Entry struct {
+	// DN is the entry's DN as the server returned it.
+	DN string
+	// NormDN is the DN in a canonical form (attribute types and values
+	// lower-cased, no insignificant spaces) used to match member values.
+	NormDN string
+	// Key is the entry's primary key rendered as a string (entryUUID,
+	// objectGUID in its canonical form, or a configured attribute).
+	Key string
+	// Attrs holds the attribute values, keyed by the attribute name as
+	// configured or returned (lookups are case-sensitive; the source
+	// provider stores each value under the names the user may write).
+	Attrs map[string][]string
+	// Members holds, for a group, the NormDN of every direct member
+	// (users and groups alike). Empty for users.
+	Members []string
+}
+
+// First returns the first value of attr, or "".
+func (e *Entry) First(attr string) string {
+	if v := e.Attrs[attr]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// Directory is a complete read of the source: every user and group the
+// configured searches returned. A source must never return a partial
+// Directory; on any read error it returns an error instead.
+type Directory struct {
+	Users  []*Entry
+	Groups []*Entry
+}
+
+// Object is a target object in target terms: desired (built from the
+// source) or current (read from the target).
+type Object struct {
+	Kind Kind `json:"kind"`
+	// Key is the source primary key. Empty on a current object that no
+	// binding names (an object ldapply does not manage).
+	Key string `json:"key,omitempty"`
+	// ID is the target's identifier (a UUID, a DN, ...).
+	ID string `json:"id"`
+	// Name is the human name: username for users, name for groups. A
+	// different Name with the same Key is a rename.
+	Name string `json:"name"`
+	// Attrs are the single-valued attributes ldapply manages.
+	Attrs map[string]string `json:"attrs,omitempty"`
+	// Lists are the multi-valued attributes ldapply manages, compared as
+	// sets; providers keep each list sorted.
+	Lists map[string][]string `json:"lists,omitempty"`
+	// Sensitive names attributes whose values must never be shown. A
+	// plan stores only a salted hash for them.
+	Sensitive []string `json:"sensitive,omitempty"`
+	// Version identifies the target's current copy of the object (a hash
+	// of what the target returned). Empty on desired objects.
+	Version string `json:"version,omitempty"`
+}
+
+// IsSensitive reports whether attr must be hidden.
+func (o *Object) IsSensitive(attr string) bool { return slices.Contains(o.Sensitive, attr) }
+
+// Binding is the state's record of one managed object: the source primary
+// key it came from, the target id it lives under, and its last known name.
+type Binding struct {
+	Kind Kind   `json:"kind"`
+	Key  string `json:"key"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Bindings indexes the state's bindings by kind and primary key.
+type Bindings map[Kind]map[string]Binding
+
+// Add records b.
+func (bs Bindings) Add(b Binding) {
+	m := bs[b.Kind]
+	if m == nil {
+		m = map[string]Binding{}
+		bs[b.Kind] = m
+	}
+	m[b.Key] = b
+}
+
+// ByID returns, for one kind, the bindings indexed by target id.
+func (bs Bindings) ByID(k Kind) map[string]Binding {
+	out := make(map[string]Binding, len(bs[k]))
+	for _, b := range bs[k] {
+		out[b.ID] = b
+	}
+	return out
+}
+
+// VersionOf returns a stable hash of v's JSON encoding. Providers use it to
+// derive Object.Version from the raw object the target returned.
+func VersionOf(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only values that cannot be encoded at all fail; providers pass
+		// decoded JSON, which always encodes.
+		panic("plan: VersionOf: " + err.Error())
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:12])
+}
