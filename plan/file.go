@@ -1,0 +1,205 @@
+package plan
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+)
+
+// The plan file is JSON Lines so that it can be written and shown as a
+// stream: the first line is the header (a [Plan] without its changes),
+// then one line per [Change], then a trailer line
+//
+//	{"checksum":{"changes":N,"sha256":"…","hmac_sha256":"…"}}
+//
+// whose sha256 covers every byte before the trailer (corruption) and whose
+// hmac_sha256 is keyed with the state's sign key (tampering: only someone
+// holding the state can produce it).
+
+// ErrCorrupt is returned when a plan file is truncated, not a plan file,
+// or its checksum does not match its content.
+var ErrCorrupt = errors.New("plan file is corrupt")
+
+// ErrTampered is returned by [File.Verify] when the checksum matches but
+// the signature does not: the file was edited, or made against another
+// state.
+var ErrTampered = errors.New("plan file signature does not match the state")
+
+type trailer struct {
+	Checksum struct {
+		Changes int    `json:"changes"`
+		SHA256  string `json:"sha256"`
+		HMAC    string `json:"hmac_sha256"`
+	} `json:"checksum"`
+}
+
+var trailerPrefix = []byte(`{"checksum":`)
+
+// Writer writes a plan file change by change.
+type Writer struct {
+	w       *bufio.Writer
+	sum     hash.Hash
+	mac     hash.Hash
+	changes int
+	enc     *json.Encoder
+}
+
+// NewWriter writes p's header to w; signKey keys the trailer's HMAC.
+// Changes are written with [Writer.Change], and the file ends with
+// [Writer.Close]. p.Changes is ignored.
+func NewWriter(w io.Writer, p *Plan, signKey []byte) (*Writer, error) {
+	pw := &Writer{w: bufio.NewWriterSize(w, 256<<10), sum: sha256.New(), mac: hmac.New(sha256.New, signKey)}
+	pw.enc = json.NewEncoder(io.MultiWriter(pw.w, pw.sum, pw.mac))
+	pw.enc.SetEscapeHTML(false)
+	hdr := *p
+	hdr.FormatVersion = FormatVersion
+	if err := pw.enc.Encode(&hdr); err != nil {
+		return nil, fmt.Errorf("plan: write header: %w", err)
+	}
+	return pw, nil
+}
+
+// Change appends one change.
+func (pw *Writer) Change(c *Change) error {
+	pw.changes++
+	if err := pw.enc.Encode(c); err != nil {
+		return fmt.Errorf("plan: write change %s %s: %w", c.Kind, c.Name(), err)
+	}
+	return nil
+}
+
+// Close writes the trailer and flushes. It does not close the underlying
+// writer.
+func (pw *Writer) Close() error {
+	var t trailer
+	t.Checksum.Changes = pw.changes
+	t.Checksum.SHA256 = hex.EncodeToString(pw.sum.Sum(nil))
+	t.Checksum.HMAC = hex.EncodeToString(pw.mac.Sum(nil))
+	b, _ := json.Marshal(&t)
+	if _, err := pw.w.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("plan: write trailer: %w", err)
+	}
+	if err := pw.w.Flush(); err != nil {
+		return fmt.Errorf("plan: write: %w", err)
+	}
+	return nil
+}
+
+// Write writes p with all its changes.
+func Write(w io.Writer, p *Plan, signKey []byte) error {
+	pw, err := NewWriter(w, p, signKey)
+	if err != nil {
+		return err
+	}
+	for i := range p.Changes {
+		if err := pw.Change(&p.Changes[i]); err != nil {
+			return err
+		}
+	}
+	return pw.Close()
+}
+
+// Decode reads a plan file as a stream: header is called once with the
+// plan's header, then change once for each change in file order. It
+// returns ErrCorrupt (wrapped) when the file ends early, holds something
+// that is not a plan line, or its checksum does not match; a caller that
+// streams output must therefore treat everything it printed as void when
+// Decode fails. A header with another format version is rejected before
+// any callback. When signKey is not nil, the signature is checked too and
+// a mismatch returns ErrTampered.
+func Decode(r io.Reader, signKey []byte, header func(*Plan) error, change func(*Change) error) error {
+	return decode(r, signKey, header, change)
+}
+
+// Read reads a whole plan file into memory and checks its checksum, and
+// its signature when signKey is not nil.
+func Read(r io.Reader, signKey []byte) (*Plan, error) {
+	var p *Plan
+	err := decode(r, signKey, func(h *Plan) error { p = h; return nil }, func(c *Change) error {
+		p.Changes = append(p.Changes, *c)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func decode(r io.Reader, signKey []byte, header func(*Plan) error, change func(*Change) error) error {
+	br := bufio.NewReaderSize(r, 256<<10)
+	sum := sha256.New()
+	var mac hash.Hash
+	if signKey != nil {
+		mac = hmac.New(sha256.New, signKey)
+	}
+	n := 0
+	changes := 0
+	for {
+		line, err := br.ReadBytes('\n')
+		if err == io.EOF {
+			if len(line) == 0 {
+				return fmt.Errorf("%w: it ends before its checksum line (truncated?)", ErrCorrupt)
+			}
+		} else if err != nil {
+			return fmt.Errorf("plan: read: %w", err)
+		}
+		if n > 0 && bytes.HasPrefix(line, trailerPrefix) {
+			var t trailer
+			if err := json.Unmarshal(line, &t); err != nil {
+				return fmt.Errorf("%w: unreadable checksum line: %v", ErrCorrupt, err)
+			}
+			if got := hex.EncodeToString(sum.Sum(nil)); got != t.Checksum.SHA256 || t.Checksum.Changes != changes {
+				return fmt.Errorf("%w: its checksum does not match its content (edited or damaged)", ErrCorrupt)
+			}
+			if _, err := br.ReadByte(); err != io.EOF {
+				return fmt.Errorf("%w: data after the checksum line", ErrCorrupt)
+			}
+			if mac != nil {
+				want, _ := hex.DecodeString(t.Checksum.HMAC)
+				if !hmac.Equal(mac.Sum(nil), want) {
+					return ErrTampered
+				}
+			}
+			return nil
+		}
+		sum.Write(line)
+		if mac != nil {
+			mac.Write(line)
+		}
+		if n == 0 {
+			var probe struct {
+				FormatVersion *int `json:"format_version"`
+			}
+			if json.Unmarshal(line, &probe) != nil || probe.FormatVersion == nil {
+				return fmt.Errorf("%w: it does not start with an ldapply plan header", ErrCorrupt)
+			}
+			if *probe.FormatVersion != FormatVersion {
+				return fmt.Errorf("plan file has format version %d, and this ldapply reads only version %d: use the ldapply version that made it, or run plan again", *probe.FormatVersion, FormatVersion)
+			}
+			var p Plan
+			if err := json.Unmarshal(line, &p); err != nil {
+				return fmt.Errorf("%w: header: %v", ErrCorrupt, err)
+			}
+			if err := header(&p); err != nil {
+				return err
+			}
+		} else {
+			var c Change
+			if err := json.Unmarshal(line, &c); err != nil {
+				return fmt.Errorf("%w: change %d: %v", ErrCorrupt, n, err)
+			}
+			changes++
+			if err := change(&c); err != nil {
+				return err
+			}
+		}
+		n++
+	}
+}

@@ -1,0 +1,124 @@
+package plan_test
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/ldapply/ldapply/plan"
+)
+
+// samplePlan covers every action, a long text change, a sensitive value,
+// list changes with and without known names, and a warning.
+func samplePlan() *plan.Plan {
+	p := &plan.Plan{
+		ToolVersion:  "0.1.0-test",
+		Created:      time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC),
+		Lineage:      "3f0c1d9e-5b1a-4f55-a0a4-6f3e1c2d9b7a",
+		Serial:       4,
+		ConfigDigest: "sha256:abc",
+		Source:       "ldaps://ldap.example.com",
+		Target:       "icinga https://icinga.example.com/icingaweb2/notifications/api/v1",
+		Counts:       map[string]int{"source users": 5, "source groups": 2},
+		Refs:         map[string]string{"u-alice": "alice", "u-bob": "bob", "u-dave": "dave"},
+		Warnings:     []string{`user uid=nomail,ou=people,dc=example,dc=com has no email address and is skipped`},
+	}
+	p.Changes = []plan.Change{
+		{Action: plan.Create, Kind: plan.KindUser, Key: "k-alice", ID: "u-alice",
+			After:   &plan.Object{Kind: plan.KindUser, Key: "k-alice", ID: "u-alice", Name: "alice", Attrs: map[string]string{"username": "alice", "full_name": "Alice Doe", "email": "alice@example.com"}},
+			Payload: []byte(`{"id":"u-alice","username":"alice"}`)},
+		{Action: plan.Adopt, Kind: plan.KindUser, Key: "k-erin", ID: "u-erin",
+			Before: &plan.Object{Kind: plan.KindUser, ID: "u-erin", Name: "erin", Attrs: map[string]string{"email": "erin@old.example.com"}, Version: "v1"},
+			After:  &plan.Object{Kind: plan.KindUser, Key: "k-erin", ID: "u-erin", Name: "erin", Attrs: map[string]string{"email": "erin@example.com"}}},
+		{Action: plan.Rename, Kind: plan.KindUser, Key: "k-carol", ID: "u-carol",
+			Before: &plan.Object{Kind: plan.KindUser, ID: "u-carol", Name: "carol", Attrs: map[string]string{"username": "carol"}, Version: "v2"},
+			After:  &plan.Object{Kind: plan.KindUser, Key: "k-carol", ID: "u-carol", Name: "caroline", Attrs: map[string]string{"username": "caroline"}}},
+		{Action: plan.Update, Kind: plan.KindUser, Key: "k-bob", ID: "u-bob",
+			Before: &plan.Object{Kind: plan.KindUser, ID: "u-bob", Name: "bob", Attrs: map[string]string{"email": "bob@old.example.com", "description": "line one\nline two\nline three", "secret": "h1"}, Sensitive: []string{"secret"}, Version: "v3"},
+			After:  &plan.Object{Kind: plan.KindUser, Key: "k-bob", ID: "u-bob", Name: "bob", Attrs: map[string]string{"email": "bob@example.com", "description": "line one\nline 2\nline three", "secret": "h2"}, Sensitive: []string{"secret"}}},
+		{Action: plan.Delete, Kind: plan.KindUser, Key: "k-dave", ID: "u-dave",
+			Before: &plan.Object{Kind: plan.KindUser, ID: "u-dave", Name: "dave", Version: "v4"}},
+		{Action: plan.Update, Kind: plan.KindGroup, Key: "k-ops", ID: "g-ops",
+			Before: &plan.Object{Kind: plan.KindGroup, ID: "g-ops", Name: "ops", Lists: map[string][]string{"members": {"u-bob", "u-dave"}}, Version: "v5"},
+			After:  &plan.Object{Kind: plan.KindGroup, Key: "k-ops", ID: "g-ops", Name: "ops", Lists: map[string][]string{"members": {"u-alice", "u-bob", "u-unknown"}}}},
+		{Action: plan.Delete, Kind: plan.KindGroup, Key: "k-old", ID: "g-old",
+			Before: &plan.Object{Kind: plan.KindGroup, ID: "g-old", Name: "old-team"}},
+	}
+	return p
+}
+
+var key = []byte("0123456789abcdef0123456789abcdef")
+
+func TestFileRoundTrip(t *testing.T) {
+	p := samplePlan()
+	var buf bytes.Buffer
+	if err := plan.Write(&buf, p, key); err != nil {
+		t.Fatal(err)
+	}
+	got, err := plan.Read(bytes.NewReader(buf.Bytes()), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.FormatVersion = plan.FormatVersion
+	if d := cmp.Diff(p, got); d != "" {
+		t.Errorf("round trip (-want +got):\n%s", d)
+	}
+}
+
+func TestFileRejects(t *testing.T) {
+	var buf bytes.Buffer
+	if err := plan.Write(&buf, samplePlan(), key); err != nil {
+		t.Fatal(err)
+	}
+	good := buf.String()
+	lines := strings.SplitAfter(good, "\n")
+	tests := map[string]struct {
+		file string
+		key  []byte
+		want error
+		msg  string
+	}{
+		"truncated":        {file: strings.Join(lines[:3], ""), want: plan.ErrCorrupt},
+		"edited payload":   {file: strings.Replace(good, `"alice@example.com"`, `"mallory@example.com"`, 1), want: plan.ErrCorrupt},
+		"not a plan":       {file: "hello\n", want: plan.ErrCorrupt},
+		"empty":            {file: "", want: plan.ErrCorrupt},
+		"trailing garbage": {file: good + "x", want: plan.ErrCorrupt},
+		"other state key":  {file: good, key: []byte("another key"), want: plan.ErrTampered},
+		"future format": {
+			file: strings.Replace(good, `"format_version":1`, `"format_version":9`, 1),
+			msg:  "format version 9",
+		},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			k := tt.key
+			if k == nil {
+				k = key
+			}
+			_, err := plan.Read(strings.NewReader(tt.file), k)
+			if err == nil {
+				t.Fatal("Read accepted a bad plan file")
+			}
+			if tt.want != nil && !errors.Is(err, tt.want) {
+				t.Errorf("error = %v, want %v", err, tt.want)
+			}
+			if tt.msg != "" && !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("error = %v, want it to mention %q", err, tt.msg)
+			}
+		})
+	}
+	// A re-signed edit (checksum recomputed by someone without the
+	// state's key) is caught by the signature.
+	p := samplePlan()
+	p.Changes[0].After.Attrs["email"] = "mallory@example.com"
+	var forged bytes.Buffer
+	if err := plan.Write(&forged, p, []byte("guessed")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plan.Read(&forged, key); !errors.Is(err, plan.ErrTampered) {
+		t.Errorf("forged plan: error = %v, want ErrTampered", err)
+	}
+}
