@@ -1,0 +1,213 @@
+package apply_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/ldapply/ldapply/apply"
+	"github.com/ldapply/ldapply/plan"
+)
+
+type fakeTarget struct {
+	mu       sync.Mutex
+	order    []string
+	fail     map[string]error
+	delay    time.Duration
+	inflight atomic.Int32
+	maxSeen  atomic.Int32
+	started  chan string
+}
+
+func (f *fakeTarget) Apply(ctx context.Context, c *plan.Change) error {
+	n := f.inflight.Add(1)
+	defer f.inflight.Add(-1)
+	for {
+		m := f.maxSeen.Load()
+		if n <= m || f.maxSeen.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	if f.started != nil {
+		f.started <- c.Name()
+	}
+	time.Sleep(f.delay)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.order = append(f.order, fmt.Sprintf("%s %s %s", c.Action, c.Kind, c.Name()))
+	return f.fail[c.Name()]
+}
+
+type fakeRecorder struct {
+	mu      sync.Mutex
+	put     map[string]plan.Binding
+	removed []string
+	failOn  string
+}
+
+func (r *fakeRecorder) Put(b plan.Binding) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if b.Name == r.failOn {
+		return errors.New("disk full")
+	}
+	if r.put == nil {
+		r.put = map[string]plan.Binding{}
+	}
+	r.put[b.Key] = b
+	return nil
+}
+
+func (r *fakeRecorder) Remove(k plan.Kind, key string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.removed = append(r.removed, key)
+	return nil
+}
+
+func ch(a plan.Action, k plan.Kind, name string) plan.Change {
+	c := plan.Change{Action: a, Kind: k, Key: "k-" + name, ID: "id-" + name}
+	o := &plan.Object{Kind: k, Key: c.Key, ID: c.ID, Name: name}
+	if a != plan.Delete {
+		c.After = o
+	}
+	if a != plan.Create {
+		c.Before = o
+	}
+	return c
+}
+
+func TestRunOrder(t *testing.T) {
+	p := &plan.Plan{Changes: []plan.Change{
+		ch(plan.Delete, plan.KindGroup, "old-group"),
+		ch(plan.Delete, plan.KindUser, "gone"),
+		ch(plan.Update, plan.KindGroup, "ops"),
+		ch(plan.Create, plan.KindUser, "alice"),
+		ch(plan.Rename, plan.KindUser, "caroline"),
+	}}
+	tg := &fakeTarget{}
+	rec := &fakeRecorder{}
+	res, err := apply.Run(context.Background(), p, tg, rec, apply.Options{Parallelism: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"create user alice", "rename user caroline", "update group ops", "delete group old-group", "delete user gone"}
+	if d := cmp.Diff(want, tg.order); d != "" {
+		t.Errorf("order (-want +got):\n%s", d)
+	}
+	if len(rec.put) != 3 || len(rec.removed) != 2 {
+		t.Errorf("recorded %d puts and %d removes, want 3 and 2", len(rec.put), len(rec.removed))
+	}
+	if res.Done[plan.Create] != 1 || res.Done[plan.Delete] != 2 {
+		t.Errorf("Done = %v", res.Done)
+	}
+}
+
+func TestRunParallelismBound(t *testing.T) {
+	var cs []plan.Change
+	for i := range 40 {
+		cs = append(cs, ch(plan.Create, plan.KindUser, fmt.Sprintf("u%02d", i)))
+	}
+	tg := &fakeTarget{delay: 5 * time.Millisecond}
+	if _, err := apply.Run(context.Background(), &plan.Plan{Changes: cs}, tg, &fakeRecorder{}, apply.Options{Parallelism: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if got := tg.maxSeen.Load(); got != 4 {
+		t.Errorf("max changes in flight = %d, want 4", got)
+	}
+}
+
+func TestRunContinuesPastFailures(t *testing.T) {
+	p := &plan.Plan{Changes: []plan.Change{
+		ch(plan.Create, plan.KindUser, "alice"),
+		ch(plan.Create, plan.KindUser, "bob"),
+		ch(plan.Create, plan.KindUser, "carol"),
+	}}
+	boom := errors.New("422 Username bob already exists")
+	tg := &fakeTarget{fail: map[string]error{"bob": boom}}
+	rec := &fakeRecorder{}
+	res, err := apply.Run(context.Background(), p, tg, rec, apply.Options{Parallelism: 1})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want it to wrap the failure", err)
+	}
+	if len(res.Failed) != 1 || res.Failed[0].Change.Name() != "bob" {
+		t.Errorf("Failed = %v", res.Failed)
+	}
+	if _, ok := rec.put["k-bob"]; ok || len(rec.put) != 2 {
+		t.Errorf("recorded %v; want alice and carol only", rec.put)
+	}
+}
+
+func TestRunStopsWhenRecordingFails(t *testing.T) {
+	p := &plan.Plan{Changes: []plan.Change{
+		ch(plan.Create, plan.KindUser, "alice"),
+		ch(plan.Create, plan.KindUser, "bob"),
+		ch(plan.Update, plan.KindGroup, "ops"),
+	}}
+	tg := &fakeTarget{}
+	res, err := apply.Run(context.Background(), p, tg, &fakeRecorder{failOn: "alice"}, apply.Options{Parallelism: 1})
+	if !errors.Is(err, apply.ErrRecord) {
+		t.Fatalf("err = %v, want ErrRecord", err)
+	}
+	if len(tg.order) != 1 || res.Skipped != 2 {
+		t.Errorf("applied %v, skipped %d; want only alice applied and 2 skipped", tg.order, res.Skipped)
+	}
+}
+
+func TestRunCancelFinishesInFlight(t *testing.T) {
+	var cs []plan.Change
+	for i := range 10 {
+		cs = append(cs, ch(plan.Create, plan.KindUser, fmt.Sprintf("u%d", i)))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	tg := &fakeTarget{delay: 50 * time.Millisecond, started: make(chan string, 10)}
+	rec := &fakeRecorder{}
+	go func() {
+		<-tg.started
+		<-tg.started
+		cancel()
+	}()
+	res, err := apply.Run(ctx, &plan.Plan{Changes: cs}, tg, rec, apply.Options{Parallelism: 2})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if len(tg.order) != 2 || len(rec.put) != 2 {
+		t.Errorf("applied %d and recorded %d, want the 2 in flight finished and recorded", len(tg.order), len(rec.put))
+	}
+	if res.Skipped != 8 {
+		t.Errorf("Skipped = %d, want 8", res.Skipped)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	p := &plan.Plan{Lineage: "L", Serial: 3, ConfigDigest: "sha256:aaa", Target: "icinga x"}
+	good := apply.Expect{Lineage: "L", Serial: 3, ConfigDigest: "sha256:aaa", Target: "icinga x"}
+	if err := apply.Check(p, good); err != nil {
+		t.Fatalf("Check of a matching plan: %v", err)
+	}
+	for name, tc := range map[string]struct {
+		mod  func(*apply.Expect)
+		want error
+	}{
+		"serial moved":  {func(e *apply.Expect) { e.Serial = 4 }, apply.ErrStale},
+		"other lineage": {func(e *apply.Expect) { e.Lineage = "M" }, apply.ErrForeign},
+		"other config":  {func(e *apply.Expect) { e.ConfigDigest = "sha256:bbb" }, apply.ErrForeign},
+		"other target":  {func(e *apply.Expect) { e.Target = "icinga y" }, apply.ErrForeign},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := good
+			tc.mod(&e)
+			if err := apply.Check(p, e); !errors.Is(err, tc.want) {
+				t.Errorf("Check = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
