@@ -1,0 +1,51 @@
+# ldapply — make demo runs the main job on local defaults; make test runs every test.
+GO      ?= go
+BIN     := bin/ldapply
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: all build demo test test-short bench lint fmt update-golden deps install clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ldapply
+
+install:
+	$(GO) install -ldflags "$(LDFLAGS)" ./cmd/ldapply
+
+# deps makes sure the OpenLDAP server and client tools are there; as root it
+# installs them (Debian/Ubuntu), otherwise it says exactly what to install.
+deps:
+	@if command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing slapd and ldap-utils (Debian packages)…"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils >/dev/null; \
+	else \
+		echo "ldapply's demo and tests need OpenLDAP: run  sudo apt-get install slapd ldap-utils" >&2; exit 1; \
+	fi
+
+demo: deps build
+	$(GO) run ./fixtures/cmd/demo -ldapply $(BIN)
+
+test: deps
+	$(GO) test -race -count=1 ./...
+
+test-short:
+	$(GO) test -short ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./plan/ ./state/
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+update-golden:
+	$(GO) test ./plan -update
+
+clean:
+	rm -rf bin

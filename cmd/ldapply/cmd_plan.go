@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers/ldap"
+	"github.com/ldapply/ldapply/state"
+)
+
+func cmdPlan(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return fmt.Errorf("plan takes no arguments; did you mean --out %s?", c.Args().First())
+	}
+	ctx := c.Context
+	log := newLogger(c.App.ErrWriter)
+	cfg, err := loadConfig(c.String("config"))
+	if err != nil {
+		return err
+	}
+	tgt, err := newTarget(cfg, log)
+	if err != nil {
+		return err
+	}
+	timeout := c.Duration("lock-timeout")
+	if err := state.Init(ctx, cfg.State.Path, timeout); err != nil {
+		return err
+	}
+	snap, err := state.Read(ctx, cfg.State.Path, timeout)
+	if err != nil {
+		return err
+	}
+	dir, err := ldap.New(cfg.Source, log).Read(ctx)
+	if err != nil {
+		return err
+	}
+	if len(dir.Users) == 0 {
+		return fmt.Errorf("the source returned no users under %s with filter %s; refusing to plan, because that would delete every managed user: check source.users", cfg.Source.Users.Base, cfg.Source.Users.Filter)
+	}
+	p, err := tgt.Plan(ctx, dir, snap.Bindings)
+	if err != nil {
+		return err
+	}
+	p.FormatVersion = plan.FormatVersion
+	p.ToolVersion = version
+	p.Created = time.Now().UTC().Truncate(time.Second)
+	p.Lineage, p.Serial = snap.Lineage, snap.Serial
+	p.ConfigDigest = cfg.Digest()
+	p.Source = cfg.Source.URI
+	p.Target = tgt.Describe()
+
+	format := plan.FormatText
+	if c.Bool("json") {
+		format = plan.FormatJSON
+	}
+	if err := plan.Render(c.App.Writer, p, format, plan.RenderOptions{Color: colorOK(c.App.Writer)}); err != nil {
+		return err
+	}
+	if out := c.String("out"); out != "" {
+		if err := writePlanFile(out, p, snap.SignKey); err != nil {
+			return err
+		}
+		if format == plan.FormatText {
+			fmt.Fprintf(c.App.Writer, "\nSaved the plan to %s. To perform exactly these actions, run:\n    ldapply apply %s\n", out, out)
+		}
+	}
+	if c.Bool("detailed-exitcode") && len(p.Changes) > 0 {
+		return &codeError{code: exitChanges}
+	}
+	return nil
+}
+
+// writePlanFile writes the plan next to its final name and renames it into
+// place, so a reader never sees half a plan. The file is readable by its
+// owner only: plans name every managed object.
+func writePlanFile(path string, p *plan.Plan, key []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".ldapply-plan-*")
+	if err != nil {
+		return fmt.Errorf("write plan: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := plan.Write(tmp, p, key); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write plan %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write plan %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write plan %s: %w", path, err)
+	}
+	return nil
+}

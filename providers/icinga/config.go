@@ -1,0 +1,126 @@
+package icinga
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"text/template"
+
+	"github.com/google/uuid"
+)
+
+// Config is the `target.icinga` section of the configuration.
+type Config struct {
+	// URL is the API base, e.g.
+	// https://icinga.example.com/icingaweb2/notifications/api/v1.
+	URL string `yaml:"url"`
+	// Username and Password are an Icinga Web 2 user with the
+	// notifications/api permission; PasswordFile may replace Password.
+	Username     string `yaml:"username"`
+	Password     string `yaml:"password"`
+	PasswordFile string `yaml:"password_file"`
+	// CACert is a PEM bundle to trust instead of the system roots.
+	CACert string `yaml:"ca_cert"`
+	// Channel selects the contacts' default channel: a channel UUID, a
+	// channel name, or a channel type (default "email").
+	Channel string `yaml:"channel"`
+	// IDScheme is "key" (default): contact ids are
+	// UUIDv5(namespace, "contact:"+primary key), stable across renames;
+	// or "blog": UUIDv5(namespace, "contact:"+username) as in the Icinga
+	// blog post's script, so its users keep their contacts.
+	IDScheme string `yaml:"id_scheme"`
+	// Namespace is the UUIDv5 namespace; never change it after the first
+	// apply.
+	Namespace string `yaml:"namespace"`
+	// Map holds Go text/templates over the LDAP attributes.
+	Map Map `yaml:"map"`
+}
+
+// Map is the attribute mapping: each field is a text/template executed
+// with the entry's attributes (first value of each) as data.
+type Map struct {
+	Username  string `yaml:"username"`
+	FullName  string `yaml:"full_name"`
+	Email     string `yaml:"email"`
+	GroupName string `yaml:"group_name"`
+}
+
+// DefaultNamespace is used when target.icinga.namespace is empty.
+const DefaultNamespace = "6f1d2f5e-1c9a-4c39-9a57-3f5c2a9b8e11"
+
+// defaultMaps are the per-schema attribute mappings.
+var defaultMaps = map[string]Map{
+	"inetorgperson": {Username: "{{ .uid }}", FullName: "{{ or .displayName .cn }}", Email: "{{ .mail }}", GroupName: "{{ .cn }}"},
+	"ad":            {Username: "{{ .sAMAccountName }}", FullName: "{{ or .displayName .cn }}", Email: "{{ .mail }}", GroupName: "{{ .cn }}"},
+}
+
+// Resolve reads password_file, fills defaults for the source schema and
+// validates. Errors name the configuration key.
+func (c *Config) Resolve(schema string) error {
+	if c.URL == "" {
+		return fmt.Errorf("target.icinga.url is required, e.g. https://icinga.example.com/icingaweb2/notifications/api/v1")
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("target.icinga.url %q is not an http(s) URL", c.URL)
+	}
+	if c.Username == "" {
+		return fmt.Errorf("target.icinga.username is required")
+	}
+	if c.PasswordFile != "" {
+		if c.Password != "" {
+			return fmt.Errorf("target.icinga: set password or password_file, not both")
+		}
+		b, err := os.ReadFile(c.PasswordFile)
+		if err != nil {
+			return fmt.Errorf("target.icinga.password_file: %w", err)
+		}
+		c.Password = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	}
+	if c.Password == "" {
+		return fmt.Errorf("target.icinga.password (or password_file) is required")
+	}
+	if c.Channel == "" {
+		c.Channel = "email"
+	}
+	switch c.IDScheme {
+	case "":
+		c.IDScheme = "key"
+	case "key", "blog":
+	default:
+		return fmt.Errorf("target.icinga.id_scheme %q is not supported: use key or blog", c.IDScheme)
+	}
+	if c.Namespace == "" {
+		c.Namespace = DefaultNamespace
+	}
+	if _, err := uuid.Parse(c.Namespace); err != nil {
+		return fmt.Errorf("target.icinga.namespace %q is not a UUID", c.Namespace)
+	}
+	def, ok := defaultMaps[schema]
+	if !ok {
+		def = defaultMaps["inetorgperson"]
+	}
+	for _, f := range []struct {
+		key      string
+		val      *string
+		fallback string
+	}{
+		{"username", &c.Map.Username, def.Username},
+		{"full_name", &c.Map.FullName, def.FullName},
+		{"email", &c.Map.Email, def.Email},
+		{"group_name", &c.Map.GroupName, def.GroupName},
+	} {
+		if *f.val == "" {
+			*f.val = f.fallback
+		}
+		if _, err := parseTemplate(f.key, *f.val); err != nil {
+			return fmt.Errorf("target.icinga.map.%s: %w", f.key, err)
+		}
+	}
+	return nil
+}
+
+func parseTemplate(name, text string) (*template.Template, error) {
+	return template.New(name).Option("missingkey=zero").Parse(text)
+}
