@@ -1,0 +1,59 @@
+// Package ldap is ldapply's source: it reads the users and groups to sync
+// from an LDAP server (OpenLDAP and other inetOrgPerson directories;
+// Active Directory defaults are in place for later) into a
+// plan.Directory.
+//
+// # Configuration
+//
+// Config is the "source:" section of the configuration file:
+//
+//	source:
+//	  uri: ldaps://ldap.example.com
+//	  ca_cert: /etc/ssl/certs/example-ca.pem
+//	  bind_dn: cn=svc-sync,dc=example,dc=com
+//	  bind_password_file: /run/secrets/ldap
+//	  timeout: 10s
+//	  users:
+//	    base: ou=people,dc=example,dc=com
+//	  groups:
+//	    base: ou=groups,dc=example,dc=com
+//	    exclude: [legacy]
+//
+// Config.Resolve fills in the defaults and checks everything it can
+// without the network; its errors name the YAML key at fault. Durations
+// are strings such as "10s" (see Duration).
+//
+// # Connecting
+//
+// The connection is always encrypted unless allow_insecure says
+// otherwise: ldaps://, or ldap:// upgraded with StartTLS. The server's
+// certificate must chain to ca_cert (or the system roots) and name the
+// host in the URI; verification cannot be switched off. Connecting and
+// binding is tried connect_attempts times, connect_delay apart, but a
+// bind rejected for invalid credentials, or a certificate that fails
+// verification, ends the attempts at once. Errors name the URI and bind
+// DN and say what to check; they never contain the password.
+//
+// # Reading
+//
+// Source.Read runs two searches, users and groups, each with the simple
+// paged results control (RFC 2696), so server size limits do not cut
+// them short, and asks for all user attributes plus the key attribute,
+// which may be operational (entryUUID). It returns a complete
+// plan.Directory or an error, never part of one: a failing page, an
+// entry without its key, a duplicate key or a cancelled context all fail
+// the whole read.
+//
+// Each entry's Key is its key attribute's value (objectGUID rendered as
+// the usual GUID text). Attrs holds every returned attribute under the
+// name the server returned and under its lower-case form. NormDN and the
+// group Members (values of member and uniqueMember, the latter without
+// its optional "#'...'B" UID) are normalised with NormalizeDN, so a
+// member written "UID=alice, ou=People,dc=example,dc=com" matches the
+// user uid=alice,ou=people,dc=example,dc=com. A member value that is not
+// a DN is logged and skipped. Members are direct: a nested group appears
+// as the group's NormDN.
+//
+// Groups include and exclude select groups by cn; names are escaped into
+// the filter (RFC 4515), so any characters are safe.
+package ldap

@@ -1,0 +1,467 @@
+package ldap
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	ber "github.com/go-asn1-ber/asn1-ber"
+	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/ldapply/ldapply/plan"
+)
+
+// Source reads users and groups from an LDAP server.
+type Source struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New returns a Source for cfg, which Read resolves (see Config.Resolve)
+// each time it runs. A nil log discards log records.
+func New(cfg Config, log *slog.Logger) *Source {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Source{cfg: cfg, log: log}
+}
+
+// Read connects, binds and returns every user and group the configured
+// searches select, each list sorted by NormDN. It returns an error, and
+// never a partial Directory, when anything fails: the connection, a
+// search or any page of it, an entry without its key, or ctx ending.
+// Read may be called more than once; each call uses a new connection.
+func (s *Source) Read(ctx context.Context) (*plan.Directory, error) {
+	cfg := s.cfg
+	if err := cfg.Resolve(); err != nil {
+		return nil, err
+	}
+	sch := schemas[cfg.Schema]
+
+	conn, err := s.connect(ctx, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	// Closing the connection aborts whatever operation is in flight.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+
+	users, err := s.search(ctx, conn, &cfg, "users", cfg.Users, cfg.Users.Filter)
+	if err != nil {
+		return nil, err
+	}
+	groups, err := s.search(ctx, conn, &cfg, "groups", cfg.Groups.SearchConfig, groupFilter(&cfg, sch))
+	if err != nil {
+		return nil, err
+	}
+
+	dir := &plan.Directory{}
+	if dir.Users, err = s.entries("users", users, cfg.Users.Key, nil); err != nil {
+		return nil, err
+	}
+	if dir.Groups, err = s.entries("groups", groups, cfg.Groups.Key, sch.memberAttrs); err != nil {
+		return nil, err
+	}
+	return dir, nil
+}
+
+// groupFilter is the groups filter with Include and Exclude applied.
+func groupFilter(cfg *Config, sch schema) string {
+	parts := []string{cfg.Groups.Filter}
+	if len(cfg.Groups.Include) > 0 {
+		var b strings.Builder
+		b.WriteString("(|")
+		for _, n := range cfg.Groups.Include {
+			fmt.Fprintf(&b, "(%s=%s)", sch.groupName, goldap.EscapeFilter(n))
+		}
+		b.WriteString(")")
+		parts = append(parts, b.String())
+	}
+	for _, n := range cfg.Groups.Exclude {
+		parts = append(parts, fmt.Sprintf("(!(%s=%s))", sch.groupName, goldap.EscapeFilter(n)))
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return "(&" + strings.Join(parts, "") + ")"
+}
+
+// connect dials and binds, trying up to cfg.ConnectAttempts times.
+func (s *Source) connect(ctx context.Context, cfg *Config) (*goldap.Conn, error) {
+	u, err := cfg.parseURI()
+	if err != nil {
+		return nil, fmt.Errorf("%suri: %w", keyPrefix, err)
+	}
+	tlsCfg, err := cfg.tlsConfig(u)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 1; ; attempt++ {
+		start := time.Now()
+		conn, err := s.dialBind(ctx, cfg, u, tlsCfg)
+		if err == nil {
+			s.log.Debug("Connected to the LDAP server.", "uri", cfg.URI, "bind_dn", cfg.BindDN, "attempt", attempt, "duration", time.Since(start))
+			return conn, nil
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("ldap: connect to %s: %w", cfg.URI, context.Cause(ctx))
+		}
+		if !retryable(err) {
+			return nil, fmt.Errorf("ldap: %w", err)
+		}
+		if attempt >= cfg.ConnectAttempts {
+			return nil, fmt.Errorf("ldap: gave up after %d attempts: %w", attempt, err)
+		}
+		delay := time.Duration(cfg.ConnectDelay)
+		s.log.Warn("Connecting to the LDAP server failed; trying again.", "uri", cfg.URI, "attempt", attempt, "of", cfg.ConnectAttempts, "delay", delay, "err", err)
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("ldap: connect to %s: %w (after %d attempts; last: %v)", cfg.URI, context.Cause(ctx), attempt, err)
+		case <-t.C:
+		}
+	}
+}
+
+// retryable reports whether trying to connect again may help: not after
+// the server rejected the bind or its certificate failed verification.
+func retryable(err error) bool {
+	var cv *tls.CertificateVerificationError
+	if errors.As(err, &cv) {
+		return false
+	}
+	var le *goldap.Error
+	if errors.As(err, &le) {
+		switch le.ResultCode {
+		case goldap.ErrorNetwork, goldap.LDAPResultBusy, goldap.LDAPResultUnavailable, goldap.LDAPResultOther:
+			return true
+		}
+		return false
+	}
+	return true
+}
+
+// dialBind makes one attempt to connect (TCP, then TLS or StartTLS) and
+// bind. Its errors say what to check, without an "ldap:" prefix.
+func (s *Source) dialBind(ctx context.Context, cfg *Config, u *url.URL, tlsCfg *tls.Config) (*goldap.Conn, error) {
+	timeout := time.Duration(cfg.Timeout)
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	addr := u.Host
+	if u.Port() == "" {
+		port := "389"
+		if u.Scheme == "ldaps" {
+			port = "636"
+		}
+		addr = net.JoinHostPort(u.Hostname(), port)
+	}
+	var d net.Dialer
+	raw, err := d.DialContext(dctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w; check source.uri and that the server is running and reachable", cfg.URI, err)
+	}
+
+	var nc net.Conn = raw
+	if u.Scheme == "ldaps" || cfg.StartTLS {
+		if cfg.StartTLS {
+			if err := startTLS(dctx, raw); err != nil {
+				raw.Close()
+				return nil, fmt.Errorf("StartTLS with %s: %w; check that the server offers StartTLS, or use an ldaps:// source.uri", cfg.URI, err)
+			}
+		}
+		tc := tls.Client(raw, tlsCfg)
+		if err := tc.HandshakeContext(dctx); err != nil {
+			raw.Close()
+			return nil, fmt.Errorf("TLS handshake with %s: %w; check source.ca_cert and that the server certificate names %s", cfg.URI, err, u.Hostname())
+		}
+		nc = tc
+	}
+
+	conn := goldap.NewConn(nc, nc != raw)
+	conn.Start()
+	conn.SetTimeout(timeout)
+	if cfg.BindDN == "" {
+		return conn, nil
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	if err := conn.Bind(cfg.BindDN, cfg.BindPassword); err != nil {
+		conn.Close()
+		hint := ""
+		switch {
+		case goldap.IsErrorWithCode(err, goldap.LDAPResultInvalidCredentials):
+			hint = "; check source.bind_dn and source.bind_password"
+		case goldap.IsErrorAnyOf(err, goldap.LDAPResultConfidentialityRequired, goldap.LDAPResultStrongAuthRequired):
+			hint = "; the server wants an encrypted connection: use ldaps:// or source.start_tls"
+		}
+		return nil, fmt.Errorf("bind as %s to %s: %w%s", cfg.BindDN, cfg.URI, readable(err), hint)
+	}
+	return conn, nil
+}
+
+// oidStartTLS names the StartTLS extended operation (RFC 4511 4.14).
+const oidStartTLS = "1.3.6.1.4.1.1466.20037"
+
+// startTLS runs the StartTLS extended operation on a fresh connection, so
+// that the TLS handshake can then run on it with ctx and with its errors
+// intact (go-ldap's Conn.StartTLS flattens them to text).
+func startTLS(ctx context.Context, c net.Conn) error {
+	if dl, ok := ctx.Deadline(); ok {
+		c.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	defer c.SetDeadline(time.Time{})
+
+	p := ber.Encode(ber.ClassUniversal, ber.TypeConstructed, ber.TagSequence, nil, "LDAP Request")
+	p.AppendChild(ber.NewInteger(ber.ClassUniversal, ber.TypePrimitive, ber.TagInteger, 1, "MessageID"))
+	req := ber.Encode(ber.ClassApplication, ber.TypeConstructed, goldap.ApplicationExtendedRequest, nil, "Start TLS")
+	req.AppendChild(ber.NewString(ber.ClassContext, ber.TypePrimitive, 0, oidStartTLS, "TLS Extended Command"))
+	p.AppendChild(req)
+	if _, err := c.Write(p.Bytes()); err != nil {
+		return ctxErr(ctx, err)
+	}
+	resp, err := ber.ReadPacket(c)
+	if err != nil {
+		return ctxErr(ctx, err)
+	}
+	if len(resp.Children) < 2 || resp.Children[1].Tag != goldap.ApplicationExtendedResponse {
+		return errors.New("unexpected response to the StartTLS request")
+	}
+	if err := goldap.GetLDAPError(resp); err != nil {
+		return readable(err)
+	}
+	return nil
+}
+
+// ctxErr prefers ctx's error, which explains a failure better than the
+// I/O error it caused.
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return err
+}
+
+// resultError gives go-ldap's *Error a readable message, such as
+// `invalid credentials (LDAP result 49)` instead of
+// `LDAP Result Code 49 "Invalid Credentials": `.
+type resultError struct{ err *goldap.Error }
+
+func (e resultError) Error() string {
+	code := e.err.ResultCode
+	var diag string
+	if e.err.Err != nil {
+		diag = e.err.Err.Error()
+	}
+	if code >= goldap.ErrorNetwork && diag != "" { // client-side: the cause says it all
+		return diag
+	}
+	msg := fmt.Sprintf("%s (LDAP result %d)", strings.ToLower(goldap.LDAPResultCodeMap[code]), code)
+	if diag != "" {
+		msg += ": " + diag
+	}
+	return msg
+}
+
+func (e resultError) Unwrap() error { return e.err }
+
+// readable wraps a *goldap.Error in resultError.
+func readable(err error) error {
+	if le, ok := err.(*goldap.Error); ok {
+		return resultError{le}
+	}
+	return err
+}
+
+// search runs one paged search and returns every entry, or an error.
+func (s *Source) search(ctx context.Context, conn *goldap.Conn, cfg *Config, what string, sc SearchConfig, filter string) ([]*goldap.Entry, error) {
+	start := time.Now()
+	scope := goldap.ScopeWholeSubtree
+	if sc.Scope == "one" {
+		scope = goldap.ScopeSingleLevel
+	}
+	paging := goldap.NewControlPaging(uint32(cfg.PageSize))
+	req := goldap.NewSearchRequest(sc.Base, scope, goldap.NeverDerefAliases, 0, 0, false,
+		filter, []string{"*", sc.Key}, []goldap.Control{paging})
+
+	fail := func(err error) error {
+		hint := ""
+		switch {
+		case ctx.Err() != nil:
+			err = context.Cause(ctx)
+		case goldap.IsErrorWithCode(err, goldap.LDAPResultSizeLimitExceeded):
+			hint = "; the server's size limit cut the result short: it seems not to support paged results (RFC 2696)"
+		case goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject):
+			hint = fmt.Sprintf("; check source.%s.base", what)
+		case goldap.IsErrorWithCode(err, goldap.ErrorFilterCompile):
+			hint = fmt.Sprintf("; check source.%s.filter", what)
+		}
+		return fmt.Errorf("ldap: search %s under %s with filter %s: %w%s", what, sc.Base, filter, readable(err), hint)
+	}
+
+	var entries []*goldap.Entry
+	pages := 0
+	for {
+		if ctx.Err() != nil {
+			return nil, fail(ctx.Err())
+		}
+		res, err := conn.Search(req)
+		if err != nil {
+			return nil, fail(err)
+		}
+		pages++
+		entries = append(entries, res.Entries...)
+		s.log.Debug("Read a page of LDAP search results.", "what", what, "page", pages, "count", len(res.Entries))
+		if len(res.Referrals) > 0 {
+			s.log.Debug("Ignoring referrals returned by an LDAP search.", "what", what, "referrals", res.Referrals)
+		}
+		ctl, _ := goldap.FindControl(res.Controls, goldap.ControlTypePaging).(*goldap.ControlPaging)
+		if ctl == nil || len(ctl.Cookie) == 0 {
+			break // the last page, or a server that returned all at once
+		}
+		paging.SetCookie(ctl.Cookie)
+	}
+	s.log.Info("Searched the LDAP server.", "what", what, "base", sc.Base, "scope", sc.Scope, "filter", filter,
+		"count", len(entries), "pages", pages, "duration", time.Since(start).Round(time.Millisecond))
+	return entries, nil
+}
+
+// uniqueMemberUID matches the optional UID suffix of a nameAndOptionalUID
+// value (uniqueMember), such as "#'0101'B".
+var uniqueMemberUID = regexp.MustCompile(`#'[01]*'B$`)
+
+// entries converts search results. memberAttrs is nil for users.
+func (s *Source) entries(what string, res []*goldap.Entry, key string, memberAttrs []string) ([]*plan.Entry, error) {
+	out := make([]*plan.Entry, 0, len(res))
+	byKey := make(map[string]string, len(res))
+	for _, e := range res {
+		norm, err := NormalizeDN(e.DN)
+		if err != nil {
+			return nil, fmt.Errorf("ldap: the server returned the unparsable DN %q: %w", e.DN, err)
+		}
+		k, err := renderKey(e, key)
+		if err != nil {
+			return nil, fmt.Errorf("ldap: %s %s: %w; check source.%s.key", what[:len(what)-1], e.DN, err, what)
+		}
+		if other, dup := byKey[k]; dup {
+			return nil, fmt.Errorf("ldap: %s %s and %s share the key %s=%s; source.%s.key must be unique", what, other, e.DN, key, k, what)
+		}
+		byKey[k] = e.DN
+
+		pe := &plan.Entry{DN: e.DN, NormDN: norm, Key: k, Attrs: make(map[string][]string, 2*len(e.Attributes))}
+		for _, a := range e.Attributes {
+			vals := slices.Clone(a.Values)
+			pe.Attrs[a.Name] = vals
+			if l := strings.ToLower(a.Name); l != a.Name {
+				pe.Attrs[l] = vals
+			}
+		}
+		if memberAttrs != nil {
+			pe.Members = s.members(e, memberAttrs)
+		}
+		out = append(out, pe)
+	}
+	slices.SortFunc(out, func(a, b *plan.Entry) int { return strings.Compare(a.NormDN, b.NormDN) })
+	return out, nil
+}
+
+// members returns the sorted, distinct NormDNs of e's members. Values that
+// are not DNs are logged and skipped.
+func (s *Source) members(e *goldap.Entry, attrs []string) []string {
+	var out []string
+	for _, attr := range attrs {
+		for _, v := range e.GetEqualFoldAttributeValues(attr) {
+			if strings.EqualFold(attr, "uniqueMember") {
+				v = uniqueMemberUID.ReplaceAllString(v, "")
+			}
+			n, err := NormalizeDN(v)
+			if err != nil || n == "" {
+				s.log.Warn("Skipping a group member value that is not a DN.", "group", e.DN, "attribute", attr, "value", v, "err", err)
+				continue
+			}
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// renderKey returns e's primary key as a string: objectGUID in its
+// canonical text form, any other attribute's single value as is.
+func renderKey(e *goldap.Entry, key string) (string, error) {
+	raw := e.GetEqualFoldRawAttributeValues(key)
+	switch {
+	case len(raw) == 0:
+		return "", fmt.Errorf("no %s attribute (the key); the entry lacks it or the bind DN may not read it", key)
+	case len(raw) > 1:
+		return "", fmt.Errorf("%d values of the key attribute %s; a key must be single-valued", len(raw), key)
+	case len(raw[0]) == 0:
+		return "", fmt.Errorf("an empty key attribute %s", key)
+	}
+	if strings.EqualFold(key, "objectGUID") {
+		return formatGUID(raw[0])
+	}
+	return string(raw[0]), nil
+}
+
+// formatGUID renders a 16-byte Microsoft GUID (the first three fields
+// little-endian) as text, such as "2f0c1c27-5a2b-4c5e-8e3f-0123456789ab".
+func formatGUID(b []byte) (string, error) {
+	if len(b) != 16 {
+		return "", fmt.Errorf("objectGUID is %d bytes long, not 16", len(b))
+	}
+	return fmt.Sprintf("%08x-%04x-%04x-%x-%x",
+		binary.LittleEndian.Uint32(b[0:4]), binary.LittleEndian.Uint16(b[4:6]), binary.LittleEndian.Uint16(b[6:8]),
+		b[8:10], b[10:16]), nil
+}
+
+// attrAliases maps attribute type names and OIDs often found in DNs to
+// the short names, so that "commonName=x" and "cn=x" normalise alike.
+var attrAliases = map[string]string{
+	"commonname": "cn", "2.5.4.3": "cn",
+	"userid": "uid", "0.9.2342.19200300.100.1.1": "uid",
+	"domaincomponent": "dc", "0.9.2342.19200300.100.1.25": "dc",
+	"organizationalunitname": "ou", "2.5.4.11": "ou",
+	"organizationname": "o", "2.5.4.10": "o",
+	"countryname": "c", "2.5.4.6": "c",
+	"localityname": "l", "2.5.4.7": "l",
+	"stateorprovincename": "st", "2.5.4.8": "st",
+	"streetaddress": "street", "2.5.4.9": "street",
+}
+
+// NormalizeDN returns dn in the canonical form of plan.Entry.NormDN:
+// parsed by the rules of RFC 4514 (never split at commas), attribute
+// types lower-cased (with common long names and OIDs mapped to short
+// names), values lower-cased with runs of spaces collapsed, no spaces
+// around separators, and special characters escaped. Two DNs naming the
+// same entry under case-insensitive matching rules (as uid, cn, ou and dc
+// have) normalise to the same string.
+func NormalizeDN(dn string) (string, error) {
+	parsed, err := goldap.ParseDN(dn)
+	if err != nil {
+		return "", err
+	}
+	for _, rdn := range parsed.RDNs {
+		for _, a := range rdn.Attributes {
+			a.Type = strings.ToLower(strings.TrimSpace(a.Type))
+			if short, ok := attrAliases[a.Type]; ok {
+				a.Type = short
+			}
+			a.Value = strings.Join(strings.Fields(strings.ToLower(a.Value)), " ")
+		}
+	}
+	return parsed.String(), nil
+}
