@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/sergi/go-diff/diffmatchpatch"
@@ -175,11 +176,18 @@ func attrLines(p *Plan, c *Change, ind string, maxItems int) []string {
 		case a.List:
 			out = append(out, fmt.Sprintf("%s~ %s:", ind, a.Name))
 			items := make([]string, 0, len(a.Added)+len(a.Removed))
-			for _, v := range a.Added {
-				items = append(items, "+ "+refName(p, v))
-			}
-			for _, v := range a.Removed {
-				items = append(items, "- "+refName(p, v))
+			for _, set := range []struct {
+				sign string
+				ids  []string
+			}{{"+ ", a.Added}, {"- ", a.Removed}} {
+				names := make([]string, len(set.ids))
+				for i, v := range set.ids {
+					names[i] = refName(p, v)
+				}
+				slices.Sort(names)
+				for _, n := range names {
+					items = append(items, set.sign+n)
+				}
 			}
 			if c.Action == Create {
 				out[len(out)-1] = fmt.Sprintf("%s+ %s:", ind, a.Name)

@@ -84,9 +84,12 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 				Action:    cmdValidate,
 			},
 			{
-				Name:   "version",
-				Usage:  "print the version",
-				Action: func(c *cli.Context) error { _, err := io.WriteString(c.App.Writer, "ldapply "+version+"\n"); return err },
+				Name:  "version",
+				Usage: "print the version",
+				Action: func(c *cli.Context) error {
+					_, err := io.WriteString(c.App.Writer, "ldapply "+version+"\n")
+					return err
+				},
 			},
 		},
 	}

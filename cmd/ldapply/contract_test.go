@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ldapply/ldapply/fixtures/icingasim"
+	"github.com/ldapply/ldapply/state"
+)
+
+// writes counts the simulator's write requests.
+func writes(sim *icingasim.Server) int {
+	n := 0
+	for _, r := range sim.Requests() {
+		if r.Method != "GET" {
+			n++
+		}
+	}
+	return n
+}
+
+func TestPlanFileHoldsNoSecret(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	out, errs, code := e.run("plan", "--out", e.path("p.plan"))
+	if code != 0 {
+		t.Fatalf("plan exited %d: %s", code, errs)
+	}
+	b, err := os.ReadFile(e.path("p.plan"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(`"addresses":{"email":"alice@example.com"}`)) {
+		t.Errorf("the plan does not hold the payload apply will send (addresses.email)")
+	}
+	if bytes.Contains(b, []byte("contact_addresses")) {
+		t.Errorf("the plan uses the blog post's contact_addresses, which the real API ignores")
+	}
+	for _, secret := range []string{testLDAPPassword, testIcingaPassword} {
+		for name, text := range map[string]string{"plan file": string(b), "stdout": out, "stderr": errs} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s contains the secret %q", name, secret)
+			}
+		}
+	}
+	if fi, _ := os.Stat(e.path("p.plan")); fi.Mode().Perm() != 0o600 {
+		t.Errorf("plan file mode = %v, want 0600", fi.Mode().Perm())
+	}
+}
+
+func TestApplyRefusesPlansThatDoNotFit(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.must(0, "plan", "--out", e.path("a.plan"))
+	e.must(0, "plan", "--out", e.path("b.plan"))
+	good, _ := os.ReadFile(e.path("b.plan"))
+
+	// Corrupt: cut off.
+	os.WriteFile(e.path("cut.plan"), good[:len(good)/2], 0o600)
+	// Edited, checksum recomputed by hand: the signature catches it.
+	edited := bytes.Replace(good, []byte("alice@example.com"), []byte("mallory@evil.example"), -1)
+	lines := bytes.Split(bytes.TrimSuffix(edited, []byte("\n")), []byte("\n"))
+	body := bytes.Join(lines[:len(lines)-1], []byte("\n"))
+	body = append(body, '\n')
+	sum := sha256.Sum256(body)
+	trailer := regexp.MustCompile(`"sha256":"[0-9a-f]+"`).ReplaceAll(lines[len(lines)-1], []byte(`"sha256":"`+hex.EncodeToString(sum[:])+`"`))
+	os.WriteFile(e.path("edited.plan"), append(append(body, trailer...), '\n'), 0o600)
+
+	before := writes(e.sim)
+	for name, tc := range map[string]struct{ file, want string }{
+		"corrupt": {e.path("cut.plan"), "corrupt"},
+		"edited":  {e.path("edited.plan"), "was not made against this state, or was edited"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, errs, code := e.run("apply", tc.file)
+			if code != 1 || !strings.Contains(errs, tc.want) {
+				t.Errorf("apply exited %d with %q, want 1 and %q", code, errs, tc.want)
+			}
+		})
+	}
+	if w := writes(e.sim); w != before {
+		t.Fatalf("refused plans made %d writes", w-before)
+	}
+
+	e.must(0, "apply", e.path("a.plan"))
+	t.Run("stale", func(t *testing.T) {
+		before := writes(e.sim)
+		_, errs, code := e.run("apply", e.path("b.plan"))
+		if code != 1 || !strings.Contains(errs, "saved plan is stale") || !strings.Contains(errs, "run plan again") {
+			t.Errorf("apply of a stale plan exited %d: %s", code, errs)
+		}
+		// Applying the first plan twice is refused the same way.
+		_, errs, code = e.run("apply", e.path("a.plan"))
+		if code != 1 || !strings.Contains(errs, "stale") {
+			t.Errorf("second apply of the same plan exited %d: %s", code, errs)
+		}
+		if w := writes(e.sim); w != before {
+			t.Errorf("refused plans made %d writes", w-before)
+		}
+	})
+
+	t.Run("other configuration", func(t *testing.T) {
+		e.must(0, "plan", "--out", e.path("c.plan"))
+		cfg, _ := os.ReadFile(e.config)
+		os.WriteFile(e.config, bytes.Replace(cfg, []byte("page_size: 3"), []byte("page_size: 4"), 1), 0o600)
+		defer os.WriteFile(e.config, cfg, 0o600)
+		_, errs, code := e.run("apply", e.path("c.plan"))
+		if code != 1 || !strings.Contains(errs, "the configuration changed since the plan was made") {
+			t.Errorf("apply with another configuration exited %d: %s", code, errs)
+		}
+	})
+
+	t.Run("other state", func(t *testing.T) {
+		e.must(0, "plan", "--out", e.path("d.plan"))
+		cfg, _ := os.ReadFile(e.config)
+		os.WriteFile(e.config, bytes.Replace(cfg, []byte("ldapply.state"), []byte("other.state"), 1), 0o600)
+		defer os.WriteFile(e.config, cfg, 0o600)
+		state.Init(context.Background(), e.path("other.state"), time.Second)
+		_, errs, code := e.run("apply", e.path("d.plan"))
+		if code != 1 || !strings.Contains(errs, "was not made against this state") {
+			t.Errorf("apply against another state exited %d: %s", code, errs)
+		}
+	})
+}
+
+func TestDetailedExitCode(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.must(2, "plan", "--detailed-exitcode", "--out", e.path("p.plan"))
+	e.must(0, "apply", e.path("p.plan"))
+	e.must(0, "plan", "--detailed-exitcode")
+	// Without the flag, changes still exit 0.
+	e.ldif("dn: uid=henry,ou=people,dc=example,dc=com\nchangetype: modify\nreplace: mail\nmail: h@example.com\n-\n")
+	e.must(0, "plan")
+	e.must(2, "plan", "--detailed-exitcode")
+}
+
+func TestLockedState(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.must(0, "plan", "--out", e.path("p.plan"))
+	info := state.NewLockInfo("apply", "test")
+	info.Info = "job 42"
+	l, err := state.Lock(context.Background(), e.path("ldapply.state"), info, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"plan", "--lock-timeout", "200ms"},
+		{"apply", "--lock-timeout", "200ms", e.path("p.plan")},
+	} {
+		_, errs, code := e.run(args...)
+		if code != exitLocked || !strings.Contains(errs, info.ID) || !strings.Contains(errs, "force-unlock") {
+			t.Errorf("%s on a locked state exited %d with %q; want %d naming lock %s", args[0], code, errs, exitLocked, info.ID)
+		}
+	}
+	if w := writes(e.sim); w != 0 {
+		t.Errorf("%d writes while locked", w)
+	}
+	l.Unlock()
+	e.must(0, "apply", e.path("p.plan"))
+}
+
+func TestDuplicateUsernameNamesBothDNs(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.ldif(`dn: ou=contractors,ou=people,dc=example,dc=com
+objectClass: organizationalUnit
+ou: contractors
+
+dn: uid=alice,ou=contractors,ou=people,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: alice
+cn: Another Alice
+sn: Other
+mail: alice2@example.com
+`)
+	_, errs, code := e.run("plan")
+	if code != 1 || !strings.Contains(errs, "uid=alice,ou=contractors,ou=people,dc=example,dc=com") || !strings.Contains(errs, "both map to username \"alice\"") {
+		t.Errorf("plan exited %d: %s", code, errs)
+	}
+}
