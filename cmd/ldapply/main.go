@@ -52,6 +52,9 @@ func main() {
 func Main(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first signal, the default handling returns: a second
+	// Ctrl-C ends the process at once (the state stays truthful).
+	go func() { <-ctx.Done(); stop() }()
 	app := newApp(stdout, stderr)
 	err := app.RunContext(ctx, args)
 	return exitCode(err, stderr)
