@@ -1,0 +1,414 @@
+package icinga
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ClientConfig configures a [Client].
+type ClientConfig struct {
+	// URL is the API base, e.g.
+	// https://icinga.example.com/icingaweb2/notifications/api/v1; a
+	// trailing slash is tolerated.
+	URL string
+	// Username and Password are the Icinga Web 2 credentials sent with
+	// HTTP Basic auth. The user needs module/notifications and
+	// notifications/api.
+	Username, Password string
+	// CACert is the path of a PEM file of CA certificates to trust instead
+	// of the system roots. CAPEM is the same given as bytes; set at most
+	// one of them.
+	CACert string
+	CAPEM  []byte
+	// Timeout bounds each HTTP request, answer body included; 0 means 30s.
+	Timeout time.Duration
+	// Retries is how many times a transient failure (see [IsTransient]) is
+	// retried; 0 means 4 and a negative value means none.
+	Retries int
+	// UserAgent is sent as User-Agent; empty means "ldapply".
+	UserAgent string
+}
+
+// Contact is a contact as the API reads and writes it. Groups and
+// Addresses are never null in answers.
+type Contact struct {
+	ID             string            `json:"id"`
+	FullName       string            `json:"full_name"`
+	Username       *string           `json:"username"`
+	DefaultChannel string            `json:"default_channel"`
+	Groups         []string          `json:"groups"`
+	Addresses      map[string]string `json:"addresses"`
+}
+
+// Group is a contact group as the API reads and writes it; Users holds
+// contact ids.
+type Group struct {
+	ID    string   `json:"id"`
+	Name  string   `json:"name"`
+	Users []string `json:"users"`
+}
+
+// Channel is a read-only notification channel. Config is the channel's
+// configuration object as sent; it may hold secrets, so do not print it.
+type Channel struct {
+	ID     string          `json:"id"`
+	Name   string          `json:"name"`
+	Type   string          `json:"type"`
+	Config json.RawMessage `json:"config"`
+}
+
+// Client is a typed client of the Icinga Notifications Web REST API v1.
+// Every method is idempotent and retries transient failures. A Client is
+// safe for concurrent use.
+type Client struct {
+	base    string // without trailing slash
+	user    string
+	pass    string
+	agent   string
+	timeout time.Duration
+	retries int
+	http    *http.Client
+
+	// baseDelay and maxDelay bound the exponential backoff between
+	// retries; sleep waits (tests replace it to record delays).
+	baseDelay, maxDelay time.Duration
+	sleep               func(ctx context.Context, d time.Duration) error
+}
+
+const (
+	defaultTimeout   = 30 * time.Second
+	defaultRetries   = 4
+	maxRetryAfter    = 60 * time.Second
+	maxResponseBytes = 256 << 20
+)
+
+// NewClient checks cfg and returns a client. It does not contact the
+// server.
+func NewClient(cfg ClientConfig) (*Client, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("icinga: bad URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return nil, fmt.Errorf("icinga: URL %q must be absolute http or https, like https://icinga.example.com/icingaweb2/notifications/api/v1", cfg.URL)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("icinga: URL %q must not have a query or fragment", cfg.URL)
+	}
+	if cfg.Username == "" {
+		return nil, errors.New("icinga: username is empty")
+	}
+	if cfg.CACert != "" && len(cfg.CAPEM) > 0 {
+		return nil, errors.New("icinga: set only one of the CA certificate file and PEM")
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	if cfg.CACert != "" || len(cfg.CAPEM) > 0 {
+		pem, name := cfg.CAPEM, "the CA PEM"
+		if cfg.CACert != "" {
+			name = cfg.CACert
+			if pem, err = os.ReadFile(cfg.CACert); err != nil {
+				return nil, fmt.Errorf("icinga: read CA certificate: %w", err)
+			}
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("icinga: no PEM certificate found in %s", name)
+		}
+		transport.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	c := &Client{
+		base:    strings.TrimRight(u.String(), "/"),
+		user:    cfg.Username,
+		pass:    cfg.Password,
+		agent:   cfg.UserAgent,
+		timeout: cfg.Timeout,
+		retries: cfg.Retries,
+		http: &http.Client{
+			Transport: transport,
+			// Never follow: a redirect means the login page (see do).
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		baseDelay: 200 * time.Millisecond,
+		maxDelay:  10 * time.Second,
+		sleep:     sleepCtx,
+	}
+	if c.agent == "" {
+		c.agent = "ldapply"
+	}
+	if c.timeout <= 0 {
+		c.timeout = defaultTimeout
+	}
+	switch {
+	case c.retries == 0:
+		c.retries = defaultRetries
+	case c.retries < 0:
+		c.retries = 0
+	}
+	return c, nil
+}
+
+// Channels returns every channel, sorted by id.
+func (c *Client) Channels(ctx context.Context) ([]Channel, error) {
+	var out []Channel
+	return out, c.list(ctx, "channels", &out)
+}
+
+// Contacts returns every contact, sorted by id.
+func (c *Client) Contacts(ctx context.Context) ([]Contact, error) {
+	var out []Contact
+	return out, c.list(ctx, "contacts", &out)
+}
+
+// Groups returns every contact group, sorted by id.
+func (c *Client) Groups(ctx context.Context) ([]Group, error) {
+	var out []Group
+	return out, c.list(ctx, "contact-groups", &out)
+}
+
+// PutContact creates or fully replaces the contact whose id is the "id"
+// field of body, a JSON object as the API expects it. Omitted username,
+// groups and addresses are cleared. created reports whether the contact
+// did not exist (201) rather than being replaced (204). The id must be
+// lowercase.
+func (c *Client) PutContact(ctx context.Context, body []byte) (created bool, err error) {
+	return c.put(ctx, "contacts", "contact", body)
+}
+
+// PutGroup creates or fully replaces the contact group whose id is the
+// "id" field of body; an omitted users list empties the group. created is
+// as for PutContact.
+func (c *Client) PutGroup(ctx context.Context, body []byte) (created bool, err error) {
+	return c.put(ctx, "contact-groups", "contact group", body)
+}
+
+// DeleteContact deletes a contact, which also removes it from every group.
+// A contact that does not exist gives an error for which [IsNotFound] is
+// true.
+func (c *Client) DeleteContact(ctx context.Context, id string) error {
+	return c.delete(ctx, "contacts", "contact", id)
+}
+
+// DeleteGroup deletes a contact group; its member contacts stay. A group
+// that does not exist gives an error for which [IsNotFound] is true.
+func (c *Client) DeleteGroup(ctx context.Context, id string) error {
+	return c.delete(ctx, "contact-groups", "contact group", id)
+}
+
+func (c *Client) list(ctx context.Context, endpoint string, out any) error {
+	res, err := c.do(ctx, http.MethodGet, endpoint, nil)
+	if err != nil {
+		return err
+	}
+	var env struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(res.body, &env); err != nil || env.Data == nil {
+		ct := res.header.Get("Content-Type")
+		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" {
+			return fmt.Errorf("icinga: GET %s: the answer is %q, not JSON; check that target.icinga.url is the API base ending in /icingaweb2/notifications/api/v1", endpoint, ct)
+		}
+		return fmt.Errorf("icinga: GET %s: the answer is not {\"data\": [...]}: %w", endpoint, err)
+	}
+	if err := json.Unmarshal(env.Data, out); err != nil {
+		return fmt.Errorf("icinga: GET %s: decode data: %w", endpoint, err)
+	}
+	return nil
+}
+
+func (c *Client) put(ctx context.Context, endpoint, kind string, body []byte) (bool, error) {
+	var obj struct {
+		ID any `json:"id"`
+	}
+	if err := json.Unmarshal(body, &obj); err != nil {
+		return false, fmt.Errorf("icinga: put %s: body is not a JSON object: %w", kind, err)
+	}
+	id, _ := obj.ID.(string)
+	if id == "" {
+		return false, fmt.Errorf("icinga: put %s: body has no string \"id\"", kind)
+	}
+	if id != strings.ToLower(id) {
+		return false, fmt.Errorf("icinga: put %s %s: the id must be lowercase (the server compares it with the lowercased URL)", kind, id)
+	}
+	res, err := c.do(ctx, http.MethodPut, endpoint+"/"+url.PathEscape(id), body)
+	if err != nil {
+		return false, err
+	}
+	return res.status == http.StatusCreated, nil
+}
+
+func (c *Client) delete(ctx context.Context, endpoint, kind, id string) error {
+	if id == "" {
+		return fmt.Errorf("icinga: delete %s: empty id", kind)
+	}
+	_, err := c.do(ctx, http.MethodDelete, endpoint+"/"+url.PathEscape(strings.ToLower(id)), nil)
+	return err
+}
+
+// result is a successful (2xx) answer.
+type result struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// do sends one request, retrying transient failures with capped
+// exponential backoff and jitter, or the server's Retry-After (at most 60s).
+func (c *Client) do(ctx context.Context, method, rel string, body []byte) (*result, error) {
+	for attempt := 0; ; attempt++ {
+		res, retryAfter, err := c.once(ctx, method, rel, body)
+		if err == nil {
+			return res, nil
+		}
+		if !IsTransient(err) || attempt >= c.retries || ctx.Err() != nil {
+			if attempt > 0 {
+				err = fmt.Errorf("%w (gave up after %d attempts)", err, attempt+1)
+			}
+			return nil, err
+		}
+		delay := retryAfter
+		if delay < 0 {
+			delay = c.backoff(attempt)
+		}
+		if serr := c.sleep(ctx, delay); serr != nil {
+			return nil, fmt.Errorf("icinga: %s %s: %w (while waiting to retry after: %v)", method, rel, serr, err)
+		}
+	}
+}
+
+// backoff returns the wait before retry attempt+1: a random duration in
+// [d/2, d] where d = baseDelay·2^attempt, capped at maxDelay.
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.maxDelay
+	if attempt < 30 {
+		d = min(c.baseDelay<<attempt, c.maxDelay)
+	}
+	if d <= 0 {
+		return 0
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// once performs one HTTP exchange. retryAfter is the server's Retry-After
+// (capped), or -1 when it sent none.
+func (c *Client) once(ctx context.Context, method, rel string, body []byte) (res *result, retryAfter time.Duration, err error) {
+	retryAfter = -1
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+"/"+rel, rd)
+	if err != nil {
+		return nil, retryAfter, fmt.Errorf("icinga: %s %s: %w", method, rel, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.agent)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.SetBasicAuth(c.user, c.pass)
+
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, retryAfter, fmt.Errorf("icinga: %s %s: %w", method, rel, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return nil, retryAfter, fmt.Errorf("icinga: %s %s: read answer: %w", method, rel, err)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return &result{status: resp.StatusCode, header: resp.Header, body: data}, retryAfter, nil
+	}
+
+	apiErr := &APIError{Method: method, Path: rel, Status: resp.StatusCode}
+	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		loc := resp.Header.Get("Location")
+		if strings.Contains(loc, "authentication/login") {
+			apiErr.Message = fmt.Sprintf("the server redirected to its login page (%s): it did not honour the header "+
+				"\"Accept: application/json\" (a proxy may have changed it) or target.icinga.url is not the API base "+
+				"ending in /icingaweb2/notifications/api/v1", loc)
+		} else {
+			apiErr.Message = fmt.Sprintf("unexpected redirect to %q; check that target.icinga.url is the API base ending in /icingaweb2/notifications/api/v1", loc)
+		}
+	case resp.StatusCode == http.StatusUnauthorized:
+		apiErr.Message = fmt.Sprintf("Icinga rejected the credentials for user %s; check target.icinga.username and password", c.user)
+	case resp.StatusCode == http.StatusForbidden:
+		apiErr.Message = fmt.Sprintf("user %s lacks the Icinga Web 2 permission notifications/api (and module/notifications)", c.user)
+		if m := serverMessage(data); m != "" {
+			apiErr.Message += "; the server said: " + m
+		}
+	default:
+		apiErr.Message = serverMessage(data)
+		if apiErr.Message == "" {
+			apiErr.Message = http.StatusText(resp.StatusCode)
+		}
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"))
+	}
+	return nil, retryAfter, apiErr
+}
+
+// serverMessage returns the "message" of an error body, or a short excerpt
+// of a body that is not such JSON.
+func serverMessage(body []byte) string {
+	var m struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(body, &m) == nil && m.Message != "" {
+		return m.Message
+	}
+	s := strings.TrimSpace(string(body))
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+// parseRetryAfter reads delay-seconds or an HTTP date, capped at 60s; -1
+// when absent or unreadable.
+func parseRetryAfter(v string) time.Duration {
+	if v == "" {
+		return -1
+	}
+	var d time.Duration
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = time.Until(t)
+	} else {
+		return -1
+	}
+	return max(0, min(d, maxRetryAfter))
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
