@@ -154,6 +154,6 @@ func cmdValidate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "The configuration %s is valid: source %s (%s), target %s, state %s.\n", c.String("config"), cfg.Source.URI, cfg.Source.Schema, cfg.Target.Icinga.URL, cfg.State.Path)
+	fmt.Fprintf(c.App.Writer, "The configuration %s is valid: source %s (%s), target %s, state %s.\n", c.String("config"), cfg.Source.URI, cfg.Source.Schema, cfg.Target.Name, cfg.State.Path)
 	return nil
 }

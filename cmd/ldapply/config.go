@@ -1,19 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/ldapply/ldapply/providers/icinga"
 	"github.com/ldapply/ldapply/providers/ldap"
 )
 
@@ -24,20 +23,16 @@ type Config struct {
 	State  StateConfig  `yaml:"state"`
 }
 
-// TargetConfig names exactly one target.
-type TargetConfig struct {
-	Icinga *icinga.Config `yaml:"icinga"`
-}
-
 // StateConfig says where the state lives.
 type StateConfig struct {
 	// Path is the bbolt state file; default ./ldapply.state.
 	Path string `yaml:"path"`
 }
 
-// loadConfig reads, expands, decodes and resolves the configuration at
-// path. Unknown keys are errors; ${VAR} is replaced by the environment
-// variable VAR in every string value ($${VAR} keeps it literally).
+// loadConfig reads, expands, checks, decodes and resolves the
+// configuration at path. Unknown keys are errors naming their line;
+// ${VAR} is replaced by the environment variable VAR in every value ($$
+// is a literal $).
 func loadConfig(path string) (*Config, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -58,48 +53,94 @@ func parseConfig(raw []byte) (*Config, error) {
 	if err := yaml.Unmarshal(raw, &root); err != nil {
 		return nil, err
 	}
-	if root.Kind == 0 {
+	if root.Kind == 0 || len(root.Content) == 0 {
 		return nil, errors.New("the configuration is empty; it needs at least source:, target: and state:")
-	}
-	// Unknown keys are reported from the file as written, so their line
-	// numbers are exact.
-	strict := yaml.NewDecoder(bytes.NewReader(raw))
-	strict.KnownFields(true)
-	var probe Config
-	if err := strict.Decode(&probe); err != nil {
-		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			var unknown []string
-			for _, e := range te.Errors {
-				if strings.Contains(e, "not found in type") {
-					unknown = append(unknown, e)
-				}
-			}
-			if len(unknown) > 0 {
-				return nil, fmt.Errorf("unknown key: %s", strings.Join(unknown, "; "))
-			}
-		}
 	}
 	if err := expandNode(&root); err != nil {
 		return nil, err
 	}
-	// Re-encode the expanded tree and decode it strictly, so unknown keys
-	// are reported with their line.
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	if err := enc.Encode(&root); err != nil {
+	if err := checkKnownFields(root.Content[0], reflect.TypeOf(Config{}), ""); err != nil {
 		return nil, err
 	}
 	var cfg Config
-	dec := yaml.NewDecoder(&buf)
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil && err != io.EOF {
+	if err := root.Decode(&cfg); err != nil {
 		return nil, err
 	}
 	if err := cfg.resolve(); err != nil {
 		return nil, err
 	}
 	return &cfg, nil
+}
+
+// checkKnownFields reports the first mapping key that no field of t (a
+// struct, through pointers, slices and inline structs) accepts, with its
+// line. Types that decode themselves (yaml.Unmarshaler) check their own.
+func checkKnownFields(n *yaml.Node, t reflect.Type, path string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()) {
+		return nil
+	}
+	switch {
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		for i, c := range n.Content {
+			if err := checkKnownFields(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
+		fields := yamlFields(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			ft, ok := fields[key]
+			name := strings.TrimPrefix(path+"."+key, ".")
+			if !ok {
+				return fmt.Errorf("line %d: unknown key %s; the keys allowed here are %s", n.Content[i].Line, name, strings.Join(slices.Sorted(mapsKeys(fields)), ", "))
+			}
+			if err := checkKnownFields(n.Content[i+1], ft, name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// yamlFields maps the YAML keys of struct t (inline structs flattened) to
+// their field types.
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "-" {
+			continue
+		}
+		if strings.Contains(opts, "inline") {
+			for k, v := range yamlFields(f.Type) {
+				out[k] = v
+			}
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+func mapsKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
 }
 
 // expandNode replaces ${VAR} in every scalar value (not in keys).
@@ -114,10 +155,6 @@ func expandNode(n *yaml.Node) error {
 			return fmt.Errorf("line %d: %w", n.Line, err)
 		}
 		n.Value = v
-		if n.Style == 0 && n.Tag == "" {
-			// Keep expanded values strings ("${PORT}" stays a string).
-			n.Style = yaml.DoubleQuotedStyle
-		}
 	case yaml.MappingNode:
 		for i := 1; i < len(n.Content); i += 2 {
 			if err := expandNode(n.Content[i]); err != nil {
@@ -172,10 +209,10 @@ func (c *Config) resolve() error {
 	if err := c.Source.Resolve(); err != nil {
 		return err
 	}
-	if c.Target.Icinga == nil {
-		return errors.New("target: no target configured; add target.icinga")
+	if c.Target.kind == nil {
+		return fmt.Errorf("target: no target configured; add one of target.%s", strings.Join(targetNames(), ", target."))
 	}
-	if err := c.Target.Icinga.Resolve(c.Source.Schema); err != nil {
+	if err := c.Target.kind.resolve(c.Target.Config, c.Source.Schema); err != nil {
 		return err
 	}
 	if c.State.Path == "" {
@@ -184,17 +221,16 @@ func (c *Config) resolve() error {
 	return nil
 }
 
-// Digest hashes the effective configuration without its secrets, so a
-// plan can be tied to the configuration it was made with.
+// Digest hashes the effective configuration without its secrets (fields
+// tagged `secret:"true"`), so a plan can be tied to the configuration it
+// was made with.
 func (c *Config) Digest() string {
-	cp := *c
-	cp.Source.BindPassword = ""
-	if c.Target.Icinga != nil {
-		ic := *c.Target.Icinga
-		ic.Password = ""
-		cp.Target.Icinga = &ic
+	v := map[string]any{
+		"source": redacted(&c.Source),
+		"target": map[string]any{c.Target.Name: redacted(c.Target.Config)},
+		"state":  c.State,
 	}
-	b, err := json.Marshal(&cp)
+	b, err := json.Marshal(v)
 	if err != nil {
 		panic("config digest: " + err.Error())
 	}
@@ -202,15 +238,48 @@ func (c *Config) Digest() string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// secrets returns the secret values in the configuration, so callers can
-// make sure none ends up in output.
+// redacted returns a copy of the struct behind ptr with every field tagged
+// `secret:"true"` (at any depth) set to its zero value.
+func redacted(ptr any) any {
+	v := reflect.New(reflect.TypeOf(ptr).Elem())
+	v.Elem().Set(reflect.ValueOf(ptr).Elem())
+	walkSecrets(v.Elem(), func(f reflect.Value) { f.Set(reflect.Zero(f.Type())) })
+	return v.Interface()
+}
+
+// secrets returns the non-empty secret strings of the configuration, so
+// callers and tests can make sure none ends up in output.
 func (c *Config) secrets() []string {
-	var s []string
-	if c.Source.BindPassword != "" {
-		s = append(s, c.Source.BindPassword)
+	var out []string
+	collect := func(f reflect.Value) {
+		if f.Kind() == reflect.String && f.String() != "" {
+			out = append(out, f.String())
+		}
 	}
-	if c.Target.Icinga != nil && c.Target.Icinga.Password != "" {
-		s = append(s, c.Target.Icinga.Password)
+	walkSecrets(reflect.ValueOf(&c.Source).Elem(), collect)
+	if c.Target.Config != nil {
+		walkSecrets(reflect.ValueOf(c.Target.Config).Elem(), collect)
 	}
-	return s
+	return out
+}
+
+func walkSecrets(v reflect.Value, fn func(reflect.Value)) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			walkSecrets(v.Elem(), fn)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			if f.Tag.Get("secret") == "true" {
+				fn(v.Field(i))
+				continue
+			}
+			walkSecrets(v.Field(i), fn)
+		}
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"os"
 	"regexp"
 	"strings"
@@ -180,5 +182,53 @@ mail: alice2@example.com
 	_, errs, code := e.run("plan")
 	if code != 1 || !strings.Contains(errs, "uid=alice,ou=contractors,ou=people,dc=example,dc=com") || !strings.Contains(errs, "both map to username \"alice\"") {
 		t.Errorf("plan exited %d: %s", code, errs)
+	}
+}
+
+func TestShowFormats(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	planned := e.must(0, "plan", "--out", e.path("p.plan"))
+	text := e.must(0, "show", e.path("p.plan"))
+	// show renders the same diff plan printed (plan adds the "saved" hint).
+	if !strings.HasPrefix(planned, text) {
+		t.Errorf("show differs from plan's output:\nshow:\n%s\nplan:\n%s", text, planned)
+	}
+	md := e.must(0, "show", "--markdown", e.path("p.plan"))
+	if !strings.HasPrefix(md, "**Plan: 13 to add, 0 to change, 0 to rename, 0 to destroy.**") || !strings.Contains(md, "<details><summary>8 users to add</summary>") {
+		t.Errorf("markdown:\n%s", md)
+	}
+	js := e.must(0, "show", "--json", e.path("p.plan"))
+	var doc struct {
+		FormatVersion string         `json:"format_version"`
+		Summary       map[string]int `json:"summary"`
+		Changes       []struct {
+			Action string `json:"action"`
+		} `json:"changes"`
+	}
+	if err := json.Unmarshal([]byte(js), &doc); err != nil || doc.FormatVersion != "1.0" || doc.Summary["add"] != 13 || len(doc.Changes) != 13 {
+		t.Errorf("show --json: err %v, doc %+v", err, doc)
+	}
+	os.WriteFile(e.path("bad.plan"), []byte("not a plan\n"), 0o600)
+	if _, errs, code := e.run("show", e.path("bad.plan")); code != 1 || !strings.Contains(errs, "corrupt") {
+		t.Errorf("show of a bad file exited %d: %s", code, errs)
+	}
+}
+
+func TestForceUnlock(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.must(0, "plan")
+	// A lock record whose holder is gone (its file lock is free).
+	info := state.NewLockInfo("apply", "test")
+	b, _ := json.Marshal(info)
+	os.WriteFile(e.path("ldapply.state.lock.json"), b, 0o600)
+	if _, errs, code := e.run("force-unlock", "not-the-id"); code != 1 || !strings.Contains(errs, info.ID) {
+		t.Errorf("force-unlock with a wrong id exited %d: %s", code, errs)
+	}
+	out := e.must(0, "force-unlock", info.ID)
+	if !strings.Contains(out, "Removed the lock "+info.ID) {
+		t.Errorf("force-unlock said: %s", out)
+	}
+	if _, err := os.Stat(e.path("ldapply.state.lock.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("lock record still there: %v", err)
 	}
 }

@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"reflect"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/ldapply/ldapply/apply"
 	"github.com/ldapply/ldapply/plan"
-	"github.com/ldapply/ldapply/providers/icinga"
 )
 
 // target is what the CLI needs of a target provider.
@@ -19,8 +24,67 @@ type target interface {
 	apply.Target
 }
 
-var _ target = (*icinga.Provider)(nil)
+// targetKind is one provider as the configuration names it. Each provider
+// registers itself from its own file (target_<name>.go) in init.
+type targetKind struct {
+	// name is the key under target:, e.g. "icinga".
+	name string
+	// newConfig returns a pointer to a zero configuration struct (yaml
+	// tags; secrets tagged `secret:"true"`).
+	newConfig func() any
+	// resolve fills defaults and validates; schema is source.schema.
+	resolve func(cfg any, schema string) error
+	// build makes the provider from a resolved configuration.
+	build func(cfg any, log *slog.Logger) (target, error)
+}
+
+var targetKinds = map[string]*targetKind{}
+
+func registerTarget(k *targetKind) {
+	if _, dup := targetKinds[k.name]; dup {
+		panic("target registered twice: " + k.name)
+	}
+	targetKinds[k.name] = k
+}
+
+func targetNames() []string {
+	var names []string
+	for n := range targetKinds {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// TargetConfig is the target: section: exactly one registered provider.
+type TargetConfig struct {
+	Name   string
+	Config any
+	kind   *targetKind
+}
+
+// UnmarshalYAML picks the provider named by the single key and decodes
+// its section, reporting unknown keys with their line.
+func (t *TargetConfig) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode || len(n.Content) != 2 {
+		return fmt.Errorf("line %d: target must name exactly one target: one of %s", n.Line, strings.Join(targetNames(), ", "))
+	}
+	name := n.Content[0].Value
+	k, ok := targetKinds[name]
+	if !ok {
+		return fmt.Errorf("line %d: unknown target %q; this ldapply knows %s", n.Content[0].Line, name, strings.Join(targetNames(), ", "))
+	}
+	cfg := k.newConfig()
+	if err := checkKnownFields(n.Content[1], reflect.TypeOf(cfg), "target."+name); err != nil {
+		return err
+	}
+	if err := n.Content[1].Decode(cfg); err != nil {
+		return err
+	}
+	t.Name, t.Config, t.kind = name, cfg, k
+	return nil
+}
 
 func newTarget(cfg *Config, log *slog.Logger) (target, error) {
-	return icinga.New(*cfg.Target.Icinga, version, log)
+	return cfg.Target.kind.build(cfg.Target.Config, log)
 }

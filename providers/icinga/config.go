@@ -18,7 +18,7 @@ type Config struct {
 	// Username and Password are an Icinga Web 2 user with the
 	// notifications/api permission; PasswordFile may replace Password.
 	Username     string `yaml:"username"`
-	Password     string `yaml:"password"`
+	Password     string `yaml:"password" secret:"true"`
 	PasswordFile string `yaml:"password_file"`
 	// CACert is a PEM bundle to trust instead of the system roots.
 	CACert string `yaml:"ca_cert"`

@@ -41,7 +41,7 @@ type Config struct {
 	// BindPassword is BindDN's password. Resolve fills it from
 	// BindPasswordFile when that is set. It never appears in errors or
 	// logs.
-	BindPassword string `yaml:"bind_password"`
+	BindPassword string `yaml:"bind_password" secret:"true"`
 	// BindPasswordFile names a file holding the password; one trailing
 	// newline is ignored. Set BindPassword or BindPasswordFile, not both.
 	BindPasswordFile string `yaml:"bind_password_file"`
