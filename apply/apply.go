@@ -68,28 +68,33 @@ type Result struct {
 var ErrRecord = errors.New("the state could not record an applied change")
 
 // Phases splits changes into apply order: non-deletes by kind in
-// plan.Kinds order, then deletes in reverse kind order.
+// plan.Kinds order (kinds not listed there follow, in order of first
+// appearance), then deletes in the reverse kind order.
 func Phases(changes []plan.Change) [][]*plan.Change {
-	var phases [][]*plan.Change
-	for _, k := range plan.Kinds {
+	kinds := slices.Clone(plan.Kinds)
+	for i := range changes {
+		if !slices.Contains(kinds, changes[i].Kind) {
+			kinds = append(kinds, changes[i].Kind)
+		}
+	}
+	pick := func(k plan.Kind, deletes bool) []*plan.Change {
 		var ph []*plan.Change
 		for i := range changes {
-			if c := &changes[i]; c.Kind == k && c.Action != plan.Delete && c.Action != plan.NoOp {
+			c := &changes[i]
+			if c.Kind == k && c.Action != plan.NoOp && (c.Action == plan.Delete) == deletes {
 				ph = append(ph, c)
 			}
 		}
-		if len(ph) > 0 {
+		return ph
+	}
+	var phases [][]*plan.Change
+	for _, k := range kinds {
+		if ph := pick(k, false); len(ph) > 0 {
 			phases = append(phases, ph)
 		}
 	}
-	for _, k := range slices.Backward(plan.Kinds) {
-		var ph []*plan.Change
-		for i := range changes {
-			if c := &changes[i]; c.Kind == k && c.Action == plan.Delete {
-				ph = append(ph, c)
-			}
-		}
-		if len(ph) > 0 {
+	for _, k := range slices.Backward(kinds) {
+		if ph := pick(k, true); len(ph) > 0 {
 			phases = append(phases, ph)
 		}
 	}

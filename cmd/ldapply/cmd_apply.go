@@ -96,6 +96,9 @@ func cmdApply(c *cli.Context) (err error) {
 	switch {
 	case applyErr == nil:
 		fmt.Fprintf(c.App.Writer, "Apply complete! Objects: %s.\n", summary)
+		if aa, ok := tgt.(afterApplier); ok {
+			return aa.AfterApply(ctx, p, c.App.Writer)
+		}
 		return nil
 	case errors.Is(applyErr, context.Canceled):
 		fmt.Fprintf(c.App.Writer, "Apply interrupted: %s; %d not started. Run plan again to see what is left.\n", summary, res.Skipped)

@@ -35,11 +35,13 @@ func cmdPlan(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	dir, err := ldap.New(cfg.Source, log).Read(ctx)
-	if err != nil {
-		return err
+	dir := &plan.Directory{}
+	if needsSource(tgt) {
+		if dir, err = ldap.New(cfg.Source, log).Read(ctx); err != nil {
+			return err
+		}
 	}
-	if len(dir.Users) == 0 {
+	if needsSource(tgt) && len(dir.Users) == 0 {
 		return fmt.Errorf("the source returned no users under %s with filter %s; refusing to plan, because that would delete every managed user: check source.users", cfg.Source.Users.Base, cfg.Source.Users.Filter)
 	}
 	p, err := tgt.Plan(ctx, dir, snap.Bindings)
@@ -99,4 +101,9 @@ func writePlanFile(path string, p *plan.Plan, key []byte) error {
 		return fmt.Errorf("write plan %s: %w", path, err)
 	}
 	return nil
+}
+
+func needsSource(t target) bool {
+	sl, ok := t.(sourceless)
+	return !ok || sl.NeedsSource()
 }

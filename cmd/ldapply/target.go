@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"reflect"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/ldapply/ldapply/apply"
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers/ldap"
 )
 
 // target is what the CLI needs of a target provider.
@@ -34,8 +36,23 @@ type targetKind struct {
 	newConfig func() any
 	// resolve fills defaults and validates; schema is source.schema.
 	resolve func(cfg any, schema string) error
-	// build makes the provider from a resolved configuration.
-	build func(cfg any, log *slog.Logger) (target, error)
+	// build makes the provider from a resolved configuration; src is the
+	// resolved source configuration (some targets derive settings from it).
+	build func(cfg any, src *ldap.Config, log *slog.Logger) (target, error)
+}
+
+// sourceless is implemented by targets whose plan does not need the
+// directory read (their desired state comes from the configuration).
+// When NeedsSource returns false, plan passes an empty Directory.
+type sourceless interface {
+	NeedsSource() bool
+}
+
+// afterApplier is implemented by targets with work to do after every
+// change of a plan succeeded (Teamwire: start a sync run and follow it).
+// It runs under the state lock; an error makes apply exit non-zero.
+type afterApplier interface {
+	AfterApply(ctx context.Context, p *plan.Plan, out io.Writer) error
 }
 
 var targetKinds = map[string]*targetKind{}
@@ -86,5 +103,5 @@ func (t *TargetConfig) UnmarshalYAML(n *yaml.Node) error {
 }
 
 func newTarget(cfg *Config, log *slog.Logger) (target, error) {
-	return cfg.Target.kind.build(cfg.Target.Config, log)
+	return cfg.Target.kind.build(cfg.Target.Config, &cfg.Source, log)
 }

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/ldapply/ldapply/providers/icinga"
+	"github.com/ldapply/ldapply/providers/ldap"
 )
 
 var _ target = (*icinga.Provider)(nil)
@@ -13,7 +14,7 @@ func init() {
 		name:      "icinga",
 		newConfig: func() any { return &icinga.Config{} },
 		resolve:   func(cfg any, schema string) error { return cfg.(*icinga.Config).Resolve(schema) },
-		build: func(cfg any, log *slog.Logger) (target, error) {
+		build: func(cfg any, _ *ldap.Config, log *slog.Logger) (target, error) {
 			return icinga.New(*cfg.(*icinga.Config), version, log)
 		},
 	})
