@@ -35,6 +35,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					&cli.StringFlag{Name: "out", Aliases: []string{"o"}, EnvVars: []string{"LDAPPLY_OUT"}, Usage: "write the plan to `PLANFILE` for apply"},
 					&cli.BoolFlag{Name: "detailed-exitcode", EnvVars: []string{"LDAPPLY_DETAILED_EXITCODE"}, Usage: "exit 0 when there are no changes, 2 when there are, 1 on error"},
 					&cli.BoolFlag{Name: "json", EnvVars: []string{"LDAPPLY_JSON"}, Usage: "print the plan as JSON (the show --json document) instead of text"},
+					&cli.IntFlag{Name: "allow-deletes", EnvVars: []string{"LDAPPLY_ALLOW_DELETES"}, Usage: "allow this run up to `N` deletes beyond safety.max_deletes / max_delete_percent"},
 					lockTimeoutFlag(10 * time.Second),
 				},
 				Action: cmdPlan,
@@ -56,6 +57,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 				Flags: []cli.Flag{
 					configFlag(),
 					&cli.IntFlag{Name: "parallelism", Value: 10, EnvVars: []string{"LDAPPLY_PARALLELISM"}, Usage: "changes in flight at once within a phase"},
+					&cli.BoolFlag{Name: "ignore-drift", EnvVars: []string{"LDAPPLY_IGNORE_DRIFT"}, Usage: "apply even when objects changed in the target since the plan (emergencies only)"},
 					lockTimeoutFlag(0),
 				},
 				Action: cmdApply,

@@ -65,6 +65,13 @@ func cmdApply(c *cli.Context) (err error) {
 		fmt.Fprintln(c.App.Writer, "No changes. Nothing to apply.")
 		return nil
 	}
+	if vr, ok := tgt.(apply.VersionReader); ok {
+		if c.Bool("ignore-drift") {
+			log.Warn("Skipping the drift check (--ignore-drift): changes made in the target since the plan may be overwritten.")
+		} else if err := apply.CheckDrift(ctx, p, vr); err != nil {
+			return err
+		}
+	}
 	if _, err := locked.BumpSerial(); err != nil {
 		return err
 	}

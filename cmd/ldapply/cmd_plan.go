@@ -41,8 +41,10 @@ func cmdPlan(c *cli.Context) error {
 			return err
 		}
 	}
-	if needsSource(tgt) && len(dir.Users) == 0 {
-		return fmt.Errorf("the source returned no users under %s with filter %s; refusing to plan, because that would delete every managed user: check source.users", cfg.Source.Users.Base, cfg.Source.Users.Filter)
+	if needsSource(tgt) {
+		if err := checkSourceSize(cfg, dir); err != nil {
+			return err
+		}
 	}
 	p, err := tgt.Plan(ctx, dir, snap.Bindings)
 	if err != nil {
@@ -61,6 +63,15 @@ func cmdPlan(c *cli.Context) error {
 		format = plan.FormatJSON
 	}
 	if err := plan.Render(c.App.Writer, p, format, plan.RenderOptions{Color: colorOK(c.App.Writer)}); err != nil {
+		return err
+	}
+	// The guard runs after rendering, so the reviewer sees what the
+	// refused plan would have deleted; no plan file is written.
+	managed := 0
+	for _, m := range snap.Bindings {
+		managed += len(m)
+	}
+	if err := checkDeletes(cfg, p, managed, c.Int("allow-deletes")); err != nil {
 		return err
 	}
 	if out := c.String("out"); out != "" {

@@ -21,6 +21,22 @@ type Config struct {
 	Source ldap.Config  `yaml:"source"`
 	Target TargetConfig `yaml:"target"`
 	State  StateConfig  `yaml:"state"`
+	Safety SafetyConfig `yaml:"safety"`
+}
+
+// SafetyConfig holds the guards that stop a plan from doing damage when
+// the source read is short or wrong.
+type SafetyConfig struct {
+	// MaxDeletes is the most deletes a plan may hold (all kinds);
+	// default 500, as Entra Connect's "prevent accidental deletes". A
+	// negative value disables the check.
+	MaxDeletes *int `yaml:"max_deletes"`
+	// MaxDeletePercent is the most deletes a plan may hold as a percentage
+	// of the managed objects; 0 (default) disables the check.
+	MaxDeletePercent float64 `yaml:"max_delete_percent"`
+	// MinSourceUsers is the fewest users a source read may return; a
+	// smaller read is an error, never "delete everyone". Default 1.
+	MinSourceUsers *int `yaml:"min_source_users"`
 }
 
 // StateConfig says where the state lives.
@@ -218,8 +234,19 @@ func (c *Config) resolve() error {
 	if c.State.Path == "" {
 		c.State.Path = "./ldapply.state"
 	}
+	if c.Safety.MaxDeletes == nil {
+		c.Safety.MaxDeletes = ptrTo(500)
+	}
+	if c.Safety.MinSourceUsers == nil {
+		c.Safety.MinSourceUsers = ptrTo(1)
+	}
+	if p := c.Safety.MaxDeletePercent; p < 0 || p > 100 {
+		return fmt.Errorf("safety.max_delete_percent %g is not a percentage between 0 and 100", p)
+	}
 	return nil
 }
+
+func ptrTo[T any](v T) *T { return &v }
 
 // Digest hashes the effective configuration without its secrets (fields
 // tagged `secret:"true"`), so a plan can be tied to the configuration it
@@ -229,6 +256,7 @@ func (c *Config) Digest() string {
 		"source": redacted(&c.Source),
 		"target": map[string]any{c.Target.Name: redacted(c.Target.Config)},
 		"state":  c.State,
+		"safety": c.Safety,
 	}
 	b, err := json.Marshal(v)
 	if err != nil {

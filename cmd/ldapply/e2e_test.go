@@ -34,6 +34,7 @@ type env struct {
 
 type envOptions struct {
 	extraTarget string // more lines under target.icinga
+	extraTop    string // more top-level sections (safety: …)
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -64,7 +65,7 @@ target:
 %s
 state:
   path: %s
-`, e.ldap.URL, apiURL, filepath.Join(e.dir, "icinga.pw"), o.extraTarget, filepath.Join(e.dir, "ldapply.state"))
+%s`, e.ldap.URL, apiURL, filepath.Join(e.dir, "icinga.pw"), o.extraTarget, filepath.Join(e.dir, "ldapply.state"), o.extraTop)
 	if err := os.WriteFile(filepath.Join(e.dir, "icinga.pw"), []byte(testIcingaPassword+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -3,11 +3,15 @@ package main
 import (
 	"log/slog"
 
+	"github.com/ldapply/ldapply/apply"
 	"github.com/ldapply/ldapply/providers/icinga"
 	"github.com/ldapply/ldapply/providers/ldap"
 )
 
-var _ target = (*icinga.Provider)(nil)
+var (
+	_ target              = (*icinga.Provider)(nil)
+	_ apply.VersionReader = (*icinga.Provider)(nil)
+)
 
 func init() {
 	registerTarget(&targetKind{

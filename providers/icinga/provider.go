@@ -493,3 +493,20 @@ func (p *Provider) Apply(ctx context.Context, c *plan.Change) error {
 	}
 	return err
 }
+
+// Versions re-reads contacts and groups and returns their versions,
+// computed as at plan time (apply's drift check).
+func (p *Provider) Versions(ctx context.Context, kinds []plan.Kind) (map[plan.Kind]map[string]string, error) {
+	snap, err := p.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[plan.Kind]map[string]string{plan.KindUser: {}, plan.KindGroup: {}}
+	for id, c := range snap.contacts {
+		out[plan.KindUser][id] = contactObject(c).Version
+	}
+	for id, g := range snap.groups {
+		out[plan.KindGroup][id] = groupObject(g).Version
+	}
+	return out, nil
+}

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ldapply/ldapply/fixtures/icingasim"
+)
+
+func deleteUsers(e *env, users ...string) {
+	for _, u := range users {
+		e.ldif("dn: uid=" + u + ",ou=people,dc=example,dc=com\nchangetype: delete\n")
+	}
+}
+
+func TestMassDeleteGuard(t *testing.T) {
+	e := newEnv(t, envOptions{extraTop: "safety:\n  max_deletes: 2\n"})
+	e.sync()
+	deleteUsers(e, "dave", "frank", "henry")
+	out, errs, code := e.run("plan", "--out", e.path("big.plan"))
+	if code != 1 || !strings.Contains(errs, "the plan deletes 3 objects (3 users), more than safety.max_deletes 2; if that is intended, run plan again with --allow-deletes 3") {
+		t.Fatalf("plan over max_deletes exited %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "- user dave") {
+		t.Errorf("the refused plan is not shown for review:\n%s", out)
+	}
+	if _, err := os.Stat(e.path("big.plan")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused plan was written: %v", err)
+	}
+	if _, errs, code := e.run("plan", "--allow-deletes", "2"); code != 1 || !strings.Contains(errs, "--allow-deletes 3") {
+		t.Errorf("--allow-deletes below the count was accepted (exit %d): %s", code, errs)
+	}
+	e.must(0, "plan", "--allow-deletes", "3", "--out", e.path("ok.plan"))
+	e.must(0, "apply", e.path("ok.plan"))
+	if e.contact("dave") != nil {
+		t.Error("dave was not deleted by the allowed plan")
+	}
+}
+
+func TestMassDeletePercentGuard(t *testing.T) {
+	e := newEnv(t, envOptions{extraTop: "safety:\n  max_delete_percent: 10\n"})
+	e.sync() // 13 managed objects
+	deleteUsers(e, "dave")
+	e.must(0, "plan") // 1 of 13 = 7.7 %
+	deleteUsers(e, "frank")
+	_, errs, code := e.run("plan")
+	if code != 1 || !strings.Contains(errs, "15.4% of the 13 managed objects, more than safety.max_delete_percent 10%") {
+		t.Errorf("plan over max_delete_percent exited %d: %s", code, errs)
+	}
+}
+
+func TestShortSourceRead(t *testing.T) {
+	e := newEnv(t, envOptions{extraTop: "safety:\n  min_source_users: 10\n"})
+	_, errs, code := e.run("plan")
+	if code != 1 || !strings.Contains(errs, "the source returned 9 users, fewer than safety.min_source_users 10") {
+		t.Errorf("plan exited %d: %s", code, errs)
+	}
+	// A filter that matches nobody never becomes "delete everyone".
+	cfg, _ := os.ReadFile(e.config)
+	os.WriteFile(e.config, []byte(strings.Replace(strings.Replace(string(cfg), "min_source_users: 10", "min_source_users: 1", 1),
+		`users:  { base: "ou=people,dc=example,dc=com" }`, `users:  { base: "ou=people,dc=example,dc=com", filter: "(uid=nobody)" }`, 1)), 0o600)
+	if _, errs, code := e.run("plan"); code != 1 || !strings.Contains(errs, "the source returned no users") {
+		t.Errorf("plan with an empty read exited %d: %s", code, errs)
+	}
+}
+
+func TestDriftStopsApply(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.sync()
+	e.ldif("dn: uid=bob,ou=people,dc=example,dc=com\nchangetype: modify\nreplace: mail\nmail: b@example.com\n-\n")
+	e.must(0, "plan", "--out", e.path("p.plan"))
+	// Someone edits bob by hand after the plan was made.
+	bob := *e.contact("bob")
+	bob.FullName = "Bobby (edited in Icinga)"
+	e.sim.Seed([]icingasim.Contact{bob}, nil)
+	before := writes(e.sim)
+	_, errs, code := e.run("apply", e.path("p.plan"))
+	if code != 1 || !strings.Contains(errs, "the target changed since the plan was made: 1 of its objects: user bob (changed in the target)") || !strings.Contains(errs, "run plan again") {
+		t.Fatalf("apply after drift exited %d: %s", code, errs)
+	}
+	if w := writes(e.sim); w != before {
+		t.Fatalf("apply wrote %d times despite drift", w-before)
+	}
+	e.must(0, "apply", "--ignore-drift", e.path("p.plan"))
+	if c := e.contact("bob"); c.Addresses["email"] != "b@example.com" {
+		t.Errorf("--ignore-drift did not apply: %+v", c)
+	}
+}
+
+func TestPerObjectFailureDoesNotStopOthers(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.must(0, "plan", "--out", e.path("p.plan"))
+	// Every PUT of one contact fails with a validation error (not retried).
+	bobID := contactID(e.entryUUID("uid=bob,ou=people,dc=example,dc=com"))
+	e.sim.Inject(icingasim.Fault{Method: "PUT", Path: "contacts/" + bobID, Status: 422, Message: "Invalid request body: simulated"})
+	out, errs, code := e.run("apply", e.path("p.plan"))
+	if code != 1 || !strings.Contains(errs, "create user bob") || !strings.Contains(errs, "simulated") {
+		t.Fatalf("apply exited %d:\n%s\n%s", code, out, errs)
+	}
+	if e.contact("bob") != nil || e.contact("alice") == nil || e.group("dev") == nil {
+		t.Errorf("want everything but bob (and groups naming bob) applied")
+	}
+	snap := e.must(0, "state", "list")
+	if strings.Contains(snap, bobID) || !strings.Contains(snap, "alice") {
+		t.Errorf("state does not reflect exactly what succeeded:\n%s", snap)
+	}
+}
+
+func TestConcurrentApplies(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.must(0, "plan", "--out", e.path("p.plan"))
+	e.sim.Inject(icingasim.Fault{Method: "PUT", Latency: 60 * time.Millisecond})
+	first, out := e.start("apply", "--parallelism", "1", e.path("p.plan"))
+	waitWrites(t, e.sim, 1)
+	_, errs, code := e.run("apply", "--lock-timeout", "0s", e.path("p.plan"))
+	if code != exitLocked || !strings.Contains(errs, "is locked by apply") || !strings.Contains(errs, "pid") {
+		t.Errorf("second apply exited %d: %s", code, errs)
+	}
+	start := time.Now()
+	_, errs, code = e.run("plan", "--lock-timeout", "300ms")
+	if code != exitLocked || time.Since(start) > 3*time.Second {
+		t.Errorf("plan during apply exited %d after %v: %s", code, time.Since(start), errs)
+	}
+	// Waiting for the lock works, and then the plan is stale.
+	_, errs, code = e.run("apply", "--lock-timeout", "60s", e.path("p.plan"))
+	if code != 1 || !strings.Contains(errs, "stale") {
+		t.Errorf("waiting apply exited %d: %s", code, errs)
+	}
+	if err := first.Wait(); err != nil {
+		t.Fatalf("first apply: %v\n%s", err, out)
+	}
+}
+
+func TestNoSecretAnywhere(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	t.Setenv("LOG_LEVEL", "DEBUG")
+	var all strings.Builder
+	for _, args := range [][]string{{"plan", "--out", e.path("p.plan")}, {"show", e.path("p.plan")}, {"apply", e.path("p.plan")}, {"plan", "--json"}, {"state", "list"}} {
+		out, errs, _ := e.run(args...)
+		all.WriteString(out + errs)
+	}
+	e.run("apply", "--config", "/nonexistent")
+	_, errs, _ := e.run("plan", "--lock-timeout", "1s")
+	all.WriteString(errs)
+	for _, f := range []string{"p.plan", "ldapply.state"} {
+		b, err := os.ReadFile(e.path(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Write(b)
+		if fi, _ := os.Stat(e.path(f)); fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode %v, want 0600", f, fi.Mode().Perm())
+		}
+	}
+	if !strings.Contains(all.String(), "level=DEBUG") {
+		t.Error("no debug log was produced; the check would prove nothing")
+	}
+	for _, secret := range []string{testLDAPPassword, testIcingaPassword} {
+		if strings.Contains(all.String(), secret) {
+			t.Errorf("a secret (%q) appears in output, logs, the plan or the state", secret)
+		}
+	}
+}
