@@ -4,7 +4,7 @@ BIN     := bin/ldapply
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build demo test test-short bench lint fmt update-golden deps install clean
+.PHONY: all build demo test test-short bench fuzz lint fmt update-golden deps install clean
 
 all: build
 
@@ -36,6 +36,14 @@ test-short:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./plan/ ./state/
+
+# fuzz runs each fuzz target for FUZZTIME; the corpora in testdata/fuzz
+# also run as plain tests in make test.
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./plan
+	$(GO) test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME) ./cmd/ldapply
+	$(GO) test -run '^$$' -fuzz '^FuzzMapping$$' -fuzztime $(FUZZTIME) ./providers/icinga
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
