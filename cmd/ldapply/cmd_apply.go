@@ -35,7 +35,11 @@ func cmdApply(c *cli.Context) (err error) {
 	}
 	defer f.Close()
 
-	locked, err := state.Lock(ctx, cfg.State.Path, state.NewLockInfo("apply", version), c.Duration("lock-timeout"))
+	store, err := cfg.stateBackend()
+	if err != nil {
+		return err
+	}
+	locked, err := store.Lock(ctx, state.NewLockInfo("apply", version), c.Duration("lock-timeout"))
 	if err != nil {
 		return err
 	}
@@ -44,8 +48,8 @@ func cmdApply(c *cli.Context) (err error) {
 			err = uerr
 		}
 	}()
-	if locked.Stale != nil {
-		log.Warn("Took over a lock left by a run that is gone.", "id", locked.Stale.ID, "operation", locked.Stale.Operation, "who", locked.Stale.Who, "pid", locked.Stale.PID, "since", locked.Stale.Created)
+	if stale := locked.StaleLock(); stale != nil {
+		log.Warn("Took over a lock left by a run that is gone.", "id", stale.ID, "operation", stale.Operation, "who", stale.Who, "pid", stale.PID, "since", stale.Created)
 	}
 	snap, err := locked.Snapshot()
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/ldapply/ldapply/plan"
 	"github.com/ldapply/ldapply/providers/ldap"
-	"github.com/ldapply/ldapply/state"
 )
 
 func cmdPlan(c *cli.Context) error {
@@ -28,10 +27,14 @@ func cmdPlan(c *cli.Context) error {
 		return err
 	}
 	timeout := c.Duration("lock-timeout")
-	if err := state.Init(ctx, cfg.State.Path, timeout); err != nil {
+	store, err := cfg.stateBackend()
+	if err != nil {
 		return err
 	}
-	snap, err := state.Read(ctx, cfg.State.Path, timeout)
+	if err := store.Init(ctx, timeout); err != nil {
+		return err
+	}
+	snap, err := store.Read(ctx, timeout)
 	if err != nil {
 		return err
 	}

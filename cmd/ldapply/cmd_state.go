@@ -40,12 +40,16 @@ func cmdStateList(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	snap, err := state.Read(c.Context, cfg.State.Path, c.Duration("lock-timeout"))
+	store, err := cfg.stateBackend()
+	if err != nil {
+		return err
+	}
+	snap, err := store.Read(c.Context, c.Duration("lock-timeout"))
 	if err != nil {
 		return err
 	}
 	if snap.Lineage == "" {
-		fmt.Fprintf(c.App.Writer, "The state %s does not exist yet.\n", cfg.State.Path)
+		fmt.Fprintf(c.App.Writer, "The state %s does not exist yet.\n", store)
 		return nil
 	}
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
@@ -75,7 +79,11 @@ func cmdStateShow(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	snap, err := state.Read(c.Context, cfg.State.Path, c.Duration("lock-timeout"))
+	store, err := cfg.stateBackend()
+	if err != nil {
+		return err
+	}
+	snap, err := store.Read(c.Context, c.Duration("lock-timeout"))
 	if err != nil {
 		return err
 	}
@@ -101,7 +109,11 @@ func cmdStateRm(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	locked, err := state.Lock(c.Context, cfg.State.Path, state.NewLockInfo("state rm", version), c.Duration("lock-timeout"))
+	store, err := cfg.stateBackend()
+	if err != nil {
+		return err
+	}
+	locked, err := store.Lock(c.Context, state.NewLockInfo("state rm", version), c.Duration("lock-timeout"))
 	if err != nil {
 		return err
 	}
@@ -141,7 +153,11 @@ func cmdForceUnlock(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	info, err := state.ForceUnlock(c.Context, cfg.State.Path, c.Args().First())
+	store, err := cfg.stateBackend()
+	if err != nil {
+		return err
+	}
+	info, err := store.ForceUnlock(c.Context, c.Args().First())
 	if err != nil {
 		return err
 	}

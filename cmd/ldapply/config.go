@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ldapply/ldapply/providers/ldap"
+	"github.com/ldapply/ldapply/state"
 )
 
 // Config is the whole configuration file.
@@ -39,10 +40,40 @@ type SafetyConfig struct {
 	MinSourceUsers *int `yaml:"min_source_users"`
 }
 
-// StateConfig says where the state lives.
+// StateConfig says where the state lives: a bbolt file (default) or a
+// shared PostgreSQL database.
 type StateConfig struct {
 	// Path is the bbolt state file; default ./ldapply.state.
 	Path string `yaml:"path"`
+	// Postgres selects the PostgreSQL backend instead of the file.
+	Postgres *PostgresStateConfig `yaml:"postgres"`
+}
+
+// PostgresStateConfig is state.postgres.
+type PostgresStateConfig struct {
+	// DSN is a libpq connection string or URL; DSNFile may replace it.
+	DSN     string `yaml:"dsn" secret:"true"`
+	DSNFile string `yaml:"dsn_file"`
+	// Schema holds ldapply's tables; default "ldapply".
+	Schema string `yaml:"schema"`
+	// Workspace separates the states of several configurations in one
+	// database; default "default".
+	Workspace string `yaml:"workspace"`
+}
+
+// openPostgresState opens the PostgreSQL backend; set by the file that
+// provides it, nil when this build has none.
+var openPostgresState func(PostgresStateConfig) (state.Backend, error)
+
+// stateBackend opens the configured state location.
+func (c *Config) stateBackend() (state.Backend, error) {
+	if c.State.Postgres != nil {
+		if openPostgresState == nil {
+			return nil, errors.New("state.postgres: this ldapply was built without the PostgreSQL state backend")
+		}
+		return openPostgresState(*c.State.Postgres)
+	}
+	return state.File{Path: c.State.Path}, nil
 }
 
 // loadConfig reads, expands, checks, decodes and resolves the
@@ -234,6 +265,27 @@ func (c *Config) resolve() error {
 	if c.State.Path == "" {
 		c.State.Path = "./ldapply.state"
 	}
+	if pg := c.State.Postgres; pg != nil {
+		if pg.DSNFile != "" {
+			if pg.DSN != "" {
+				return errors.New("state.postgres: set dsn or dsn_file, not both")
+			}
+			b, err := os.ReadFile(pg.DSNFile)
+			if err != nil {
+				return fmt.Errorf("state.postgres.dsn_file: %w", err)
+			}
+			pg.DSN = strings.TrimSpace(string(b))
+		}
+		if pg.DSN == "" {
+			return errors.New("state.postgres.dsn (or dsn_file) is required")
+		}
+		if pg.Schema == "" {
+			pg.Schema = "ldapply"
+		}
+		if pg.Workspace == "" {
+			pg.Workspace = "default"
+		}
+	}
 	if c.Safety.MaxDeletes == nil {
 		c.Safety.MaxDeletes = ptrTo(500)
 	}
@@ -255,7 +307,7 @@ func (c *Config) Digest() string {
 	v := map[string]any{
 		"source": redacted(&c.Source),
 		"target": map[string]any{c.Target.Name: redacted(c.Target.Config)},
-		"state":  c.State,
+		"state":  redacted(&c.State),
 		"safety": c.Safety,
 	}
 	b, err := json.Marshal(v)
@@ -288,6 +340,7 @@ func (c *Config) secrets() []string {
 	if c.Target.Config != nil {
 		walkSecrets(reflect.ValueOf(c.Target.Config).Elem(), collect)
 	}
+	walkSecrets(reflect.ValueOf(&c.State).Elem(), collect)
 	return out
 }
 
