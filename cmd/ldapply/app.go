@@ -15,8 +15,11 @@ func lockTimeoutFlag(def time.Duration) cli.Flag {
 	return &cli.DurationFlag{Name: "lock-timeout", Value: def, EnvVars: []string{"LDAPPLY_LOCK_TIMEOUT"}, Usage: "how long to wait for a state lock held by another run"}
 }
 
+// extraCommands are commands defined in their own files (appended in init).
+var extraCommands []*cli.Command
+
 func newApp(stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:    "ldapply",
 		Usage:   "keep targets in step with an LDAP directory: plan, review, apply",
 		Version: version,
@@ -95,4 +98,6 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			},
 		},
 	}
+	app.Commands = append(app.Commands, extraCommands...)
+	return app
 }
