@@ -4,7 +4,7 @@ BIN     := bin/ldapply
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build demo test test-short bench fuzz lint fmt update-golden deps install clean
+.PHONY: all build demo test test-short bench fuzz lint fmt man update-golden deps install clean
 
 all: build
 
@@ -51,6 +51,9 @@ lint:
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+man: build
+	$(BIN) man > docs/ldapply.1
 
 update-golden:
 	$(GO) test ./plan -update

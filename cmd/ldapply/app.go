@@ -15,6 +15,22 @@ func lockTimeoutFlag(def time.Duration) cli.Flag {
 	return &cli.DurationFlag{Name: "lock-timeout", Value: def, EnvVars: []string{"LDAPPLY_LOCK_TIMEOUT"}, Usage: "how long to wait for a state lock held by another run"}
 }
 
+func metricsFlag() cli.Flag {
+	return &cli.StringFlag{Name: "metrics-file", EnvVars: []string{"LDAPPLY_METRICS_FILE"}, Usage: "write Prometheus text-format metrics to `PATH` (node_exporter textfile collector) after the run"}
+}
+
+func allowDeletesFlag() cli.Flag {
+	return &cli.IntFlag{Name: "allow-deletes", EnvVars: []string{"LDAPPLY_ALLOW_DELETES"}, Usage: "allow this run up to `N` deletes beyond safety.max_deletes / max_delete_percent"}
+}
+
+func parallelismFlag() cli.Flag {
+	return &cli.IntFlag{Name: "parallelism", Value: 10, EnvVars: []string{"LDAPPLY_PARALLELISM"}, Usage: "changes in flight at once within a phase"}
+}
+
+func ignoreDriftFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "ignore-drift", EnvVars: []string{"LDAPPLY_IGNORE_DRIFT"}, Usage: "apply even when objects changed in the target since the plan (emergencies only)"}
+}
+
 // extraCommands are commands defined in their own files (appended in init).
 var extraCommands []*cli.Command
 
@@ -32,13 +48,14 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			{
 				Name:      "plan",
 				Usage:     "read the directory and the target and show (and save) the changes",
-				UsageText: "ldapply plan [--config FILE] [--out PLANFILE] [--detailed-exitcode] [--json]\n\nExample:\n   ldapply plan --out sync.plan",
+				UsageText: "ldapply plan [--config FILE] [--out PLANFILE] [--detailed-exitcode] [--json] [--allow-deletes N]\n\nExample:\n   ldapply plan --out sync.plan --detailed-exitcode",
 				Flags: []cli.Flag{
 					configFlag(),
 					&cli.StringFlag{Name: "out", Aliases: []string{"o"}, EnvVars: []string{"LDAPPLY_OUT"}, Usage: "write the plan to `PLANFILE` for apply"},
 					&cli.BoolFlag{Name: "detailed-exitcode", EnvVars: []string{"LDAPPLY_DETAILED_EXITCODE"}, Usage: "exit 0 when there are no changes, 2 when there are, 1 on error"},
 					&cli.BoolFlag{Name: "json", EnvVars: []string{"LDAPPLY_JSON"}, Usage: "print the plan as JSON (the show --json document) instead of text"},
-					&cli.IntFlag{Name: "allow-deletes", EnvVars: []string{"LDAPPLY_ALLOW_DELETES"}, Usage: "allow this run up to `N` deletes beyond safety.max_deletes / max_delete_percent"},
+					allowDeletesFlag(),
+					metricsFlag(),
 					lockTimeoutFlag(10 * time.Second),
 				},
 				Action: cmdPlan,
@@ -56,35 +73,82 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			{
 				Name:      "apply",
 				Usage:     "execute exactly the changes of a saved plan, under the state lock",
-				UsageText: "ldapply apply [--config FILE] [--parallelism N] PLANFILE\n\nExample:\n   ldapply apply sync.plan",
+				UsageText: "ldapply apply [--config FILE] [--parallelism N] [--ignore-drift] PLANFILE\n\nExample:\n   ldapply apply sync.plan",
 				Flags: []cli.Flag{
 					configFlag(),
-					&cli.IntFlag{Name: "parallelism", Value: 10, EnvVars: []string{"LDAPPLY_PARALLELISM"}, Usage: "changes in flight at once within a phase"},
-					&cli.BoolFlag{Name: "ignore-drift", EnvVars: []string{"LDAPPLY_IGNORE_DRIFT"}, Usage: "apply even when objects changed in the target since the plan (emergencies only)"},
+					parallelismFlag(),
+					ignoreDriftFlag(),
+					metricsFlag(),
 					lockTimeoutFlag(0),
 				},
 				Action: cmdApply,
 			},
 			{
+				Name:      "sync",
+				Usage:     "plan and apply in one run, for timers and cron (every safety guard still applies)",
+				UsageText: "ldapply sync --auto-approve [--config FILE] [--allow-deletes N] [--metrics-file PATH]\n\nExample (systemd timer, cron):\n   ldapply sync --auto-approve --config /etc/ldapply/prod.yaml --metrics-file /var/lib/node_exporter/ldapply.prom",
+				Flags: []cli.Flag{
+					configFlag(),
+					&cli.BoolFlag{Name: "auto-approve", EnvVars: []string{"LDAPPLY_AUTO_APPROVE"}, Usage: "apply without a reviewed plan file"},
+					allowDeletesFlag(),
+					parallelismFlag(),
+					ignoreDriftFlag(),
+					metricsFlag(),
+					lockTimeoutFlag(0),
+				},
+				Action: cmdSync,
+			},
+			{
+				Name:      "status",
+				Usage:     "show the state and the last runs",
+				UsageText: "ldapply status [--config FILE] [--json] [--runs N]\n\nExample:\n   ldapply status --runs 5",
+				Flags: []cli.Flag{
+					configFlag(),
+					&cli.BoolFlag{Name: "json", EnvVars: []string{"LDAPPLY_STATUS_JSON"}, Usage: "machine-readable output"},
+					&cli.IntFlag{Name: "runs", Value: 10, EnvVars: []string{"LDAPPLY_STATUS_RUNS"}, Usage: "how many recent runs to show"},
+					lockTimeoutFlag(2 * time.Second),
+				},
+				Action: cmdStatus,
+			},
+			{
+				Name:      "completion",
+				Usage:     "print a shell completion script",
+				UsageText: "ldapply completion bash|zsh\n\nExample:\n   ldapply completion bash > /etc/bash_completion.d/ldapply",
+				Action:    cmdCompletion,
+			},
+			{
+				Name:   "man",
+				Usage:  "print the man page (roff)",
+				Hidden: true,
+				Action: func(c *cli.Context) error {
+					page, err := c.App.ToMan()
+					if err != nil {
+						return err
+					}
+					_, err = io.WriteString(c.App.Writer, page)
+					return err
+				},
+			},
+			{
 				Name:  "state",
 				Usage: "inspect or edit the state",
 				Subcommands: []*cli.Command{
-					{Name: "list", Usage: "list managed objects", UsageText: "ldapply state list [--config FILE]", Flags: []cli.Flag{configFlag(), lockTimeoutFlag(10 * time.Second)}, Action: cmdStateList},
-					{Name: "show", Usage: "show the binding of one object by primary key, id or name", UsageText: "ldapply state show [--config FILE] KEY", Flags: []cli.Flag{configFlag(), lockTimeoutFlag(10 * time.Second)}, Action: cmdStateShow},
-					{Name: "rm", Usage: "forget an object: ldapply stops managing it and leaves it in the target", UsageText: "ldapply state rm [--config FILE] KEY", Flags: []cli.Flag{configFlag(), lockTimeoutFlag(0)}, Action: cmdStateRm},
+					{Name: "list", Usage: "list managed objects", UsageText: "ldapply state list [--config FILE]\n\nExample:\n   ldapply state list --config prod.yaml", Flags: []cli.Flag{configFlag(), lockTimeoutFlag(10 * time.Second)}, Action: cmdStateList},
+					{Name: "show", Usage: "show the binding of one object by primary key, id or name", UsageText: "ldapply state show [--config FILE] KEY\n\nExample:\n   ldapply state show alice", Flags: []cli.Flag{configFlag(), lockTimeoutFlag(10 * time.Second)}, Action: cmdStateShow},
+					{Name: "rm", Usage: "forget an object: ldapply stops managing it and leaves it in the target", UsageText: "ldapply state rm [--config FILE] KEY\n\nExample:\n   ldapply state rm 9f1c2e0a-7b10-1041-9a86-757c11bacf73", Flags: []cli.Flag{configFlag(), lockTimeoutFlag(0)}, Action: cmdStateRm},
 				},
 			},
 			{
 				Name:      "force-unlock",
 				Usage:     "remove a lock record whose holder is gone",
-				UsageText: "ldapply force-unlock [--config FILE] LOCK_ID",
+				UsageText: "ldapply force-unlock [--config FILE] LOCK_ID\n\nExample:\n   ldapply force-unlock 0c5e7d4a-2f1b-4c8e-9a77-1d2e3f4a5b6c",
 				Flags:     []cli.Flag{configFlag()},
 				Action:    cmdForceUnlock,
 			},
 			{
 				Name:      "validate",
 				Usage:     "check the configuration without connecting anywhere",
-				UsageText: "ldapply validate [--config FILE]",
+				UsageText: "ldapply validate [--config FILE]\n\nExample:\n   ldapply validate --config prod.yaml",
 				Flags:     []cli.Flag{configFlag()},
 				Action:    cmdValidate,
 			},

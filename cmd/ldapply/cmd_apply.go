@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"time"
 
@@ -14,34 +16,27 @@ import (
 	"github.com/ldapply/ldapply/state"
 )
 
-func cmdApply(c *cli.Context) (err error) {
-	if c.NArg() != 1 {
-		return errors.New("apply needs exactly one argument, the plan file made by `ldapply plan --out PLANFILE`")
-	}
-	planPath := c.Args().First()
-	ctx := c.Context
-	log := newLogger(c.App.ErrWriter)
-	cfg, err := loadConfig(c.String("config"))
-	if err != nil {
-		return err
-	}
-	tgt, err := newTarget(cfg, log)
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(planPath)
-	if err != nil {
-		return fmt.Errorf("open plan: %w", err)
-	}
-	defer f.Close()
+// applyRun is what one apply needs besides the plan.
+type applyRun struct {
+	cfg         *Config
+	tgt         target
+	store       state.Backend
+	lockTimeout time.Duration
+	parallelism int
+	ignoreDrift bool
+	operation   string // "apply" or "sync"
+	out         io.Writer
+	errOut      io.Writer
+	log         *slog.Logger
+}
 
-	store, err := cfg.stateBackend()
+// run takes the lock, gets the plan from load (given the locked
+// snapshot), checks it and executes it. It returns the apply result (nil
+// when nothing ran).
+func (a *applyRun) run(ctx context.Context, load func(*state.Snapshot) (*plan.Plan, error)) (res *apply.Result, err error) {
+	locked, err := a.store.Lock(ctx, state.NewLockInfo(a.operation, version), a.lockTimeout)
 	if err != nil {
-		return err
-	}
-	locked, err := store.Lock(ctx, state.NewLockInfo("apply", version), c.Duration("lock-timeout"))
-	if err != nil {
-		return err
+		return nil, err
 	}
 	defer func() {
 		if uerr := locked.Unlock(); uerr != nil && err == nil {
@@ -49,52 +44,51 @@ func cmdApply(c *cli.Context) (err error) {
 		}
 	}()
 	if stale := locked.StaleLock(); stale != nil {
-		log.Warn("Took over a lock left by a run that is gone.", "id", stale.ID, "operation", stale.Operation, "who", stale.Who, "pid", stale.PID, "since", stale.Created)
+		a.log.Warn("Took over a lock left by a run that is gone.", "id", stale.ID, "operation", stale.Operation, "who", stale.Who, "pid", stale.PID, "since", stale.Created)
 	}
 	snap, err := locked.Snapshot()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	p, err := plan.Read(f, snap.SignKey)
-	switch {
-	case errors.Is(err, plan.ErrTampered):
-		return fmt.Errorf("plan %s was not made against this state, or was edited after it was made; run plan again", planPath)
-	case err != nil:
-		return fmt.Errorf("plan %s: %w; run plan again", planPath, err)
+	p, err := load(snap)
+	if err != nil {
+		return nil, err
 	}
-	if err := apply.Check(p, apply.Expect{Lineage: snap.Lineage, Serial: snap.Serial, ConfigDigest: cfg.Digest(), Target: tgt.Describe()}); err != nil {
-		return err
+	if err := apply.Check(p, apply.Expect{Lineage: snap.Lineage, Serial: snap.Serial, ConfigDigest: a.cfg.Digest(), Target: a.tgt.Describe()}); err != nil {
+		return nil, err
 	}
 	if len(p.Changes) == 0 {
-		fmt.Fprintln(c.App.Writer, "No changes. Nothing to apply.")
-		return nil
+		fmt.Fprintln(a.out, "No changes. Nothing to apply.")
+		return nil, nil
 	}
-	if vr, ok := tgt.(apply.VersionReader); ok {
-		if c.Bool("ignore-drift") {
-			log.Warn("Skipping the drift check (--ignore-drift): changes made in the target since the plan may be overwritten.")
+	if vr, ok := a.tgt.(apply.VersionReader); ok {
+		if a.ignoreDrift {
+			a.log.Warn("Skipping the drift check (--ignore-drift): changes made in the target since the plan may be overwritten.")
 		} else if err := apply.CheckDrift(ctx, p, vr); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if _, err := locked.BumpSerial(); err != nil {
-		return err
+		return nil, err
 	}
-	run := state.Run{ID: newRunID(), Operation: "apply", Started: time.Now().UTC()}
-	res, applyErr := apply.Run(ctx, p, tgt, locked, apply.Options{Parallelism: c.Int("parallelism"), Log: log})
+	run := state.Run{ID: newRunID(), Operation: a.operation, Started: time.Now().UTC()}
+	bar := newProgress(a.errOut, a.operation, len(p.Changes))
+	res, applyErr := apply.Run(ctx, p, a.tgt, locked, apply.Options{Parallelism: a.parallelism, Log: a.log, Progress: bar.Set})
+	bar.Finish()
 	run.Finished = time.Now().UTC()
 	run.Counts = map[string]int{}
-	for a, n := range res.Done {
-		run.Counts[a.String()] = n
+	for act, n := range res.Done {
+		run.Counts[act.String()] = n
 	}
 	run.Counts["failed"] = len(res.Failed)
 	run.Counts["skipped"] = res.Skipped
 	switch {
 	case applyErr == nil:
-		run.Status = "success"
+		run.Status = state.StatusSuccess
 	case errors.Is(applyErr, context.Canceled):
-		run.Status = "interrupted"
+		run.Status = state.StatusInterrupted
 	default:
-		run.Status = "failure"
+		run.Status = state.StatusFailure
 	}
 	for _, f := range res.Failed {
 		run.Errors = append(run.Errors, f.Error())
@@ -102,20 +96,107 @@ func cmdApply(c *cli.Context) (err error) {
 	summary := fmt.Sprintf("%d added, %d adopted, %d changed, %d renamed, %d destroyed", res.Done[plan.Create], res.Done[plan.Adopt], res.Done[plan.Update], res.Done[plan.Rename], res.Done[plan.Delete])
 	run.Message = summary
 	if rerr := locked.AddRun(run); rerr != nil {
-		log.Error("Could not record the run in the state history.", "err", rerr)
+		a.log.Error("Could not record the run in the state history.", "err", rerr)
 	}
 	switch {
 	case applyErr == nil:
-		fmt.Fprintf(c.App.Writer, "Apply complete! Objects: %s.\n", summary)
-		if aa, ok := tgt.(afterApplier); ok {
-			return aa.AfterApply(ctx, p, c.App.Writer)
+		fmt.Fprintf(a.out, "Apply complete! Objects: %s.\n", summary)
+		if aa, ok := a.tgt.(afterApplier); ok {
+			return res, aa.AfterApply(ctx, p, a.out)
 		}
-		return nil
+		return res, nil
 	case errors.Is(applyErr, context.Canceled):
-		fmt.Fprintf(c.App.Writer, "Apply interrupted: %s; %d not started. Run plan again to see what is left.\n", summary, res.Skipped)
-		return &codeError{code: exitInterrupted, err: fmt.Errorf("apply interrupted; the state records the %d changes that were made", res.Done[plan.Create]+res.Done[plan.Adopt]+res.Done[plan.Update]+res.Done[plan.Rename]+res.Done[plan.Delete])}
+		fmt.Fprintf(a.out, "Apply interrupted: %s; %d not started. Run plan again to see what is left.\n", summary, res.Skipped)
+		done := 0
+		for _, n := range res.Done {
+			done += n
+		}
+		return res, &codeError{code: exitInterrupted, err: fmt.Errorf("apply interrupted; the state records the %d changes that were made", done)}
 	default:
-		fmt.Fprintf(c.App.Writer, "Apply failed: %s; %d failed, %d not started.\n", summary, len(res.Failed), res.Skipped)
-		return fmt.Errorf("apply: %w\nThe state records what succeeded; fix the cause and run plan again", applyErr)
+		fmt.Fprintf(a.out, "Apply failed: %s; %d failed, %d not started.\n", summary, len(res.Failed), res.Skipped)
+		return res, fmt.Errorf("apply: %w\nThe state records what succeeded; fix the cause and run plan again", applyErr)
 	}
+}
+
+func newApplyRun(c *cli.Context, cfg *Config, operation string, log *slog.Logger) (*applyRun, error) {
+	tgt, err := newTarget(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	store, err := cfg.stateBackend()
+	if err != nil {
+		return nil, err
+	}
+	return &applyRun{cfg: cfg, tgt: tgt, store: store, lockTimeout: c.Duration("lock-timeout"), parallelism: c.Int("parallelism"),
+		ignoreDrift: c.Bool("ignore-drift"), operation: operation, out: c.App.Writer, errOut: c.App.ErrWriter, log: log}, nil
+}
+
+func cmdApply(c *cli.Context) (err error) {
+	if c.NArg() != 1 {
+		return errors.New("apply needs exactly one argument, the plan file made by `ldapply plan --out PLANFILE`")
+	}
+	started := time.Now()
+	planPath := c.Args().First()
+	log := newLogger(c.App.ErrWriter)
+	cfg, err := loadConfig(c.String("config"))
+	if err != nil {
+		return err
+	}
+	var res *apply.Result
+	defer func() { writeMetrics(c.String("metrics-file"), "apply", started, nil, res, err, log) }()
+	f, err := os.Open(planPath)
+	if err != nil {
+		return fmt.Errorf("open plan: %w", err)
+	}
+	defer f.Close()
+	a, err := newApplyRun(c, cfg, "apply", log)
+	if err != nil {
+		return err
+	}
+	res, err = a.run(c.Context, func(snap *state.Snapshot) (*plan.Plan, error) {
+		p, err := plan.Read(f, snap.SignKey)
+		switch {
+		case errors.Is(err, plan.ErrTampered):
+			return nil, fmt.Errorf("plan %s was not made against this state, or was edited after it was made; run plan again", planPath)
+		case err != nil:
+			return nil, fmt.Errorf("plan %s: %w; run plan again", planPath, err)
+		}
+		return p, nil
+	})
+	return err
+}
+
+// cmdSync plans and applies in one process, for timers and cron: every
+// guard of plan and apply still holds; only the review step is skipped,
+// which --auto-approve must confirm.
+func cmdSync(c *cli.Context) (err error) {
+	if !c.Bool("auto-approve") {
+		return errors.New("sync applies changes without a reviewed plan; pass --auto-approve to confirm (or use plan --out and apply)")
+	}
+	started := time.Now()
+	log := newLogger(c.App.ErrWriter)
+	cfg, err := loadConfig(c.String("config"))
+	if err != nil {
+		return err
+	}
+	var (
+		pl  *planned
+		res *apply.Result
+	)
+	defer func() { writeMetrics(c.String("metrics-file"), "sync", started, pl, res, err, log) }()
+	a, err := newApplyRun(c, cfg, "sync", log)
+	if err != nil {
+		return err
+	}
+	if pl, err = makePlan(c.Context, cfg, a.tgt, a.store, a.lockTimeout, log); err != nil {
+		return err
+	}
+	if err := plan.Render(c.App.Writer, pl.plan, plan.FormatText, plan.RenderOptions{Color: colorOK(c.App.Writer)}); err != nil {
+		return err
+	}
+	if err := checkDeletes(cfg, pl.plan, pl.managed, c.Int("allow-deletes")); err != nil {
+		return err
+	}
+	res, err = a.run(c.Context, func(*state.Snapshot) (*plan.Plan, error) { return pl.plan, nil })
+	return err
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -10,48 +12,39 @@ import (
 
 	"github.com/ldapply/ldapply/plan"
 	"github.com/ldapply/ldapply/providers/ldap"
+	"github.com/ldapply/ldapply/state"
 )
 
-func cmdPlan(c *cli.Context) error {
-	if c.NArg() > 0 {
-		return fmt.Errorf("plan takes no arguments; did you mean --out %s?", c.Args().First())
+// planned is a plan made in memory, with what made it.
+type planned struct {
+	plan    *plan.Plan
+	snap    *state.Snapshot
+	managed int // objects in the state before the plan
+}
+
+// makePlan reads the state, the source and the target and computes the
+// plan; it applies the source-size guard but not the delete guard (see
+// checkDeletes), so a refused plan can still be shown.
+func makePlan(ctx context.Context, cfg *Config, tgt target, store state.Backend, lockTimeout time.Duration, log *slog.Logger) (*planned, error) {
+	if err := store.Init(ctx, lockTimeout); err != nil {
+		return nil, err
 	}
-	ctx := c.Context
-	log := newLogger(c.App.ErrWriter)
-	cfg, err := loadConfig(c.String("config"))
+	snap, err := store.Read(ctx, lockTimeout)
 	if err != nil {
-		return err
-	}
-	tgt, err := newTarget(cfg, log)
-	if err != nil {
-		return err
-	}
-	timeout := c.Duration("lock-timeout")
-	store, err := cfg.stateBackend()
-	if err != nil {
-		return err
-	}
-	if err := store.Init(ctx, timeout); err != nil {
-		return err
-	}
-	snap, err := store.Read(ctx, timeout)
-	if err != nil {
-		return err
+		return nil, err
 	}
 	dir := &plan.Directory{}
 	if needsSource(tgt) {
 		if dir, err = ldap.New(cfg.Source, log).Read(ctx); err != nil {
-			return err
+			return nil, err
 		}
-	}
-	if needsSource(tgt) {
 		if err := checkSourceSize(cfg, dir); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	p, err := tgt.Plan(ctx, dir, snap.Bindings)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p.FormatVersion = plan.FormatVersion
 	p.ToolVersion = version
@@ -60,7 +53,38 @@ func cmdPlan(c *cli.Context) error {
 	p.ConfigDigest = cfg.Digest()
 	p.Source = cfg.Source.URI
 	p.Target = tgt.Describe()
+	managed := 0
+	for _, m := range snap.Bindings {
+		managed += len(m)
+	}
+	return &planned{plan: p, snap: snap, managed: managed}, nil
+}
 
+func cmdPlan(c *cli.Context) (err error) {
+	if c.NArg() > 0 {
+		return fmt.Errorf("plan takes no arguments; did you mean --out %s?", c.Args().First())
+	}
+	started := time.Now()
+	ctx := c.Context
+	log := newLogger(c.App.ErrWriter)
+	cfg, err := loadConfig(c.String("config"))
+	if err != nil {
+		return err
+	}
+	var pl *planned
+	defer func() { writeMetrics(c.String("metrics-file"), "plan", started, pl, nil, err, log) }()
+	tgt, err := newTarget(cfg, log)
+	if err != nil {
+		return err
+	}
+	store, err := cfg.stateBackend()
+	if err != nil {
+		return err
+	}
+	if pl, err = makePlan(ctx, cfg, tgt, store, c.Duration("lock-timeout"), log); err != nil {
+		return err
+	}
+	p := pl.plan
 	format := plan.FormatText
 	if c.Bool("json") {
 		format = plan.FormatJSON
@@ -70,15 +94,11 @@ func cmdPlan(c *cli.Context) error {
 	}
 	// The guard runs after rendering, so the reviewer sees what the
 	// refused plan would have deleted; no plan file is written.
-	managed := 0
-	for _, m := range snap.Bindings {
-		managed += len(m)
-	}
-	if err := checkDeletes(cfg, p, managed, c.Int("allow-deletes")); err != nil {
+	if err := checkDeletes(cfg, p, pl.managed, c.Int("allow-deletes")); err != nil {
 		return err
 	}
 	if out := c.String("out"); out != "" {
-		if err := writePlanFile(out, p, snap.SignKey); err != nil {
+		if err := writePlanFile(out, p, pl.snap.SignKey); err != nil {
 			return err
 		}
 		if format == plan.FormatText {
@@ -89,6 +109,11 @@ func cmdPlan(c *cli.Context) error {
 		return &codeError{code: exitChanges}
 	}
 	return nil
+}
+
+func needsSource(t target) bool {
+	sl, ok := t.(sourceless)
+	return !ok || sl.NeedsSource()
 }
 
 // writePlanFile writes the plan next to its final name and renames it into
@@ -115,9 +140,4 @@ func writePlanFile(path string, p *plan.Plan, key []byte) error {
 		return fmt.Errorf("write plan %s: %w", path, err)
 	}
 	return nil
-}
-
-func needsSource(t target) bool {
-	sl, ok := t.(sourceless)
-	return !ok || sl.NeedsSource()
 }
