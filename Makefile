@@ -34,8 +34,13 @@ test: deps
 test-short:
 	$(GO) test -short ./...
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./plan/ ./state/
+# bench: the Go micro-benchmarks, then the directory-scale harness
+# (BENCH_SIZES users; results in bench/results.md, profiles in bench/out/).
+BENCH_SIZES ?= 1000,10000,100000
+BENCH_RUNS ?= 3
+bench: deps build
+	$(GO) test -run '^$$' -bench . -benchmem ./plan/ ./state/ | tee bench/go-bench.txt
+	$(GO) run ./fixtures/cmd/bench -ldapply $(BIN) -sizes $(BENCH_SIZES) -runs $(BENCH_RUNS) -out bench/results.md -profile bench/out
 
 # fuzz runs each fuzz target for FUZZTIME; the corpora in testdata/fuzz
 # also run as plain tests in make test.

@@ -85,6 +85,10 @@ func Diff(in Input) ([]Change, error) {
 		m[o.ID] = o
 	}
 	var problems []string
+	boundIDs := map[Kind]map[string]Binding{}
+	for k := range in.Bindings {
+		boundIDs[k] = in.Bindings.ByID(k)
+	}
 	seenKey := map[Kind]map[string]bool{}
 	seenID := map[Kind]map[string]string{}
 	var changes []Change
@@ -115,7 +119,7 @@ func Diff(in Input) ([]Change, error) {
 		case cur == nil:
 			c.Action = Create
 		case !bound:
-			if owner, ok := in.Bindings.ByID(d.Kind)[cur.ID]; ok {
+			if owner, ok := boundIDs[d.Kind][cur.ID]; ok {
 				problems = append(problems, fmt.Sprintf("%s %q would take target id %s, which the state binds to key %q", d.Kind, after.Name, cur.ID, owner.Key))
 				continue
 			}

@@ -3,6 +3,7 @@ package plan
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -22,6 +23,15 @@ import (
 // whose sha256 covers every byte before the trailer (corruption) and whose
 // hmac_sha256 is keyed with the state's sign key (tampering: only someone
 // holding the state can produce it).
+//
+// The file is written gzip-compressed (level 1: fast, and most of a
+// large plan is repeated structure); readers accept it compressed or not.
+//
+// To keep large plans small, a change's list attributes are stored as
+// their difference: in the file, Before.Lists holds only the removed
+// values and After.Lists only the added ones (a create keeps its whole
+// list; a delete keeps none). [AttrChanges] gives the same result on
+// either form, and apply sends Payload, which is always complete.
 
 // ErrCorrupt is returned when a plan file is truncated, not a plan file,
 // or its checksum does not match its content.
@@ -45,6 +55,7 @@ var trailerPrefix = []byte(`{"checksum":`)
 // Writer writes a plan file change by change.
 type Writer struct {
 	w       *bufio.Writer
+	gz      *gzip.Writer
 	sum     hash.Hash
 	mac     hash.Hash
 	changes int
@@ -55,7 +66,8 @@ type Writer struct {
 // Changes are written with [Writer.Change], and the file ends with
 // [Writer.Close]. p.Changes is ignored.
 func NewWriter(w io.Writer, p *Plan, signKey []byte) (*Writer, error) {
-	pw := &Writer{w: bufio.NewWriterSize(w, 256<<10), sum: sha256.New(), mac: hmac.New(sha256.New, signKey)}
+	gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	pw := &Writer{gz: gz, w: bufio.NewWriterSize(gz, 256<<10), sum: sha256.New(), mac: hmac.New(sha256.New, signKey)}
 	pw.enc = json.NewEncoder(io.MultiWriter(pw.w, pw.sum, pw.mac))
 	pw.enc.SetEscapeHTML(false)
 	hdr := *p
@@ -66,10 +78,10 @@ func NewWriter(w io.Writer, p *Plan, signKey []byte) (*Writer, error) {
 	return pw, nil
 }
 
-// Change appends one change.
+// Change appends one change (its lists stored as differences).
 func (pw *Writer) Change(c *Change) error {
 	pw.changes++
-	if err := pw.enc.Encode(c); err != nil {
+	if err := pw.enc.Encode(compactLists(c)); err != nil {
 		return fmt.Errorf("plan: write change %s %s: %w", c.Kind, c.Name(), err)
 	}
 	return nil
@@ -89,7 +101,44 @@ func (pw *Writer) Close() error {
 	if err := pw.w.Flush(); err != nil {
 		return fmt.Errorf("plan: write: %w", err)
 	}
+	if err := pw.gz.Close(); err != nil {
+		return fmt.Errorf("plan: write: %w", err)
+	}
 	return nil
+}
+
+// compactLists returns c with each list of Before and After replaced by
+// its difference (see the file format notes); c is not modified.
+func compactLists(c *Change) *Change {
+	hasLists := (c.Before != nil && len(c.Before.Lists) > 0) || (c.After != nil && len(c.After.Lists) > 0)
+	if !hasLists || c.Action == Create {
+		return c
+	}
+	cp := *c
+	if c.Action == Delete {
+		if c.Before != nil {
+			b := *c.Before
+			b.Lists = nil
+			cp.Before = &b
+		}
+		return &cp
+	}
+	if c.Before == nil || c.After == nil {
+		return c
+	}
+	b, a := *c.Before, *c.After
+	b.Lists, a.Lists = map[string][]string{}, map[string][]string{}
+	for _, name := range unionKeys(c.Before.Lists, c.After.Lists) {
+		added, removed := setDiff(c.Before.Lists[name], c.After.Lists[name])
+		if len(removed) > 0 {
+			b.Lists[name] = removed
+		}
+		if len(added) > 0 {
+			a.Lists[name] = added
+		}
+	}
+	cp.Before, cp.After = &b, &a
+	return &cp
 }
 
 // Write writes p with all its changes.
@@ -134,6 +183,14 @@ func Read(r io.Reader, signKey []byte) (*Plan, error) {
 
 func decode(r io.Reader, signKey []byte, header func(*Plan) error, change func(*Change) error) error {
 	br := bufio.NewReaderSize(r, 256<<10)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrCorrupt, err)
+		}
+		defer gz.Close()
+		br = bufio.NewReaderSize(gz, 256<<10)
+	}
 	sum := sha256.New()
 	var mac hash.Hash
 	if signKey != nil {
@@ -147,6 +204,8 @@ func decode(r io.Reader, signKey []byte, header func(*Plan) error, change func(*
 			if len(line) == 0 {
 				return fmt.Errorf("%w: it ends before its checksum line (truncated?)", ErrCorrupt)
 			}
+		} else if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) {
+			return fmt.Errorf("%w: %v (truncated?)", ErrCorrupt, err)
 		} else if err != nil {
 			return fmt.Errorf("plan: read: %w", err)
 		}

@@ -2,6 +2,8 @@ package plan_test
 
 import (
 	"bytes"
+	"compress/gzip"
+	"io"
 	"errors"
 	"strings"
 	"testing"
@@ -52,6 +54,21 @@ func samplePlan() *plan.Plan {
 
 var key = []byte("0123456789abcdef0123456789abcdef")
 
+// gunzip returns a plan file's JSON Lines (files are written compressed;
+// the reader takes both forms).
+func gunzip(t *testing.T, b []byte) string {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
 func TestFileRoundTrip(t *testing.T) {
 	p := samplePlan()
 	var buf bytes.Buffer
@@ -63,6 +80,11 @@ func TestFileRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.FormatVersion = plan.FormatVersion
+	// The file stores list attributes as differences (removed in Before,
+	// added in After), and none for a delete.
+	ops := &p.Changes[5]
+	ops.Before.Lists["members"] = []string{"u-dave"}
+	ops.After.Lists["members"] = []string{"u-alice", "u-unknown"}
 	if d := cmp.Diff(p, got); d != "" {
 		t.Errorf("round trip (-want +got):\n%s", d)
 	}
@@ -73,7 +95,8 @@ func TestFileRejects(t *testing.T) {
 	if err := plan.Write(&buf, samplePlan(), key); err != nil {
 		t.Fatal(err)
 	}
-	good := buf.String()
+	compressed := buf.Bytes()
+	good := gunzip(t, compressed)
 	lines := strings.SplitAfter(good, "\n")
 	tests := map[string]struct {
 		file string
@@ -82,6 +105,7 @@ func TestFileRejects(t *testing.T) {
 		msg  string
 	}{
 		"truncated":        {file: strings.Join(lines[:3], ""), want: plan.ErrCorrupt},
+		"truncated gzip":   {file: string(compressed[:len(compressed)/2]), want: plan.ErrCorrupt},
 		"edited payload":   {file: strings.Replace(good, `"alice@example.com"`, `"mallory@example.com"`, 1), want: plan.ErrCorrupt},
 		"not a plan":       {file: "hello\n", want: plan.ErrCorrupt},
 		"empty":            {file: "", want: plan.ErrCorrupt},

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
+	"io"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -28,16 +30,32 @@ func writes(sim *icingasim.Server) int {
 	return n
 }
 
+// planText returns a plan file's JSON Lines (plan files are gzip'd).
+func planText(t *testing.T, path string) []byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s is not gzip-compressed: %v", path, err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestPlanFileHoldsNoSecret(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	out, errs, code := e.run("plan", "--out", e.path("p.plan"))
 	if code != 0 {
 		t.Fatalf("plan exited %d: %s", code, errs)
 	}
-	b, err := os.ReadFile(e.path("p.plan"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := planText(t, e.path("p.plan"))
 	if !bytes.Contains(b, []byte(`"addresses":{"email":"alice@example.com"}`)) {
 		t.Errorf("the plan does not hold the payload apply will send (addresses.email)")
 	}
@@ -60,7 +78,7 @@ func TestApplyRefusesPlansThatDoNotFit(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.must(0, "plan", "--out", e.path("a.plan"))
 	e.must(0, "plan", "--out", e.path("b.plan"))
-	good, _ := os.ReadFile(e.path("b.plan"))
+	good := planText(t, e.path("b.plan"))
 
 	// Corrupt: cut off.
 	os.WriteFile(e.path("cut.plan"), good[:len(good)/2], 0o600)

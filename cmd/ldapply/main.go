@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -45,7 +46,22 @@ func (e *codeError) Error() string {
 func (e *codeError) Unwrap() error { return e.err }
 
 func main() {
-	os.Exit(Main(os.Args, os.Stdout, os.Stderr))
+	// LDAPPLY_CPUPROFILE=FILE and LDAPPLY_MEMPROFILE=FILE write profiles
+	// of the run (make bench).
+	if path := os.Getenv("LDAPPLY_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer f.Close()
+			defer pprof.StopCPUProfile()
+		}
+	}
+	code := Main(os.Args, os.Stdout, os.Stderr)
+	if path := os.Getenv("LDAPPLY_MEMPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+	}
+	defer os.Exit(code) // runs last, after the profile is flushed
 }
 
 // Main runs the CLI and returns the process exit code.

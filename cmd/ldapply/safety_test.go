@@ -145,6 +145,7 @@ func TestNoSecretAnywhere(t *testing.T) {
 	e.run("apply", "--config", "/nonexistent")
 	_, errs, _ := e.run("plan", "--lock-timeout", "1s")
 	all.WriteString(errs)
+	all.Write(planText(t, e.path("p.plan")))
 	for _, f := range []string{"p.plan", "ldapply.state"} {
 		b, err := os.ReadFile(e.path(f))
 		if err != nil {
