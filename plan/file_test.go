@@ -3,8 +3,8 @@ package plan_test
 import (
 	"bytes"
 	"compress/gzip"
-	"io"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
