@@ -255,6 +255,36 @@ func unionKeys[V any](a, b map[string]V) []string {
 // setDiff returns the values in b not in a (added) and in a not in b
 // (removed), each sorted and without duplicates.
 func setDiff(a, b []string) (added, removed []string) {
+	if slices.Equal(a, b) {
+		return nil, nil
+	}
+	if slices.IsSorted(a) && slices.IsSorted(b) {
+		// Providers keep lists sorted: merge without maps.
+		i, j := 0, 0
+		for i < len(a) || j < len(b) {
+			switch {
+			case j == len(b) || (i < len(a) && a[i] < b[j]):
+				if len(removed) == 0 || removed[len(removed)-1] != a[i] {
+					removed = append(removed, a[i])
+				}
+				i++
+			case i == len(a) || b[j] < a[i]:
+				if len(added) == 0 || added[len(added)-1] != b[j] {
+					added = append(added, b[j])
+				}
+				j++
+			default:
+				v := a[i]
+				for i < len(a) && a[i] == v {
+					i++
+				}
+				for j < len(b) && b[j] == v {
+					j++
+				}
+			}
+		}
+		return added, removed
+	}
 	inA := make(map[string]bool, len(a))
 	for _, v := range a {
 		inA[v] = true

@@ -2,10 +2,12 @@ package plan_test
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/ldapply/ldapply/plan"
 )
 
@@ -182,5 +184,30 @@ func TestAttrChanges(t *testing.T) {
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("AttrChanges (-want +got):\n%s", d)
+	}
+}
+
+func TestSetDiffSortedAndUnsortedAgree(t *testing.T) {
+	for _, tc := range []struct{ a, b []string }{
+		{[]string{"a", "b", "c"}, []string{"b", "c", "d"}},
+		{[]string{"a", "a", "b"}, []string{"b", "b"}},
+		{nil, []string{"x"}},
+		{[]string{"x"}, nil},
+		{[]string{"c", "a"}, []string{"a", "d"}},
+	} {
+		before := &plan.Object{Lists: map[string][]string{"m": tc.a}}
+		after := &plan.Object{Lists: map[string][]string{"m": tc.b}}
+		got := plan.AttrChanges(before, after)
+		// Reference: the same lists shuffled into unsorted order go
+		// through the map-based path.
+		rev := func(s []string) []string {
+			r := append([]string{}, s...)
+			slices.Reverse(r)
+			return append(r, r...) // duplicates, unsorted
+		}
+		ref := plan.AttrChanges(&plan.Object{Lists: map[string][]string{"m": rev(tc.a)}}, &plan.Object{Lists: map[string][]string{"m": rev(tc.b)}})
+		if d := cmp.Diff(ref, got, cmpopts.EquateEmpty()); d != "" {
+			t.Errorf("%v -> %v: sorted and unsorted paths differ:\n%s", tc.a, tc.b, d)
+		}
 	}
 }
