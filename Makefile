@@ -4,7 +4,7 @@ BIN     := bin/ldapply
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build demo test test-short bench fuzz lint fmt man update-golden deps install clean
+.PHONY: all build demo test test-deps test-short bench fuzz lint fmt man update-golden deps install clean
 
 all: build
 
@@ -25,10 +25,21 @@ deps:
 		echo "ldapply's demo and tests need OpenLDAP: run  sudo apt-get install slapd ldap-utils" >&2; exit 1; \
 	fi
 
+# test-deps adds what only the tests need: Samba AD DC (and PostgreSQL).
+test-deps: deps
+	@if { command -v samba-tool >/dev/null 2>&1 && [ -x /usr/sbin/samba ]; }; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing samba and samba-ad-dc (Debian packages) for the Active Directory tests…"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq samba samba-ad-dc >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq samba samba-ad-dc >/dev/null; }; \
+	else \
+		echo "The Active Directory tests need Samba (they skip without it): sudo apt-get install samba samba-ad-dc" >&2; \
+	fi
+
 demo: deps build
 	$(GO) run ./fixtures/cmd/demo -ldapply $(BIN)
 
-test: deps
+test: test-deps
 	$(GO) test -race -count=1 ./...
 
 test-short:

@@ -40,6 +40,13 @@ type Entry struct {
 	Members []string
 }
 
+// AttrTransitiveMembers is the key in a group Entry's Attrs under which a
+// source stores the NormDNs of the group's transitive user members (sorted,
+// each once), when it resolved nesting itself (AD's in-chain rule). Targets
+// prefer it to expanding Members. The colon keeps it apart from LDAP
+// attribute names.
+const AttrTransitiveMembers = "ldapply:transitiveMembers"
+
 // First returns the first value of attr, or "".
 func (e *Entry) First(attr string) string {
 	if v := e.Attrs[attr]; len(v) > 0 {

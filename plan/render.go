@@ -347,7 +347,7 @@ func (r *markdownRenderer) Change(c *Change) error {
 }
 
 func plural(n int, word string) string {
-	if n == 1 {
+	if n == 1 || strings.HasSuffix(word, "s") { // "2 settings", not "settingss"
 		return fmt.Sprintf("%d %s", n, word)
 	}
 	return fmt.Sprintf("%d %ss", n, word)

@@ -48,20 +48,21 @@ func (e *codeError) Unwrap() error { return e.err }
 func main() {
 	// LDAPPLY_CPUPROFILE=FILE and LDAPPLY_MEMPROFILE=FILE write profiles
 	// of the run (make bench).
+	stop := func() {}
 	if path := os.Getenv("LDAPPLY_CPUPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
-			defer f.Close()
-			defer pprof.StopCPUProfile()
+			stop = func() { pprof.StopCPUProfile(); f.Close() }
 		}
 	}
 	code := Main(os.Args, os.Stdout, os.Stderr)
+	stop()
 	if path := os.Getenv("LDAPPLY_MEMPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil {
 			pprof.Lookup("allocs").WriteTo(f, 0)
 			f.Close()
 		}
 	}
-	defer os.Exit(code) // runs last, after the profile is flushed
+	os.Exit(code)
 }
 
 // Main runs the CLI and returns the process exit code.

@@ -323,7 +323,16 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 			id = b.ID
 		}
 		members := map[string]bool{}
-		expandMembers(g, groupByDN, userIDByDN, members, map[string]bool{})
+		if tm, ok := g.Attrs[plan.AttrTransitiveMembers]; ok {
+			// The source resolved nesting (AD's in-chain rule).
+			for _, dn := range tm {
+				if id, ok := userIDByDN[dn]; ok {
+					members[id] = true
+				}
+			}
+		} else {
+			expandMembers(g, groupByDN, userIDByDN, members, map[string]bool{})
+		}
 		// Members ldapply does not manage (contacts made by hand) stay.
 		if cur, ok := snap.groups[id]; ok {
 			for _, u := range cur.Users {

@@ -65,7 +65,7 @@ type Config struct {
 	// page, so server size limits do not cut results short.
 	PageSize int `yaml:"page_size"`
 	// Users selects the users.
-	Users SearchConfig `yaml:"users"`
+	Users UserConfig `yaml:"users"`
 	// Groups selects the groups.
 	Groups GroupConfig `yaml:"groups"`
 }
@@ -86,6 +86,17 @@ type SearchConfig struct {
 	Key string `yaml:"key"`
 }
 
+// UserConfig selects users.
+type UserConfig struct {
+	SearchConfig `yaml:",inline"`
+	// IncludeDisabled keeps the accounts Active Directory marks disabled
+	// (bit 0x2, ACCOUNTDISABLE, of userAccountControl). By default they
+	// are skipped, as if the filter excluded them, and so are dropped
+	// from the groups too. Entries without userAccountControl (OpenLDAP)
+	// are never skipped.
+	IncludeDisabled bool `yaml:"include_disabled"`
+}
+
 // GroupConfig selects groups.
 type GroupConfig struct {
 	SearchConfig `yaml:",inline"`
@@ -95,6 +106,24 @@ type GroupConfig struct {
 	// Exclude drops the groups whose name (cn) is listed, even when
 	// Include names them too.
 	Exclude []string `yaml:"exclude"`
+	// RangeAttributes are the multi-valued attributes read with range
+	// retrieval when the server returns them in parts, as Active
+	// Directory does for groups of more than 1,500 members
+	// ("member;range=0-1499"); default [member]. Every part is read
+	// before Read returns, so a group of any size is read whole.
+	RangeAttributes []string `yaml:"range_attributes"`
+	// RangeSize, when positive, asks for the RangeAttributes in parts of
+	// this many values ("member;range=0-999") instead of letting the
+	// server choose; 0 (the default) lets it choose.
+	RangeSize int `yaml:"range_size"`
+	// Nested asks the server for each group's transitive user members:
+	// with schema ad through the LDAP_MATCHING_RULE_IN_CHAIN rule
+	// (memberOf:1.2.840.113556.1.4.1941:=<group>), which also follows
+	// groups outside groups.base or excluded from the read; with other
+	// schemas by expanding the groups read, with cycle detection. The
+	// result is in the group's Attrs under TransitiveMembersAttr;
+	// Members stay the direct members either way.
+	Nested bool `yaml:"nested"`
 }
 
 // schema holds the defaults and fixed choices of one Config.Schema.
@@ -221,12 +250,23 @@ func (c *Config) Resolve() error {
 	}
 
 	// Searches.
+	if c.Groups.RangeAttributes == nil {
+		c.Groups.RangeAttributes = []string{"member"}
+	}
+	for i, a := range c.Groups.RangeAttributes {
+		if a == "" || strings.ContainsAny(a, ";=() ") {
+			fail(fmt.Sprintf("groups.range_attributes[%d]", i), "%q is not an attribute name", a)
+		}
+	}
+	if c.Groups.RangeSize < 0 {
+		fail("groups.range_size", "must not be negative")
+	}
 	for _, s := range []struct {
 		key    string
 		sc     *SearchConfig
 		filter string
 	}{
-		{"users", &c.Users, sch.usersFilter},
+		{"users", &c.Users.SearchConfig, sch.usersFilter},
 		{"groups", &c.Groups.SearchConfig, sch.groupsFilter},
 	} {
 		if s.sc.Base == "" {

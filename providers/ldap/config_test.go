@@ -18,7 +18,7 @@ func TestResolveDefaults(t *testing.T) {
 		URI:          "ldaps://ldap.example.com",
 		BindDN:       svcDN,
 		BindPassword: svcPW,
-		Users:        ldap.SearchConfig{Base: people},
+		Users:        ldap.UserConfig{SearchConfig: ldap.SearchConfig{Base: people}},
 		Groups:       ldap.GroupConfig{SearchConfig: ldap.SearchConfig{Base: groupsOU}},
 	}
 	if err := cfg.Resolve(); err != nil {
@@ -33,15 +33,16 @@ func TestResolveDefaults(t *testing.T) {
 		ConnectAttempts: 3,
 		ConnectDelay:    ldap.Duration(5 * time.Second),
 		PageSize:        500,
-		Users:           ldap.SearchConfig{Base: people, Scope: "sub", Filter: "(objectClass=inetOrgPerson)", Key: "entryUUID"},
+		Users:           ldap.UserConfig{SearchConfig: ldap.SearchConfig{Base: people, Scope: "sub", Filter: "(objectClass=inetOrgPerson)", Key: "entryUUID"}},
 		Groups: ldap.GroupConfig{SearchConfig: ldap.SearchConfig{Base: groupsOU, Scope: "sub",
-			Filter: "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))", Key: "entryUUID"}},
+			Filter: "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))", Key: "entryUUID"},
+			RangeAttributes: []string{"member"}},
 	}
 	if d := cmp.Diff(want, cfg); d != "" {
 		t.Errorf("resolved config (-want +got):\n%s", d)
 	}
 
-	ad := ldap.Config{URI: "ldaps://dc.example.com", Schema: "ad", Users: ldap.SearchConfig{Base: "dc=example,dc=com"}, Groups: ldap.GroupConfig{SearchConfig: ldap.SearchConfig{Base: "dc=example,dc=com"}}}
+	ad := ldap.Config{URI: "ldaps://dc.example.com", Schema: "ad", Users: ldap.UserConfig{SearchConfig: ldap.SearchConfig{Base: "dc=example,dc=com"}}, Groups: ldap.GroupConfig{SearchConfig: ldap.SearchConfig{Base: "dc=example,dc=com"}}}
 	if err := ad.Resolve(); err != nil {
 		t.Fatal(err)
 	}
@@ -63,31 +64,33 @@ func TestResolveErrors(t *testing.T) {
 		mod  func(*ldap.Config)
 		want string
 	}{
-		"ldap without TLS":      {func(c *ldap.Config) { c.URI = "ldap://ldap.example.com" }, "source.uri: ldap:// sends the password in clear text; set source.start_tls: true or source.allow_insecure: true"},
-		"no uri":                {func(c *ldap.Config) { c.URI = "" }, "source.uri: required, such as ldaps://ldap.example.com"},
-		"bad scheme":            {func(c *ldap.Config) { c.URI = "http://x" }, `source.uri: "http://x": the scheme must be ldaps:// or ldap://`},
-		"uri with dn":           {func(c *ldap.Config) { c.URI = "ldaps://x/dc=example,dc=com" }, "source.uri: \"ldaps://x/dc=example,dc=com\": give only scheme, host and port"},
-		"ldaps starttls":        {func(c *ldap.Config) { c.StartTLS = true }, "source.start_tls: ldaps:// is already encrypted"},
-		"missing ca":            {func(c *ldap.Config) { c.CACert = "/nonexistent.pem" }, "source.ca_cert: open /nonexistent.pem: no such file or directory"},
-		"not a ca":              {func(c *ldap.Config) { c.CACert = pwFile }, "source.ca_cert: " + pwFile + " holds no PEM certificate"},
-		"schema":                {func(c *ldap.Config) { c.Schema = "nis" }, `source.schema: unknown schema "nis"; use inetorgperson or ad`},
-		"both passwords":        {func(c *ldap.Config) { c.BindPasswordFile = pwFile }, "source.bind_password: set either bind_password or bind_password_file, not both"},
-		"no password":           {func(c *ldap.Config) { c.BindPassword = "" }, "source.bind_password: empty; set it or bind_password_file"},
-		"empty password file":   {func(c *ldap.Config) { c.BindPassword, c.BindPasswordFile = "", emptyFile }, "source.bind_password_file: " + emptyFile + " is empty"},
-		"missing password file": {func(c *ldap.Config) { c.BindPassword, c.BindPasswordFile = "", "/nonexistent" }, "source.bind_password_file: open /nonexistent: no such file or directory"},
-		"password without dn":   {func(c *ldap.Config) { c.BindDN = "" }, "source.bind_dn: empty, but a password is set"},
-		"bad bind dn":           {func(c *ldap.Config) { c.BindDN = "svc-sync" }, `source.bind_dn: "svc-sync" is not a DN`},
-		"no users base":         {func(c *ldap.Config) { c.Users.Base = "" }, "source.users.base: required"},
-		"bad groups base":       {func(c *ldap.Config) { c.Groups.Base = "groups" }, `source.groups.base: "groups" is not a DN`},
-		"scope":                 {func(c *ldap.Config) { c.Groups.Scope = "base" }, `source.groups.scope: "base" is not a scope; use sub or one`},
-		"filter":                {func(c *ldap.Config) { c.Users.Filter = "objectClass=person" }, `source.users.filter: "objectClass=person" is not a valid LDAP filter`},
-		"page size":             {func(c *ldap.Config) { c.PageSize = -1 }, "source.page_size: must be between 1 and 2147483647"},
-		"empty include":         {func(c *ldap.Config) { c.Groups.Include = []string{"ops", ""} }, "source.groups.include[1]: empty group name"},
+		"ldap without TLS":       {func(c *ldap.Config) { c.URI = "ldap://ldap.example.com" }, "source.uri: ldap:// sends the password in clear text; set source.start_tls: true or source.allow_insecure: true"},
+		"no uri":                 {func(c *ldap.Config) { c.URI = "" }, "source.uri: required, such as ldaps://ldap.example.com"},
+		"bad scheme":             {func(c *ldap.Config) { c.URI = "http://x" }, `source.uri: "http://x": the scheme must be ldaps:// or ldap://`},
+		"uri with dn":            {func(c *ldap.Config) { c.URI = "ldaps://x/dc=example,dc=com" }, "source.uri: \"ldaps://x/dc=example,dc=com\": give only scheme, host and port"},
+		"ldaps starttls":         {func(c *ldap.Config) { c.StartTLS = true }, "source.start_tls: ldaps:// is already encrypted"},
+		"missing ca":             {func(c *ldap.Config) { c.CACert = "/nonexistent.pem" }, "source.ca_cert: open /nonexistent.pem: no such file or directory"},
+		"not a ca":               {func(c *ldap.Config) { c.CACert = pwFile }, "source.ca_cert: " + pwFile + " holds no PEM certificate"},
+		"schema":                 {func(c *ldap.Config) { c.Schema = "nis" }, `source.schema: unknown schema "nis"; use inetorgperson or ad`},
+		"both passwords":         {func(c *ldap.Config) { c.BindPasswordFile = pwFile }, "source.bind_password: set either bind_password or bind_password_file, not both"},
+		"no password":            {func(c *ldap.Config) { c.BindPassword = "" }, "source.bind_password: empty; set it or bind_password_file"},
+		"empty password file":    {func(c *ldap.Config) { c.BindPassword, c.BindPasswordFile = "", emptyFile }, "source.bind_password_file: " + emptyFile + " is empty"},
+		"missing password file":  {func(c *ldap.Config) { c.BindPassword, c.BindPasswordFile = "", "/nonexistent" }, "source.bind_password_file: open /nonexistent: no such file or directory"},
+		"password without dn":    {func(c *ldap.Config) { c.BindDN = "" }, "source.bind_dn: empty, but a password is set"},
+		"bad bind dn":            {func(c *ldap.Config) { c.BindDN = "svc-sync" }, `source.bind_dn: "svc-sync" is not a DN`},
+		"no users base":          {func(c *ldap.Config) { c.Users.Base = "" }, "source.users.base: required"},
+		"bad groups base":        {func(c *ldap.Config) { c.Groups.Base = "groups" }, `source.groups.base: "groups" is not a DN`},
+		"scope":                  {func(c *ldap.Config) { c.Groups.Scope = "base" }, `source.groups.scope: "base" is not a scope; use sub or one`},
+		"filter":                 {func(c *ldap.Config) { c.Users.Filter = "objectClass=person" }, `source.users.filter: "objectClass=person" is not a valid LDAP filter`},
+		"page size":              {func(c *ldap.Config) { c.PageSize = -1 }, "source.page_size: must be between 1 and 2147483647"},
+		"empty include":          {func(c *ldap.Config) { c.Groups.Include = []string{"ops", ""} }, "source.groups.include[1]: empty group name"},
+		"ranged range attribute": {func(c *ldap.Config) { c.Groups.RangeAttributes = []string{"member;range=0-9"} }, `source.groups.range_attributes[0]: "member;range=0-9" is not an attribute name`},
+		"negative range size":    {func(c *ldap.Config) { c.Groups.RangeSize = -5 }, "source.groups.range_size: must not be negative"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := ldap.Config{
 				URI: "ldaps://ldap.example.com", BindDN: svcDN, BindPassword: svcPW,
-				Users:  ldap.SearchConfig{Base: people},
+				Users:  ldap.UserConfig{SearchConfig: ldap.SearchConfig{Base: people}},
 				Groups: ldap.GroupConfig{SearchConfig: ldap.SearchConfig{Base: groupsOU}},
 			}
 			tc.mod(&cfg)
@@ -117,11 +120,15 @@ users:
   base: ou=people,dc=example,dc=com
   scope: one
   key: uid
+  include_disabled: true
 groups:
   base: ou=groups,dc=example,dc=com
   filter: (objectClass=groupOfNames)
   include: [ops, "r&d (lab)*"]
   exclude: [dev]
+  range_attributes: [member, memberUid]
+  range_size: 1000
+  nested: true
 `
 	var got ldap.Config
 	if err := yaml.Unmarshal([]byte(src), &got); err != nil {
@@ -131,10 +138,11 @@ groups:
 		URI: "ldap://ldap.example.com:1389", StartTLS: true, CACert: "/etc/ca.pem",
 		BindDN: svcDN, BindPasswordFile: "/run/secrets/ldap",
 		Timeout: ldap.Duration(2 * time.Second), ConnectAttempts: 5, ConnectDelay: ldap.Duration(90 * time.Second), PageSize: 100,
-		Users: ldap.SearchConfig{Base: people, Scope: "one", Key: "uid"},
+		Users: ldap.UserConfig{SearchConfig: ldap.SearchConfig{Base: people, Scope: "one", Key: "uid"}, IncludeDisabled: true},
 		Groups: ldap.GroupConfig{
 			SearchConfig: ldap.SearchConfig{Base: groupsOU, Filter: "(objectClass=groupOfNames)"},
 			Include:      []string{"ops", "r&d (lab)*"}, Exclude: []string{"dev"},
+			RangeAttributes: []string{"member", "memberUid"}, RangeSize: 1000, Nested: true,
 		},
 	}
 	if d := cmp.Diff(want, got); d != "" {

@@ -1,7 +1,6 @@
 // Package ldap is ldapply's source: it reads the users and groups to sync
-// from an LDAP server (OpenLDAP and other inetOrgPerson directories;
-// Active Directory defaults are in place for later) into a
-// plan.Directory.
+// from an LDAP server (OpenLDAP and other inetOrgPerson directories, or
+// Active Directory with schema ad) into a plan.Directory.
 //
 // # Configuration
 //
@@ -56,4 +55,40 @@
 //
 // Groups include and exclude select groups by cn; names are escaped into
 // the filter (RFC 4515), so any characters are safe.
+//
+// # Active Directory
+//
+// Schema ad selects users with (&(objectCategory=person)(objectClass=user))
+// and groups with (objectClass=group), keyed by objectGUID, whose 16
+// bytes are rendered as Windows shows them (the first three fields
+// little-endian), so the key matches what PowerShell's Get-ADUser prints
+// and what a <GUID=...> DN finds. AD refuses simple binds on a plain
+// connection; ldapply refuses them first unless allow_insecure is set,
+// and names the cause when the server refuses.
+//
+// Accounts with the ACCOUNTDISABLE bit (0x2) of userAccountControl are
+// skipped unless users.include_disabled is set; a disabled user is then
+// absent, as if deleted, and drops out of every group.
+//
+// AD returns at most MaxValRange values (1,500 by default) of an
+// attribute and names the part it returned, "member;range=0-1499". For
+// every attribute in groups.range_attributes (default member) Read asks
+// for the following parts until the last ("member;range=1500-*") and
+// stores the whole under the plain name; any failure fails the Read.
+// groups.range_size asks for parts of a fixed size instead (Samba, unlike
+// Windows, returns every value unless asked for a range).
+//
+// Search result references, which AD returns for subtree searches at the
+// domain root (to the Configuration partition, DomainDnsZones and so
+// on), are skipped with a debug log. A referral in place of the result (a
+// base the server does not hold) is an error, because skipping it would
+// read nothing and delete everything.
+//
+// With groups.nested, Read also stores each group's transitive user
+// members under TransitiveMembersAttr: on AD from one search per group
+// with the in-chain matching rule (1.2.840.113556.1.4.1941), which the
+// server evaluates with cycle detection and which also follows nested
+// groups the groups search does not return; elsewhere by expanding the
+// groups read, with cycle detection. Members always stay the direct
+// members.
 package ldap

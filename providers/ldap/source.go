@@ -56,13 +56,27 @@ func (s *Source) Read(ctx context.Context) (*plan.Directory, error) {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 
-	users, err := s.search(ctx, conn, &cfg, "users", cfg.Users, cfg.Users.Filter)
+	users, err := s.search(ctx, conn, &cfg, "users", cfg.Users.SearchConfig, cfg.Users.Filter, nil)
 	if err != nil {
 		return nil, err
 	}
-	groups, err := s.search(ctx, conn, &cfg, "groups", cfg.Groups.SearchConfig, groupFilter(&cfg, sch))
+	users = s.skipDisabled(&cfg, users)
+	var ranged []string
+	if cfg.Groups.RangeSize > 0 {
+		for _, a := range cfg.Groups.RangeAttributes {
+			ranged = append(ranged, fmt.Sprintf("%s;range=0-%d", a, cfg.Groups.RangeSize-1))
+		}
+	}
+	groups, err := s.search(ctx, conn, &cfg, "groups", cfg.Groups.SearchConfig, groupFilter(&cfg, sch), ranged)
 	if err != nil {
 		return nil, err
+	}
+	for _, g := range groups {
+		for _, a := range cfg.Groups.RangeAttributes {
+			if err := s.completeRange(ctx, conn, &cfg, g, a); err != nil {
+				return nil, err
+			}
+		}
 	}
 
 	dir := &plan.Directory{}
@@ -71,6 +85,11 @@ func (s *Source) Read(ctx context.Context) (*plan.Directory, error) {
 	}
 	if dir.Groups, err = s.entries("groups", groups, cfg.Groups.Key, sch.memberAttrs); err != nil {
 		return nil, err
+	}
+	if cfg.Groups.Nested {
+		if err := s.transitive(ctx, conn, &cfg, dir); err != nil {
+			return nil, err
+		}
 	}
 	return dir, nil
 }
@@ -286,16 +305,33 @@ func readable(err error) error {
 	return err
 }
 
-// search runs one paged search and returns every entry, or an error.
-func (s *Source) search(ctx context.Context, conn *goldap.Conn, cfg *Config, what string, sc SearchConfig, filter string) ([]*goldap.Entry, error) {
+// search runs one paged search and returns every entry, or an error. It
+// asks for all user attributes, the key and the extra attributes.
+func (s *Source) search(ctx context.Context, conn *goldap.Conn, cfg *Config, what string, sc SearchConfig, filter string, extra []string) ([]*goldap.Entry, error) {
 	start := time.Now()
+	entries, pages, err := s.pagedSearch(ctx, conn, cfg, what, sc, filter, append([]string{"*", sc.Key}, extra...))
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("Searched the LDAP server.", "what", what, "base", sc.Base, "scope", sc.Scope, "filter", filter,
+		"count", len(entries), "pages", pages, "duration", time.Since(start).Round(time.Millisecond))
+	return entries, nil
+}
+
+// pagedSearch runs one paged search for attrs and returns every entry, or
+// an error. Search result references (continuation references to other
+// partitions or servers, which Active Directory sends for subtree
+// searches at a domain's root) are skipped with a debug log; a referral
+// in place of a result is an error, since skipping it would make a
+// partial read.
+func (s *Source) pagedSearch(ctx context.Context, conn *goldap.Conn, cfg *Config, what string, sc SearchConfig, filter string, attrs []string) (_ []*goldap.Entry, pages int, _ error) {
 	scope := goldap.ScopeWholeSubtree
 	if sc.Scope == "one" {
 		scope = goldap.ScopeSingleLevel
 	}
 	paging := goldap.NewControlPaging(uint32(cfg.PageSize))
 	req := goldap.NewSearchRequest(sc.Base, scope, goldap.NeverDerefAliases, 0, 0, false,
-		filter, []string{"*", sc.Key}, []goldap.Control{paging})
+		filter, attrs, []goldap.Control{paging})
 
 	fail := func(err error) error {
 		hint := ""
@@ -308,25 +344,26 @@ func (s *Source) search(ctx context.Context, conn *goldap.Conn, cfg *Config, wha
 			hint = fmt.Sprintf("; check source.%s.base", what)
 		case goldap.IsErrorWithCode(err, goldap.ErrorFilterCompile):
 			hint = fmt.Sprintf("; check source.%s.filter", what)
+		case goldap.IsErrorWithCode(err, goldap.LDAPResultReferral):
+			hint = fmt.Sprintf("; the server holds no such base and referred the search elsewhere: check source.%s.base, or point source.uri at the server that holds it", what)
 		}
 		return fmt.Errorf("ldap: search %s under %s with filter %s: %w%s", what, sc.Base, filter, readable(err), hint)
 	}
 
 	var entries []*goldap.Entry
-	pages := 0
 	for {
 		if ctx.Err() != nil {
-			return nil, fail(ctx.Err())
+			return nil, 0, fail(ctx.Err())
 		}
 		res, err := conn.Search(req)
 		if err != nil {
-			return nil, fail(err)
+			return nil, 0, fail(err)
 		}
 		pages++
 		entries = append(entries, res.Entries...)
 		s.log.Debug("Read a page of LDAP search results.", "what", what, "page", pages, "count", len(res.Entries))
 		if len(res.Referrals) > 0 {
-			s.log.Debug("Ignoring referrals returned by an LDAP search.", "what", what, "referrals", res.Referrals)
+			s.log.Debug("Skipping search references (referrals to other partitions or servers) returned by an LDAP search.", "what", what, "referrals", res.Referrals)
 		}
 		ctl, _ := goldap.FindControl(res.Controls, goldap.ControlTypePaging).(*goldap.ControlPaging)
 		if ctl == nil || len(ctl.Cookie) == 0 {
@@ -334,9 +371,7 @@ func (s *Source) search(ctx context.Context, conn *goldap.Conn, cfg *Config, wha
 		}
 		paging.SetCookie(ctl.Cookie)
 	}
-	s.log.Info("Searched the LDAP server.", "what", what, "base", sc.Base, "scope", sc.Scope, "filter", filter,
-		"count", len(entries), "pages", pages, "duration", time.Since(start).Round(time.Millisecond))
-	return entries, nil
+	return entries, pages, nil
 }
 
 // uniqueMemberUID matches the optional UID suffix of a nameAndOptionalUID

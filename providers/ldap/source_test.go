@@ -43,7 +43,7 @@ func config(s *slapd.Server) ldap.Config {
 		BindDN:          svcDN,
 		BindPassword:    svcPW,
 		ConnectAttempts: 1,
-		Users:           ldap.SearchConfig{Base: people},
+		Users:           ldap.UserConfig{SearchConfig: ldap.SearchConfig{Base: people}},
 		Groups:          ldap.GroupConfig{SearchConfig: ldap.SearchConfig{Base: groupsOU}},
 	}
 }
@@ -353,7 +353,7 @@ func TestConnectRetries(t *testing.T) {
 	cfg := ldap.Config{
 		URI: uri, AllowInsecure: true, BindDN: svcDN, BindPassword: svcPW,
 		ConnectAttempts: 3, ConnectDelay: ldap.Duration(20 * time.Millisecond),
-		Users:  ldap.SearchConfig{Base: people},
+		Users:  ldap.UserConfig{SearchConfig: ldap.SearchConfig{Base: people}},
 		Groups: ldap.GroupConfig{SearchConfig: ldap.SearchConfig{Base: groupsOU}},
 	}
 	logs := &logRecorder{}
