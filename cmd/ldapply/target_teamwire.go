@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/ldapply/ldapply/providers/ldap"
+	"github.com/ldapply/ldapply/providers/teamwire"
+)
+
+var (
+	_ target       = (*teamwire.Provider)(nil)
+	_ sourceless   = (*teamwire.Provider)(nil)
+	_ afterApplier = (*teamwire.Provider)(nil)
+)
+
+func init() {
+	registerTarget(&targetKind{
+		name:      "teamwire",
+		newConfig: func() any { return &teamwire.Config{} },
+		resolve:   func(cfg any, schema string) error { return cfg.(*teamwire.Config).Resolve(schema) },
+		build: func(cfg any, src *ldap.Config, log *slog.Logger) (target, error) {
+			return teamwire.New(*cfg.(*teamwire.Config), src, version, log)
+		},
+	})
+	extraCommands = append(extraCommands, &cli.Command{
+		Name:  "teamwire",
+		Usage: "Teamwire target: LDAP sync status and runs",
+		Subcommands: []*cli.Command{
+			{
+				Name:      "status",
+				Usage:     "print each organisation's last sync run: state, time, message, progress and log",
+				UsageText: "ldapply teamwire status [--config FILE]\n\nExample:\n   ldapply teamwire status --config ldapply.yaml",
+				Flags:     []cli.Flag{configFlag()},
+				Action:    cmdTeamwireStatus,
+			},
+			{
+				Name:      "run",
+				Usage:     "start a sync run of each organisation and follow it (Ctrl-C aborts it)",
+				UsageText: "ldapply teamwire run [--config FILE]\n\nExample:\n   ldapply teamwire run --config ldapply.yaml",
+				Flags:     []cli.Flag{configFlag()},
+				Action:    cmdTeamwireRun,
+			},
+		},
+	})
+}
+
+func teamwireProvider(c *cli.Context) (*teamwire.Provider, error) {
+	if c.NArg() > 0 {
+		return nil, fmt.Errorf("teamwire %s takes no arguments", c.Command.Name)
+	}
+	cfg, err := loadConfig(c.String("config"))
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Target.Name != "teamwire" {
+		return nil, fmt.Errorf("teamwire %s needs target: teamwire in the configuration, which has target: %s", c.Command.Name, cfg.Target.Name)
+	}
+	return teamwire.New(*cfg.Target.Config.(*teamwire.Config), &cfg.Source, version, newLogger(c.App.ErrWriter))
+}
+
+func cmdTeamwireStatus(c *cli.Context) error {
+	p, err := teamwireProvider(c)
+	if err != nil {
+		return err
+	}
+	return p.PrintStatus(c.Context, c.App.Writer)
+}
+
+func cmdTeamwireRun(c *cli.Context) error {
+	p, err := teamwireProvider(c)
+	if err != nil {
+		return err
+	}
+	return p.RunAll(c.Context, c.App.Writer)
+}
