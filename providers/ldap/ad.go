@@ -163,16 +163,18 @@ func (s *Source) transitive(ctx context.Context, conn *goldap.Conn, cfg *Config,
 	}
 	for _, g := range dir.Groups {
 		filter := fmt.Sprintf("(&%s(memberOf:%s:=%s))", cfg.Users.Filter, oidInChain, goldap.EscapeFilter(g.DN))
-		res, _, err := s.pagedSearch(ctx, conn, cfg, "users", cfg.Users.SearchConfig, filter, []string{"1.1"})
+		out := map[string]bool{}
+		_, _, err := s.pagedSearch(ctx, conn, cfg, "users", cfg.Users.SearchConfig, filter, []string{"1.1"}, func(page []*goldap.Entry) error {
+			for _, e := range page {
+				n, err := NormalizeDN(e.DN)
+				if err == nil && users[n] {
+					out[n] = true
+				}
+			}
+			return nil
+		})
 		if err != nil {
 			return fmt.Errorf("%w (reading the nested members of %s; unset source.groups.nested if the server lacks the in-chain rule)", err, g.DN)
-		}
-		out := map[string]bool{}
-		for _, e := range res {
-			n, err := NormalizeDN(e.DN)
-			if err == nil && users[n] {
-				out[n] = true
-			}
 		}
 		g.Attrs[TransitiveMembersAttr] = sortedKeys(out)
 	}

@@ -211,7 +211,9 @@ func TestActiveDirectory(t *testing.T) {
 		cfg.Groups.Include = []string{"doomed"}
 		cfg.Groups.RangeSize = 1000
 		rec := &logRecorder{hook: func(r slog.Record) {
-			if r.Message != "Searched the LDAP server." {
+			// Pages are handed on (and their ranges completed) after
+			// this debug line.
+			if r.Message != "Read a page of LDAP search results." {
 				return
 			}
 			r.Attrs(func(a slog.Attr) bool {

@@ -56,36 +56,36 @@ func (s *Source) Read(ctx context.Context) (*plan.Directory, error) {
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 
-	users, err := s.search(ctx, conn, &cfg, "users", cfg.Users.SearchConfig, cfg.Users.Filter, nil)
-	if err != nil {
+	// Each page is converted as it arrives and go-ldap's entries (every
+	// value held twice, as string and bytes) are dropped with the page:
+	// peak memory follows the result, not twice the result.
+	norm := newDNCache()
+	users := &collector{s: s, what: "users", key: cfg.Users.Key, norm: norm}
+	if err := s.search(ctx, conn, &cfg, "users", cfg.Users.SearchConfig, cfg.Users.Filter, nil, func(page []*goldap.Entry) error {
+		return users.add(s.skipDisabled(&cfg, page))
+	}); err != nil {
 		return nil, err
 	}
-	users = s.skipDisabled(&cfg, users)
 	var ranged []string
 	if cfg.Groups.RangeSize > 0 {
 		for _, a := range cfg.Groups.RangeAttributes {
 			ranged = append(ranged, fmt.Sprintf("%s;range=0-%d", a, cfg.Groups.RangeSize-1))
 		}
 	}
-	groups, err := s.search(ctx, conn, &cfg, "groups", cfg.Groups.SearchConfig, groupFilter(&cfg, sch), ranged)
-	if err != nil {
-		return nil, err
-	}
-	for _, g := range groups {
-		for _, a := range cfg.Groups.RangeAttributes {
-			if err := s.completeRange(ctx, conn, &cfg, g, a); err != nil {
-				return nil, err
+	groups := &collector{s: s, what: "groups", key: cfg.Groups.Key, memberAttrs: sch.memberAttrs, norm: norm}
+	if err := s.search(ctx, conn, &cfg, "groups", cfg.Groups.SearchConfig, groupFilter(&cfg, sch), ranged, func(page []*goldap.Entry) error {
+		for _, g := range page {
+			for _, a := range cfg.Groups.RangeAttributes {
+				if err := s.completeRange(ctx, conn, &cfg, g, a); err != nil {
+					return err
+				}
 			}
 		}
-	}
-
-	dir := &plan.Directory{}
-	if dir.Users, err = s.entries("users", users, cfg.Users.Key, nil); err != nil {
+		return groups.add(page)
+	}); err != nil {
 		return nil, err
 	}
-	if dir.Groups, err = s.entries("groups", groups, cfg.Groups.Key, sch.memberAttrs); err != nil {
-		return nil, err
-	}
+	dir := &plan.Directory{Users: users.done(), Groups: groups.done()}
 	if cfg.Groups.Nested {
 		if err := s.transitive(ctx, conn, &cfg, dir); err != nil {
 			return nil, err
@@ -307,24 +307,25 @@ func readable(err error) error {
 
 // search runs one paged search and returns every entry, or an error. It
 // asks for all user attributes, the key and the extra attributes.
-func (s *Source) search(ctx context.Context, conn *goldap.Conn, cfg *Config, what string, sc SearchConfig, filter string, extra []string) ([]*goldap.Entry, error) {
+func (s *Source) search(ctx context.Context, conn *goldap.Conn, cfg *Config, what string, sc SearchConfig, filter string, extra []string, page func([]*goldap.Entry) error) error {
 	start := time.Now()
-	entries, pages, err := s.pagedSearch(ctx, conn, cfg, what, sc, filter, append([]string{"*", sc.Key}, extra...))
+	count, pages, err := s.pagedSearch(ctx, conn, cfg, what, sc, filter, append([]string{"*", sc.Key}, extra...), page)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.log.Info("Searched the LDAP server.", "what", what, "base", sc.Base, "scope", sc.Scope, "filter", filter,
-		"count", len(entries), "pages", pages, "duration", time.Since(start).Round(time.Millisecond))
-	return entries, nil
+		"count", count, "pages", pages, "duration", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
-// pagedSearch runs one paged search for attrs and returns every entry, or
-// an error. Search result references (continuation references to other
+// pagedSearch runs one paged search for attrs and hands every page to
+// page (which may run other operations on conn); it returns the number of
+// entries and pages, or an error (from the server or from page). Search result references (continuation references to other
 // partitions or servers, which Active Directory sends for subtree
 // searches at a domain's root) are skipped with a debug log; a referral
 // in place of a result is an error, since skipping it would make a
 // partial read.
-func (s *Source) pagedSearch(ctx context.Context, conn *goldap.Conn, cfg *Config, what string, sc SearchConfig, filter string, attrs []string) (_ []*goldap.Entry, pages int, _ error) {
+func (s *Source) pagedSearch(ctx context.Context, conn *goldap.Conn, cfg *Config, what string, sc SearchConfig, filter string, attrs []string, page func([]*goldap.Entry) error) (count, pages int, _ error) {
 	scope := goldap.ScopeWholeSubtree
 	if sc.Scope == "one" {
 		scope = goldap.ScopeSingleLevel
@@ -350,18 +351,20 @@ func (s *Source) pagedSearch(ctx context.Context, conn *goldap.Conn, cfg *Config
 		return fmt.Errorf("ldap: search %s under %s with filter %s: %w%s", what, sc.Base, filter, readable(err), hint)
 	}
 
-	var entries []*goldap.Entry
 	for {
 		if ctx.Err() != nil {
-			return nil, 0, fail(ctx.Err())
+			return 0, 0, fail(ctx.Err())
 		}
 		res, err := conn.Search(req)
 		if err != nil {
-			return nil, 0, fail(err)
+			return 0, 0, fail(err)
 		}
 		pages++
-		entries = append(entries, res.Entries...)
+		count += len(res.Entries)
 		s.log.Debug("Read a page of LDAP search results.", "what", what, "page", pages, "count", len(res.Entries))
+		if err := page(res.Entries); err != nil {
+			return 0, 0, err
+		}
 		if len(res.Referrals) > 0 {
 			s.log.Debug("Skipping search references (referrals to other partitions or servers) returned by an LDAP search.", "what", what, "referrals", res.Referrals)
 		}
@@ -371,58 +374,99 @@ func (s *Source) pagedSearch(ctx context.Context, conn *goldap.Conn, cfg *Config
 		}
 		paging.SetCookie(ctl.Cookie)
 	}
-	return entries, pages, nil
+	return count, pages, nil
 }
 
 // uniqueMemberUID matches the optional UID suffix of a nameAndOptionalUID
 // value (uniqueMember), such as "#'0101'B".
 var uniqueMemberUID = regexp.MustCompile(`#'[01]*'B$`)
 
-// entries converts search results. memberAttrs is nil for users.
-func (s *Source) entries(what string, res []*goldap.Entry, key string, memberAttrs []string) ([]*plan.Entry, error) {
-	out := make([]*plan.Entry, 0, len(res))
-	byKey := make(map[string]string, len(res))
-	for _, e := range res {
-		norm, err := NormalizeDN(e.DN)
+// collector converts search results page by page into plan entries.
+type collector struct {
+	s           *Source
+	what, key   string
+	memberAttrs []string // nil for users
+	norm        *dnCache
+	out         []*plan.Entry
+	byKey       map[string]string
+}
+
+func (c *collector) add(page []*goldap.Entry) error {
+	if c.byKey == nil {
+		c.byKey = map[string]string{}
+	}
+	for _, e := range page {
+		norm, err := c.norm.normalize(e.DN)
 		if err != nil {
-			return nil, fmt.Errorf("ldap: the server returned the unparsable DN %q: %w", e.DN, err)
+			return fmt.Errorf("ldap: the server returned the unparsable DN %q: %w", e.DN, err)
 		}
-		k, err := renderKey(e, key)
+		k, err := renderKey(e, c.key)
 		if err != nil {
-			return nil, fmt.Errorf("ldap: %s %s: %w; check source.%s.key", what[:len(what)-1], e.DN, err, what)
+			return fmt.Errorf("ldap: %s %s: %w; check source.%s.key", c.what[:len(c.what)-1], e.DN, err, c.what)
 		}
-		if other, dup := byKey[k]; dup {
-			return nil, fmt.Errorf("ldap: %s %s and %s share the key %s=%s; source.%s.key must be unique", what, other, e.DN, key, k, what)
+		if other, dup := c.byKey[k]; dup {
+			return fmt.Errorf("ldap: %s %s and %s share the key %s=%s; source.%s.key must be unique", c.what, other, e.DN, c.key, k, c.what)
 		}
-		byKey[k] = e.DN
+		c.byKey[k] = e.DN
 
 		pe := &plan.Entry{DN: e.DN, NormDN: norm, Key: k, Attrs: make(map[string][]string, 2*len(e.Attributes))}
 		for _, a := range e.Attributes {
+			if c.memberAttrs != nil && slices.ContainsFunc(c.memberAttrs, func(m string) bool { return strings.EqualFold(m, a.Name) }) {
+				continue // kept as Members (normalised), not twice
+			}
 			vals := slices.Clone(a.Values)
 			pe.Attrs[a.Name] = vals
 			if l := strings.ToLower(a.Name); l != a.Name {
 				pe.Attrs[l] = vals
 			}
 		}
-		if memberAttrs != nil {
-			pe.Members = s.members(e, memberAttrs)
+		if c.memberAttrs != nil {
+			pe.Members = c.s.members(e, c.memberAttrs, c.norm)
 		}
-		out = append(out, pe)
+		c.out = append(c.out, pe)
 	}
-	slices.SortFunc(out, func(a, b *plan.Entry) int { return strings.Compare(a.NormDN, b.NormDN) })
-	return out, nil
+	return nil
+}
+
+// done returns the entries sorted by NormDN.
+func (c *collector) done() []*plan.Entry {
+	slices.SortFunc(c.out, func(a, b *plan.Entry) int { return strings.Compare(a.NormDN, b.NormDN) })
+	return c.out
+}
+
+// dnCache remembers normalised DNs: a user is a member of many groups,
+// and parsing each member value again is most of a large read's work.
+// Equal inputs also share one output string.
+type dnCache struct{ m map[string]string }
+
+func newDNCache() *dnCache { return &dnCache{m: map[string]string{}} }
+
+func (c *dnCache) normalize(dn string) (string, error) {
+	if n, ok := c.m[dn]; ok {
+		return n, nil
+	}
+	n, err := NormalizeDN(dn)
+	if err != nil {
+		return "", err
+	}
+	if prev, ok := c.m[n]; ok && prev == n {
+		n = prev // share the canonical string
+	}
+	c.m[dn] = n
+	c.m[n] = n
+	return n, nil
 }
 
 // members returns the sorted, distinct NormDNs of e's members. Values that
 // are not DNs are logged and skipped.
-func (s *Source) members(e *goldap.Entry, attrs []string) []string {
+func (s *Source) members(e *goldap.Entry, attrs []string, norm *dnCache) []string {
 	var out []string
 	for _, attr := range attrs {
 		for _, v := range e.GetEqualFoldAttributeValues(attr) {
 			if strings.EqualFold(attr, "uniqueMember") {
 				v = uniqueMemberUID.ReplaceAllString(v, "")
 			}
-			n, err := NormalizeDN(v)
+			n, err := norm.normalize(v)
 			if err != nil || n == "" {
 				s.log.Warn("Skipping a group member value that is not a DN.", "group", e.DN, "attribute", attr, "value", v, "err", err)
 				continue
