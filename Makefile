@@ -35,6 +35,14 @@ test-deps: deps
 	else \
 		echo "The Active Directory tests need Samba (they skip without it): sudo apt-get install samba samba-ad-dc" >&2; \
 	fi
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing postgresql (Debian package) for the PostgreSQL state tests…"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }; \
+	else \
+		echo "The PostgreSQL state tests need PostgreSQL (they skip without it): sudo apt-get install postgresql" >&2; \
+	fi
 
 demo: deps build
 	$(GO) run ./fixtures/cmd/demo -ldapply $(BIN)

@@ -24,31 +24,13 @@ import (
 	"github.com/ldapply/ldapply/state/statetest"
 )
 
-// fileBackend binds the package's functions to one path for statetest.
-type fileBackend struct{ path string }
-
-func (f fileBackend) Init(ctx context.Context) error { return state.Init(ctx, f.path, time.Second) }
-
-func (f fileBackend) Read(ctx context.Context, timeout time.Duration) (*state.Snapshot, error) {
-	return state.Read(ctx, f.path, timeout)
-}
-
-func (f fileBackend) Lock(ctx context.Context, info state.LockInfo, timeout time.Duration) (statetest.Locked, error) {
-	l, err := state.Lock(ctx, f.path, info, timeout)
-	if err != nil {
-		return nil, err
-	}
-	return l, nil
-}
-
-func (f fileBackend) ForceUnlock(ctx context.Context, id string) (*state.LockInfo, error) {
-	return state.ForceUnlock(ctx, f.path, id)
-}
+// fileBackend is the bbolt backend at one path, for statetest.
+type fileBackend = state.File
 
 func newPath(t *testing.T) string { return filepath.Join(t.TempDir(), "ldapply.state") }
 
 func TestConformance(t *testing.T) {
-	statetest.Run(t, func(t *testing.T) statetest.Backend { return fileBackend{newPath(t)} })
+	statetest.Run(t, func(t *testing.T) state.Backend { return state.File{Path: newPath(t)} })
 }
 
 // Child processes. The test binary re-executes itself with

@@ -132,11 +132,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			{
 				Name:  "state",
 				Usage: "inspect or edit the state",
-				Subcommands: []*cli.Command{
+				Subcommands: append([]*cli.Command{
 					{Name: "list", Usage: "list managed objects", UsageText: "ldapply state list [--config FILE]\n\nExample:\n   ldapply state list --config prod.yaml", Flags: []cli.Flag{configFlag(), lockTimeoutFlag(10 * time.Second)}, Action: cmdStateList},
 					{Name: "show", Usage: "show the binding of one object by primary key, id or name", UsageText: "ldapply state show [--config FILE] KEY\n\nExample:\n   ldapply state show alice", Flags: []cli.Flag{configFlag(), lockTimeoutFlag(10 * time.Second)}, Action: cmdStateShow},
 					{Name: "rm", Usage: "forget an object: ldapply stops managing it and leaves it in the target", UsageText: "ldapply state rm [--config FILE] KEY\n\nExample:\n   ldapply state rm 9f1c2e0a-7b10-1041-9a86-757c11bacf73", Flags: []cli.Flag{configFlag(), lockTimeoutFlag(0)}, Action: cmdStateRm},
-				},
+				}, extraStateCommands...),
 			},
 			{
 				Name:      "force-unlock",

@@ -170,6 +170,10 @@ func cmdValidate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "The configuration %s is valid: source %s (%s), target %s, state %s.\n", c.String("config"), cfg.Source.URI, cfg.Source.Schema, cfg.Target.Name, cfg.State.Path)
+	store, err := cfg.stateBackend()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "The configuration %s is valid: source %s (%s), target %s, state %s.\n", c.String("config"), cfg.Source.URI, cfg.Source.Schema, cfg.Target.Name, store)
 	return nil
 }

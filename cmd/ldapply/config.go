@@ -302,12 +302,13 @@ func ptrTo[T any](v T) *T { return &v }
 
 // Digest hashes the effective configuration without its secrets (fields
 // tagged `secret:"true"`), so a plan can be tied to the configuration it
-// was made with.
+// was made with. The state section is left out: where the state lives
+// does not change what a plan does (the lineage ties a plan to its state),
+// and a plan must survive `state migrate`.
 func (c *Config) Digest() string {
 	v := map[string]any{
 		"source": redacted(&c.Source),
 		"target": map[string]any{c.Target.Name: redacted(c.Target.Config)},
-		"state":  redacted(&c.State),
 		"safety": c.Safety,
 	}
 	b, err := json.Marshal(v)

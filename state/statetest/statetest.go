@@ -1,7 +1,7 @@
-// Package statetest is a conformance suite for ldapply state backends. A
-// backend passes when Run succeeds against a fresh, empty state for every
-// call of open. The bbolt file backend in package state runs it; a remote
-// backend should run it too.
+// Package statetest is a conformance suite for ldapply state backends
+// (state.Backend). A backend passes when Run succeeds against a fresh,
+// empty state for every call of open. The bbolt file backend (state.File)
+// and the PostgreSQL backend (state/pgstate) run it; every backend must.
 //
 // Each check is also exported on its own, so a backend's tests can run a
 // single one or add their own between them.
@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,27 +23,11 @@ import (
 	"github.com/ldapply/ldapply/state"
 )
 
-// Backend is one state location under test. Its methods mirror the
-// functions of package state bound to a path.
-type Backend interface {
-	Init(ctx context.Context) error
-	Read(ctx context.Context, timeout time.Duration) (*state.Snapshot, error)
-	Lock(ctx context.Context, info state.LockInfo, timeout time.Duration) (Locked, error)
-	ForceUnlock(ctx context.Context, id string) (*state.LockInfo, error)
-}
+// Backend is the interface under test: state.Backend.
+type Backend = state.Backend
 
-// Locked is a state held under the exclusive lock; *state.Locked has these
-// methods.
-type Locked interface {
-	Snapshot() (*state.Snapshot, error)
-	BumpSerial() (uint64, error)
-	Put(b plan.Binding) error
-	Remove(kind plan.Kind, key string) error
-	AddRun(r state.Run) error
-	Unlock() error
-}
-
-var _ Locked = (*state.Locked)(nil)
+// Locked is a state held under the exclusive lock: state.Session.
+type Locked = state.Session
 
 // Run runs every check in its own subtest, each against a new, empty
 // backend from open.
@@ -59,8 +44,11 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 		{"ConcurrentPuts", ConcurrentPuts},
 		{"RunsTrimmed", RunsTrimmed},
 		{"LockContention", LockContention},
+		{"ConcurrentWriters", ConcurrentWriters},
+		{"ConcurrentSessions", ConcurrentSessions},
 		{"ForceUnlockErrors", ForceUnlockErrors},
 		{"UnlockIdempotent", UnlockIdempotent},
+		{"Import", Import},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
 	}
@@ -121,7 +109,7 @@ func ReadMissing(t *testing.T, b Backend) {
 // that later Inits keep them.
 func InitIdempotent(t *testing.T, b Backend) {
 	ctx := context.Background()
-	if err := b.Init(ctx); err != nil {
+	if err := b.Init(ctx, time.Second); err != nil {
 		t.Fatalf("Init: %v", err)
 	}
 	first := MustRead(t, b)
@@ -135,7 +123,7 @@ func InitIdempotent(t *testing.T, b Backend) {
 		t.Errorf("Serial = %d after Init, want 0", first.Serial)
 	}
 	for range 2 {
-		if err := b.Init(ctx); err != nil {
+		if err := b.Init(ctx, time.Second); err != nil {
 			t.Fatalf("second Init: %v", err)
 		}
 	}
@@ -366,19 +354,23 @@ func CheckLockError(t testing.TB, err error, want state.LockInfo) {
 // wrong id while a live holder exists.
 func ForceUnlockErrors(t *testing.T, b Backend) {
 	ctx := context.Background()
-	if err := b.Init(ctx); err != nil {
+	if err := b.Init(ctx, time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := b.ForceUnlock(ctx, "nope"); !errors.Is(err, state.ErrNotLocked) {
 		t.Errorf("ForceUnlock of an unlocked state = %v, want ErrNotLocked", err)
 	}
-	l, err := b.Lock(ctx, state.NewLockInfo("apply", "test"), 0)
+	info := state.NewLockInfo("apply", "test")
+	l, err := b.Lock(ctx, info, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Unlock()
 	if _, err := b.ForceUnlock(ctx, "nope"); err == nil {
 		t.Error("ForceUnlock while a live holder exists succeeded")
+	}
+	if _, err := b.ForceUnlock(ctx, info.ID); !errors.Is(err, state.ErrHolderAlive) {
+		t.Errorf("ForceUnlock of a live holder's lock = %v, want ErrHolderAlive", err)
 	}
 }
 
@@ -393,6 +385,238 @@ func UnlockIdempotent(t *testing.T, b Backend) {
 	}
 	if _, err := l.Snapshot(); !errors.Is(err, state.ErrClosed) {
 		t.Errorf("Snapshot after Unlock = %v, want ErrClosed", err)
+	}
+}
+
+// ConcurrentWriters checks that Put, Remove, BumpSerial and AddRun issued
+// at once from many goroutines of one session are all recorded, and that
+// BumpSerial hands out every serial exactly once.
+func ConcurrentWriters(t *testing.T, b Backend) {
+	const workers, each = 16, 10
+	l := MustLock(t, b, "apply")
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each*4)
+	serials := make(chan uint64, workers*each)
+	want := plan.Bindings{}
+	for w := range workers {
+		for i := range each {
+			want.Add(User(fmt.Sprintf("k%d-%d", w, i), fmt.Sprintf("id%d-%d", w, i), "n"))
+		}
+		wg.Go(func() {
+			for i := range each {
+				if err := l.Put(User(fmt.Sprintf("k%d-%d", w, i), fmt.Sprintf("id%d-%d", w, i), "n")); err != nil {
+					errs <- err
+				}
+				if err := l.Put(Group(fmt.Sprintf("tmp%d-%d", w, i), "x", "tmp")); err != nil {
+					errs <- err
+				}
+				if err := l.Remove(plan.KindGroup, fmt.Sprintf("tmp%d-%d", w, i)); err != nil {
+					errs <- err
+				}
+				n, err := l.BumpSerial()
+				if err != nil {
+					errs <- err
+				}
+				serials <- n
+				if err := l.AddRun(state.Run{Operation: "apply", Status: state.StatusSuccess}); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	close(serials)
+	for err := range errs {
+		t.Errorf("concurrent write: %v", err)
+	}
+	seen := map[uint64]bool{}
+	for n := range serials {
+		if seen[n] || n < 1 || n > workers*each {
+			t.Errorf("BumpSerial returned %d twice or out of 1..%d", n, workers*each)
+		}
+		seen[n] = true
+	}
+	MustUnlock(t, l)
+	s := MustRead(t, b)
+	if diff := cmp.Diff(want, s.Bindings); diff != "" {
+		t.Errorf("bindings after concurrent writes (-want +got):\n%s", diff)
+	}
+	if s.Serial != workers*each {
+		t.Errorf("Serial = %d, want %d", s.Serial, workers*each)
+	}
+	if len(s.Runs) != min(workers*each, state.MaxRuns) {
+		t.Errorf("kept %d runs, want %d", len(s.Runs), min(workers*each, state.MaxRuns))
+	}
+}
+
+// ConcurrentSessions checks lock contention between writers: goroutines
+// that each Lock (waiting up to a minute), read the serial, bump it and
+// unlock never hold the lock at the same time, and the serial ends at the
+// number of sessions: it never goes backwards or loses a bump.
+func ConcurrentSessions(t *testing.T, b Backend) {
+	const sessions = 8
+	ctx := context.Background()
+	var holders, maxHolders atomic.Int32
+	var wg sync.WaitGroup
+	errs := make(chan error, sessions)
+	for i := range sessions {
+		wg.Go(func() {
+			l, err := b.Lock(ctx, state.NewLockInfo(fmt.Sprintf("apply %d", i), "test"), time.Minute)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer l.Unlock()
+			if n := holders.Add(1); n > maxHolders.Load() {
+				maxHolders.Store(n)
+			}
+			defer holders.Add(-1)
+			before, err := l.Snapshot()
+			if err != nil {
+				errs <- err
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+			n, err := l.BumpSerial()
+			if err != nil {
+				errs <- err
+				return
+			}
+			if n != before.Serial+1 {
+				errs <- fmt.Errorf("session %d: BumpSerial = %d after reading serial %d", i, n, before.Serial)
+			}
+			if err := l.Put(User(fmt.Sprint("s", i), "id", "n")); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := maxHolders.Load(); n != 1 {
+		t.Errorf("%d sessions held the lock at once, want 1", n)
+	}
+	s := MustRead(t, b)
+	if s.Serial != sessions {
+		t.Errorf("Serial = %d after %d sessions bumped it once each", s.Serial, sessions)
+	}
+	if n := len(s.Bindings[plan.KindUser]); n != sessions {
+		t.Errorf("%d bindings after %d sessions wrote one each", n, sessions)
+	}
+}
+
+// StaleTakeover checks what happens when a holder dies without Unlock.
+// crash must make l's holder vanish the way a killed process would (for
+// PostgreSQL: end its connection); it is backend-specific, so Run does not
+// call StaleTakeover. The next Lock must take the lock over and report the
+// dead holder's record through StaleLock; ForceUnlock must then clear a
+// record left behind.
+func StaleTakeover(t *testing.T, b Backend, crash func(t *testing.T, l Locked)) {
+	ctx := context.Background()
+	info := state.NewLockInfo("apply", "test")
+	l, err := b.Lock(ctx, info, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.StaleLock() != nil {
+		t.Errorf("StaleLock of a fresh lock = %+v, want nil", l.StaleLock())
+	}
+	if err := l.Put(User("k", "id", "before-crash")); err != nil {
+		t.Fatal(err)
+	}
+	crash(t, l)
+	l2, err := b.Lock(ctx, state.NewLockInfo("apply", "test"), 10*time.Second)
+	if err != nil {
+		t.Fatalf("Lock after the holder died: %v", err)
+	}
+	if diff := cmp.Diff(&info, l2.StaleLock()); diff != "" {
+		t.Errorf("StaleLock after the holder died (-want +got):\n%s", diff)
+	}
+	s, err := l2.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Bindings[plan.KindUser]["k"].Name != "before-crash" {
+		t.Errorf("the dead holder's committed Put was lost: %v", s.Bindings)
+	}
+	MustUnlock(t, l2)
+	_ = l.Unlock() // may fail: its connection or file is gone
+
+	// A record left behind without a live holder: ForceUnlock clears it.
+	info3 := state.NewLockInfo("apply", "test")
+	l3, err := b.Lock(ctx, info3, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crash(t, l3)
+	if _, err := b.ForceUnlock(ctx, "wrong-id"); !errors.Is(err, state.ErrLockIDMismatch) {
+		t.Errorf("ForceUnlock with a wrong id = %v, want ErrLockIDMismatch", err)
+	}
+	got, err := b.ForceUnlock(ctx, info3.ID)
+	if err != nil {
+		t.Fatalf("ForceUnlock of a dead holder's lock: %v", err)
+	}
+	if got == nil || got.ID != info3.ID {
+		t.Errorf("ForceUnlock returned %+v, want the record %s", got, info3.ID)
+	}
+	_ = l3.Unlock()
+	l4 := MustLock(t, b, "apply")
+	if l4.StaleLock() != nil {
+		t.Errorf("StaleLock after ForceUnlock = %+v, want nil", l4.StaleLock())
+	}
+}
+
+// Importer is the optional extra of a Session that replaces the whole
+// state, lineage, serial and sign key included (ldapply state migrate and
+// state push need it of the destination).
+type Importer interface {
+	Import(s *state.Snapshot) error
+}
+
+// Import checks a Session's Import, when it has one: the imported state
+// reads back exactly (lineage, serial, sign key, bindings, runs); a second
+// Import of it is harmless; an older serial of the same lineage and
+// another lineage over a state in use are refused.
+func Import(t *testing.T, b Backend) {
+	l := MustLock(t, b, "state migrate")
+	imp, ok := l.(Importer)
+	if !ok {
+		t.Skipf("%T has no Import", l)
+	}
+	want := &state.Snapshot{Lineage: "0b4e2a9e-3f5d-4c1a-9d6e-2f7a8b9c0d1e", Serial: 7, SignKey: []byte(strings.Repeat("k", state.SignKeySize)), Bindings: plan.Bindings{}}
+	want.Bindings.Add(User("we\x00ird", "id1", "alice"))
+	want.Bindings.Add(Group("g", "gid", "ops"))
+	for i := range 3 {
+		want.Runs = append(want.Runs, state.Run{ID: fmt.Sprint(i), Operation: "apply", Status: state.StatusSuccess,
+			Started: time.Date(2026, 1, 1, i, 0, 0, 0, time.UTC), Finished: time.Date(2026, 1, 1, i, 1, 0, 0, time.UTC)})
+	}
+	for range 2 {
+		if err := imp.Import(want); err != nil {
+			t.Fatalf("Import: %v", err)
+		}
+	}
+	MustUnlock(t, l)
+	if diff := cmp.Diff(want, MustRead(t, b)); diff != "" {
+		t.Errorf("state after Import (-want +got):\n%s", diff)
+	}
+	l = MustLock(t, b, "apply")
+	if n, err := l.BumpSerial(); err != nil || n != 8 {
+		t.Fatalf("BumpSerial after Import = %d, %v; want 8", n, err)
+	}
+	if err := l.(Importer).Import(want); err == nil {
+		t.Error("Import of serial 7 over serial 8 of the same lineage succeeded")
+	}
+	other := *want
+	other.Lineage, other.Serial = "another", 100
+	if err := l.(Importer).Import(&other); err == nil {
+		t.Error("Import of another lineage over a state in use succeeded")
+	}
+	MustUnlock(t, l)
+	if s := MustRead(t, b); s.Lineage != want.Lineage || s.Serial != 8 {
+		t.Errorf("a refused Import changed the state: lineage %s serial %d", s.Lineage, s.Serial)
 	}
 }
 
