@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -46,12 +47,64 @@ func (s *Source) Read(ctx context.Context) (*plan.Directory, error) {
 		return nil, err
 	}
 	sch := schemas[cfg.Schema]
+	// A connection that breaks during the read (a server restart, an
+	// invalidated page cookie) restarts the whole read, up to
+	// connect_attempts times: the result is a complete read or an error.
+	for attempt := 1; ; attempt++ {
+		dir, err := s.readOnce(ctx, &cfg, sch)
+		var broken *brokenRead
+		if err == nil || !errors.As(err, &broken) || ctx.Err() != nil || attempt >= cfg.ConnectAttempts {
+			return dir, err
+		}
+		delay := time.Duration(cfg.ConnectDelay)
+		s.log.Warn("The LDAP connection broke during the read; reading everything again from the start.", "attempt", attempt, "of", cfg.ConnectAttempts, "delay", delay, "err", broken.err)
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+	}
+}
 
+// brokenRead marks a read that failed after connecting because the
+// connection broke or the server lost the paged search: worth a new read.
+type brokenRead struct{ err error }
+
+func (e *brokenRead) Error() string { return e.err.Error() }
+func (e *brokenRead) Unwrap() error { return e.err }
+
+// lostMidway reports whether err, from a search on an established
+// connection, means the connection or the server's paging state was lost.
+func lostMidway(err error) bool {
+	var le *goldap.Error
+	if errors.As(err, &le) {
+		switch le.ResultCode {
+		case goldap.ErrorNetwork, goldap.LDAPResultBusy, goldap.LDAPResultUnavailable:
+			return true
+		case goldap.LDAPResultUnwillingToPerform, goldap.LDAPResultProtocolError, goldap.LDAPResultOther:
+			// slapd and AD answer a stale paged-results cookie so.
+			return strings.Contains(strings.ToLower(le.Error()), "cookie")
+		}
+		return false
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
+}
+
+// readOnce connects and reads users and groups once.
+func (s *Source) readOnce(ctx context.Context, cfgp *Config, sch schema) (_ *plan.Directory, err error) {
+	cfg := *cfgp
 	conn, err := s.connect(ctx, &cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
+	defer func() {
+		if err != nil && ctx.Err() == nil && lostMidway(err) {
+			err = &brokenRead{err}
+		}
+	}()
 	// Closing the connection aborts whatever operation is in flight.
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()

@@ -483,3 +483,47 @@ func TestBindPasswordFile(t *testing.T) {
 		t.Errorf("resolving twice: %v", err)
 	}
 }
+
+// TestServerRestartDuringPagedSearch: a restart between pages breaks the
+// connection and the server's paging state; the read starts over and ends
+// complete, never partial.
+func TestServerRestartDuringPagedSearch(t *testing.T) {
+	t.Parallel()
+	s := slapd.StartT(t, slapd.Options{LDIF: baseLDIF})
+	cfg := config(s)
+	cfg.PageSize = 2
+	cfg.ConnectAttempts = 3
+	cfg.ConnectDelay = ldap.Duration(50 * time.Millisecond)
+	var once sync.Once
+	logs := &logRecorder{hook: func(r slog.Record) {
+		if r.Message == "Read a page of LDAP search results." {
+			once.Do(func() {
+				if err := s.Restart(); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}}
+	dir, err := ldap.New(cfg, slog.New(logs)).Read(context.Background())
+	if err != nil {
+		t.Fatalf("read after a restart: %v", err)
+	}
+	if len(dir.Users) != 9 || len(dir.Groups) != 5 {
+		t.Errorf("read %d users and %d groups after the restart, want all 9 and 5", len(dir.Users), len(dir.Groups))
+	}
+	if !slices.Contains(logs.messages(), "The LDAP connection broke during the read; reading everything again from the start.") {
+		t.Error("the read did not start over (no warning logged)")
+	}
+
+	// A server that stays down: the retries end in an error, no directory.
+	var stopOnce sync.Once
+	logs = &logRecorder{hook: func(r slog.Record) {
+		if r.Message == "Read a page of LDAP search results." {
+			stopOnce.Do(func() { s.Stop() })
+		}
+	}}
+	dir, err = ldap.New(cfg, slog.New(logs)).Read(context.Background())
+	if dir != nil || err == nil || !strings.Contains(err.Error(), "gave up after 3 attempts") {
+		t.Errorf("read with the server gone: dir %v, err %v", dir, err)
+	}
+}
