@@ -72,7 +72,7 @@ func (a *applyRun) run(ctx context.Context, load func(*state.Snapshot) (*plan.Pl
 		return nil, err
 	}
 	run := state.Run{ID: newRunID(), Operation: a.operation, Started: time.Now().UTC()}
-	bar := newProgress(a.errOut, a.operation, len(p.Changes))
+	bar := newProgress(a.errOut, a.operation, "changes", len(p.Changes))
 	res, applyErr := apply.Run(ctx, p, a.tgt, locked, apply.Options{Parallelism: a.parallelism, Log: a.log, Progress: bar.Set})
 	bar.Finish()
 	run.Finished = time.Now().UTC()

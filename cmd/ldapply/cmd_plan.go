@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -35,7 +36,13 @@ func makePlan(ctx context.Context, cfg *Config, tgt target, store state.Backend,
 	}
 	dir := &plan.Directory{}
 	if needsSource(tgt) {
-		if dir, err = ldap.New(cfg.Source, log).Read(ctx); err != nil {
+		src := ldap.New(cfg.Source, log)
+		bar := newProgress(progressOut, "reading the directory", "entries", -1)
+		read := 0
+		src.Progress = func(n int) { read += n; bar.Set(read, -1) }
+		dir, err = src.Read(ctx)
+		bar.Finish()
+		if err != nil {
 			return nil, err
 		}
 		if err := checkSourceSize(cfg, dir); err != nil {
@@ -110,6 +117,9 @@ func cmdPlan(c *cli.Context) (err error) {
 	}
 	return nil
 }
+
+// progressOut receives progress bars and lines (stderr; tests may swap it).
+var progressOut io.Writer = os.Stderr
 
 func needsSource(t target) bool {
 	sl, ok := t.(sourceless)

@@ -188,3 +188,29 @@ func TestCompletionAndMan(t *testing.T) {
 		}
 	}
 }
+
+func TestPlainProgressLines(t *testing.T) {
+	var buf bytes.Buffer
+	p := newProgress(&buf, "apply", "changes", 10)
+	p.every = 0 // a line at every update
+	p.Set(3, 10)
+	p.Finish()
+	if got := buf.String(); !strings.Contains(got, "apply: 3/10 changes done") {
+		t.Errorf("progress lines:\n%s", got)
+	}
+	buf.Reset()
+	p = newProgress(&buf, "reading the directory", "entries", -1)
+	p.every = 0
+	p.Set(500, -1)
+	if got := buf.String(); !strings.Contains(got, "reading the directory: 500 entries") {
+		t.Errorf("progress lines:\n%s", got)
+	}
+	// Short runs in CI print nothing: no line before the interval.
+	buf.Reset()
+	p = newProgress(&buf, "apply", "changes", 10)
+	p.Set(10, 10)
+	p.Finish()
+	if buf.Len() != 0 {
+		t.Errorf("a short run printed progress: %q", buf.String())
+	}
+}

@@ -18,7 +18,8 @@ type progress struct {
 	bar     *progressbar.ProgressBar
 	w       io.Writer
 	label   string
-	total   int
+	unit    string
+	total   int // -1: unknown
 	done    int
 	start   time.Time
 	last    time.Time
@@ -29,15 +30,17 @@ type progress struct {
 // plainProgressEvery is the interval of plain progress lines.
 const plainProgressEvery = 5 * time.Second
 
-func newProgress(w io.Writer, label string, total int) *progress {
-	p := &progress{w: w, label: label, total: total, start: time.Now(), last: time.Now(), every: plainProgressEvery}
+// newProgress shows progress of total units (-1 when unknown, as for a
+// directory read) labelled label.
+func newProgress(w io.Writer, label, unit string, total int) *progress {
+	p := &progress{w: w, label: label, unit: unit, total: total, start: time.Now(), last: time.Now(), every: plainProgressEvery}
 	if isTerminal(w) {
 		p.bar = progressbar.NewOptions(total,
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetDescription(label),
 			progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("changes"),
+			progressbar.OptionSetItsString(unit),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionClearOnFinish(),
 			progressbar.OptionEnableColorCodes(colorOK(w)),
@@ -46,7 +49,8 @@ func newProgress(w io.Writer, label string, total int) *progress {
 	return p
 }
 
-// Set records that done of total are finished.
+// Set records that done of total are finished (total is ignored; it is
+// there to fit apply.Options.Progress).
 func (p *progress) Set(done, total int) {
 	if p == nil {
 		return
@@ -70,7 +74,11 @@ func (p *progress) line() {
 	if el > 0 {
 		rate = float64(p.done) / el
 	}
-	fmt.Fprintf(p.w, "%s: %d/%d changes done (%.0f/s)\n", p.label, p.done, p.total, rate)
+	if p.total < 0 {
+		fmt.Fprintf(p.w, "%s: %d %s (%.0f/s)\n", p.label, p.done, p.unit, rate)
+	} else {
+		fmt.Fprintf(p.w, "%s: %d/%d %s done (%.0f/s)\n", p.label, p.done, p.total, p.unit, rate)
+	}
 	p.printed = true
 }
 

@@ -25,6 +25,9 @@ import (
 type Source struct {
 	cfg Config
 	log *slog.Logger
+	// Progress, when set, is called from Read's goroutine with the number
+	// of entries in each page as it arrives (users and groups alike).
+	Progress func(entries int)
 }
 
 // New returns a Source for cfg, which Read resolves (see Config.Resolve)
@@ -415,6 +418,9 @@ func (s *Source) pagedSearch(ctx context.Context, conn *goldap.Conn, cfg *Config
 		pages++
 		count += len(res.Entries)
 		s.log.Debug("Read a page of LDAP search results.", "what", what, "page", pages, "count", len(res.Entries))
+		if s.Progress != nil {
+			s.Progress(len(res.Entries))
+		}
 		if err := page(res.Entries); err != nil {
 			return 0, 0, err
 		}
