@@ -25,7 +25,7 @@ func samplePlan() *plan.Plan {
 		Source:       "ldaps://ldap.example.com",
 		Target:       "icinga https://icinga.example.com/icingaweb2/notifications/api/v1",
 		Counts:       map[string]int{"source users": 5, "source groups": 2},
-		Refs:         map[string]string{"u-alice": "alice", "u-bob": "bob", "u-dave": "dave"},
+		Refs:         map[string]string{"u-alice": "alice", "u-bob": "bob", "u-dave": "dave", "g-ops/u-alice": "alice (via dev)"},
 		Warnings:     []string{`user uid=nomail,ou=people,dc=example,dc=com has no email address and is skipped`},
 	}
 	p.Changes = []plan.Change{

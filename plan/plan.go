@@ -33,7 +33,9 @@ type Plan struct {
 	// "managed users" ...
 	Counts map[string]int `json:"counts,omitempty"`
 	// Refs maps target ids that appear in list attributes (group
-	// members) to a display name, so renderers can show names.
+	// members) to a display name, so renderers can show names. A key
+	// "<owner id>/<id>" overrides the name within one owner's lists
+	// (a member that came through a nested group: "dave (via dev)").
 	Refs map[string]string `json:"refs,omitempty"`
 	// Warnings are things the reviewer should know (users skipped ...).
 	Warnings []string `json:"warnings,omitempty"`

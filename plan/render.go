@@ -97,9 +97,14 @@ func headline(c *Change) string {
 	return fmt.Sprintf("%s %s %s", c.Action.Symbol(), c.Kind, c.Name())
 }
 
-// refName shows a list value by the name the plan knows for it.
-func refName(p *Plan, id string) string {
+// refName shows a list value of owner's by the name the plan knows for
+// it: first a ref for this owner ("owner/id", e.g. "dave (via dev)"),
+// then the id's own.
+func refName(p *Plan, owner, id string) string {
 	if p != nil {
+		if n, ok := p.Refs[owner+"/"+id]; ok {
+			return n
+		}
 		if n, ok := p.Refs[id]; ok {
 			return n
 		}
@@ -182,7 +187,7 @@ func attrLines(p *Plan, c *Change, ind string, maxItems int) []string {
 			}{{"+ ", a.Added}, {"- ", a.Removed}} {
 				names := make([]string, len(set.ids))
 				for i, v := range set.ids {
-					names[i] = refName(p, v)
+					names[i] = refName(p, c.ID, v)
 				}
 				slices.Sort(names)
 				for _, n := range names {

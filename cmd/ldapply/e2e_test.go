@@ -320,7 +320,7 @@ member: uid=grace,ou=people,dc=example,dc=com
 -
 `)
 		out := e.sync()
-		if !strings.Contains(out, "~ group all-staff") || !strings.Contains(out, "+ grace") {
+		if !strings.Contains(out, "~ group all-staff") || !strings.Contains(out, "+ grace (via dev)") {
 			t.Errorf("plan:\n%s", out)
 		}
 		after := e.group("all-staff")

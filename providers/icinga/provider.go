@@ -2,6 +2,7 @@ package icinga
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -302,6 +303,7 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 		groupByDN[g.NormDN] = g
 	}
 	groupNameDN := map[string]string{}
+	nested := map[string]string{} // "group id/member id" -> via group
 	boundGroups := bindings.ByID(plan.KindGroup)
 	var desiredGroups []*plan.Object
 	for _, g := range dir.Groups {
@@ -323,15 +325,29 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 			id = b.ID
 		}
 		members := map[string]bool{}
+		via := map[string]string{} // member id -> nested group it came through
+		expandMembers(g, groupByDN, userIDByDN, via, "", map[string]bool{})
 		if tm, ok := g.Attrs[plan.AttrTransitiveMembers]; ok {
-			// The source resolved nesting (AD's in-chain rule).
+			// The source resolved nesting (AD's in-chain rule), also
+			// through groups it did not read.
 			for _, dn := range tm {
-				if id, ok := userIDByDN[dn]; ok {
-					members[id] = true
+				if uid, ok := userIDByDN[dn]; ok {
+					members[uid] = true
+					if _, known := via[uid]; !known {
+						via[uid] = "a nested group"
+					}
 				}
 			}
 		} else {
-			expandMembers(g, groupByDN, userIDByDN, members, map[string]bool{})
+			for uid := range via {
+				members[uid] = true
+			}
+		}
+		// The plan shows how a nested member got in: "dave (via dev)".
+		for uid, v := range via {
+			if v != "" && members[uid] {
+				nested[id+"/"+uid] = v
+			}
 		}
 		// Members ldapply does not manage (contacts made by hand) stay.
 		if cur, ok := snap.groups[id]; ok {
@@ -406,7 +422,8 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 			return nil, fmt.Errorf("icinga: encode %s %s: %w", c.Kind, c.Name(), err)
 		}
 	}
-	// Keep only the refs the changes use.
+	// Keep only the refs the changes use. A member that came through a
+	// nested group gets a ref of its own under "group id/member id".
 	used := map[string]string{}
 	for i := range changes {
 		for _, o := range []*plan.Object{changes[i].Before, changes[i].After} {
@@ -416,6 +433,9 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 			for _, id := range o.Lists[listMembers] {
 				if n, ok := res.Refs[id]; ok {
 					used[id] = n
+					if v, ok := nested[changes[i].ID+"/"+id]; ok {
+						used[changes[i].ID+"/"+id] = n + " (via " + v + ")"
+					}
 				}
 			}
 		}
@@ -462,18 +482,25 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// expandMembers adds to out the contact ids of g's members, following
-// nested groups; seen guards against cycles.
-func expandMembers(g *plan.Entry, groups map[string]*plan.Entry, users map[string]string, out, seen map[string]bool) {
+// expandMembers records in out the contact ids of g's members, following
+// nested groups: out[id] is "" for a direct member, else the name of the
+// first nested group it came through. seen guards against cycles.
+func expandMembers(g *plan.Entry, groups map[string]*plan.Entry, users map[string]string, out map[string]string, via string, seen map[string]bool) {
 	if seen[g.NormDN] {
 		return
 	}
 	seen[g.NormDN] = true
 	for _, m := range g.Members {
 		if id, ok := users[m]; ok {
-			out[id] = true
+			if prev, known := out[id]; !known || (prev != "" && via == "") {
+				out[id] = via
+			}
 		} else if sub, ok := groups[m]; ok {
-			expandMembers(sub, groups, users, out, seen)
+			v := via
+			if v == "" {
+				v = cmp.Or(sub.First("cn"), sub.DN)
+			}
+			expandMembers(sub, groups, users, out, v, seen)
 		}
 	}
 }
