@@ -34,6 +34,8 @@ type ClientConfig struct {
 	// one of them.
 	CACert string
 	CAPEM  []byte
+	// InsecureSkipVerify turns TLS certificate verification off.
+	InsecureSkipVerify bool
 	// Timeout bounds each HTTP request, answer body included; 0 means 30s.
 	Timeout time.Duration
 	// Retries is how many times a transient failure (see [IsTransient]) is
@@ -129,6 +131,12 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 			return nil, fmt.Errorf("icinga: no PEM certificate found in %s", name)
 		}
 		transport.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	if cfg.InsecureSkipVerify {
+		if transport.TLSClientConfig == nil {
+			transport.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		transport.TLSClientConfig.InsecureSkipVerify = true
 	}
 	c := &Client{
 		base:    strings.TrimRight(u.String(), "/"),

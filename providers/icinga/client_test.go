@@ -490,3 +490,17 @@ func TestClientBackoff(t *testing.T) {
 		t.Errorf("backoff(100) = %v", d)
 	}
 }
+
+func TestClientInsecureSkipVerify(t *testing.T) {
+	_, base, _ := icingasim.StartTLS(t, icingasim.Options{})
+	// Without the CA the certificate does not verify...
+	c, _ := newSimTestClient(t, ClientConfig{URL: base, Retries: -1})
+	if _, err := c.Channels(context.Background()); err == nil {
+		t.Fatal("an unverifiable certificate was accepted")
+	}
+	// ...unless verification is turned off.
+	c, _ = newSimTestClient(t, ClientConfig{URL: base, InsecureSkipVerify: true})
+	if _, err := c.Channels(context.Background()); err != nil {
+		t.Fatalf("with InsecureSkipVerify: %v", err)
+	}
+}

@@ -22,6 +22,9 @@ type Config struct {
 	PasswordFile string `yaml:"password_file"`
 	// CACert is a PEM bundle to trust instead of the system roots.
 	CACert string `yaml:"ca_cert"`
+	// InsecureSkipVerify turns TLS certificate verification off (for a
+	// lab only); every run logs a warning.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 	// Channel selects the contacts' default channel: a channel UUID, a
 	// channel name, or a channel type (default "email").
 	Channel string `yaml:"channel"`

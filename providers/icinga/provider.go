@@ -38,9 +38,12 @@ type Provider struct {
 // New returns a provider for a resolved configuration (see
 // [Config.Resolve]).
 func New(cfg Config, version string, log *slog.Logger) (*Provider, error) {
-	client, err := NewClient(ClientConfig{URL: cfg.URL, Username: cfg.Username, Password: cfg.Password, CACert: cfg.CACert, UserAgent: "ldapply/" + version})
+	client, err := NewClient(ClientConfig{URL: cfg.URL, Username: cfg.Username, Password: cfg.Password, CACert: cfg.CACert, InsecureSkipVerify: cfg.InsecureSkipVerify, UserAgent: "ldapply/" + version})
 	if err != nil {
 		return nil, err
+	}
+	if cfg.InsecureSkipVerify && log != nil {
+		log.Warn("TLS certificate verification of Icinga is off (target.icinga.insecure_skip_verify): anyone between ldapply and Icinga can read its password; use target.icinga.ca_cert instead.", "url", cfg.URL)
 	}
 	p := &Provider{cfg: cfg, client: client, log: log, ns: uuid.MustParse(cfg.Namespace)}
 	for _, t := range []struct {

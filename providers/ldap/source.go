@@ -50,6 +50,9 @@ func (s *Source) Read(ctx context.Context) (*plan.Directory, error) {
 		return nil, err
 	}
 	sch := schemas[cfg.Schema]
+	if cfg.InsecureSkipVerify {
+		s.log.Warn("TLS certificate verification of the LDAP server is off (source.insecure_skip_verify): anyone between ldapply and the server can read the bind password; use source.ca_cert instead.", "uri", cfg.URI)
+	}
 	// A connection that breaks during the read (a server restart, an
 	// invalidated page cookie) restarts the whole read, up to
 	// connect_attempts times: the result is a complete read or an error.

@@ -321,6 +321,25 @@ func TestTLSVerificationFails(t *testing.T) {
 	}
 }
 
+// TestInsecureSkipVerify: with insecure_skip_verify a certificate that
+// does not verify is accepted, and every read warns about it.
+func TestInsecureSkipVerify(t *testing.T) {
+	t.Parallel()
+	s := slapd.StartT(t, slapd.Options{LDIF: baseLDIF, TLS: true, TLSHosts: []string{"127.0.0.1"}})
+	cfg := config(s)
+	cfg.AllowInsecure = false
+	cfg.URI = strings.Replace(s.LDAPSURL, "127.0.0.1", "localhost", 1) // not in the certificate, CA unknown
+	cfg.InsecureSkipVerify = true
+	logs := &logRecorder{}
+	dir, err := ldap.New(cfg, slog.New(logs)).Read(context.Background())
+	if err != nil || len(dir.Users) != 9 {
+		t.Fatalf("read with insecure_skip_verify: %v", err)
+	}
+	if !slices.ContainsFunc(logs.messages(), func(m string) bool { return strings.HasPrefix(m, "TLS certificate verification of the LDAP server is off") }) {
+		t.Error("no warning about insecure_skip_verify")
+	}
+}
+
 func TestWrongPassword(t *testing.T) {
 	t.Parallel()
 	s := slapd.StartT(t, slapd.Options{LDIF: baseLDIF})
