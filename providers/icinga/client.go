@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -221,20 +222,23 @@ func (c *Client) list(ctx context.Context, endpoint string, out any) error {
 	if err != nil {
 		return err
 	}
-	var env struct {
-		Data json.RawMessage `json:"data"`
+	// One pass: the envelope's data decodes straight into out (a pointer
+	// to a slice), which matters for lists of 100,000 contacts.
+	env := struct {
+		Data any `json:"data"`
+	}{Data: out}
+	err = json.Unmarshal(res.body, &env)
+	if err == nil && !reflect.ValueOf(out).Elem().IsNil() {
+		return nil
 	}
-	if err := json.Unmarshal(res.body, &env); err != nil || env.Data == nil {
-		ct := res.header.Get("Content-Type")
-		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" {
-			return fmt.Errorf("icinga: GET %s: the answer is %q, not JSON; check that target.icinga.url is the API base ending in /icingaweb2/notifications/api/v1", endpoint, ct)
-		}
-		return fmt.Errorf("icinga: GET %s: the answer is not {\"data\": [...]}: %w", endpoint, err)
+	ct := res.header.Get("Content-Type")
+	if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" {
+		return fmt.Errorf("icinga: GET %s: the answer is %q, not JSON; check that target.icinga.url is the API base ending in /icingaweb2/notifications/api/v1", endpoint, ct)
 	}
-	if err := json.Unmarshal(env.Data, out); err != nil {
-		return fmt.Errorf("icinga: GET %s: decode data: %w", endpoint, err)
+	if err == nil {
+		err = errors.New("no data list")
 	}
-	return nil
+	return fmt.Errorf("icinga: GET %s: the answer is not {\"data\": [...]}: %w", endpoint, err)
 }
 
 func (c *Client) put(ctx context.Context, endpoint, kind string, body []byte) (bool, error) {
