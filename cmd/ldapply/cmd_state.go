@@ -17,8 +17,13 @@ import (
 
 func newRunID() string { return uuid.NewString() }
 
-func stateConfig(c *cli.Context) (*Config, error) {
-	return loadConfig(c.String("config"))
+// openState opens the state the --config file names.
+func openState(c *cli.Context) (state.Backend, error) {
+	cfg, err := loadConfig(c.String("config"))
+	if err != nil {
+		return nil, err
+	}
+	return cfg.stateBackend()
 }
 
 // sortedBindings returns every binding, users first, then by name.
@@ -36,11 +41,7 @@ func sortedBindings(bs plan.Bindings) []plan.Binding {
 }
 
 func cmdStateList(c *cli.Context) error {
-	cfg, err := stateConfig(c)
-	if err != nil {
-		return err
-	}
-	store, err := cfg.stateBackend()
+	store, err := openState(c)
 	if err != nil {
 		return err
 	}
@@ -75,11 +76,7 @@ func cmdStateShow(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return errors.New("state show needs one argument: a primary key, target id or name")
 	}
-	cfg, err := stateConfig(c)
-	if err != nil {
-		return err
-	}
-	store, err := cfg.stateBackend()
+	store, err := openState(c)
 	if err != nil {
 		return err
 	}
@@ -105,11 +102,7 @@ func cmdStateRm(c *cli.Context) (err error) {
 	if c.NArg() != 1 {
 		return errors.New("state rm needs one argument: a primary key, target id or name")
 	}
-	cfg, err := stateConfig(c)
-	if err != nil {
-		return err
-	}
-	store, err := cfg.stateBackend()
+	store, err := openState(c)
 	if err != nil {
 		return err
 	}
@@ -149,11 +142,7 @@ func cmdForceUnlock(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return errors.New("force-unlock needs one argument: the lock id printed in the \"locked\" error")
 	}
-	cfg, err := stateConfig(c)
-	if err != nil {
-		return err
-	}
-	store, err := cfg.stateBackend()
+	store, err := openState(c)
 	if err != nil {
 		return err
 	}

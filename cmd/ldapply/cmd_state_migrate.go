@@ -186,11 +186,7 @@ func cmdStatePull(c *cli.Context) error {
 	if c.NArg() != 0 {
 		return errors.New("state pull takes no arguments")
 	}
-	cfg, err := stateConfig(c)
-	if err != nil {
-		return err
-	}
-	store, err := cfg.stateBackend()
+	store, err := openState(c)
 	if err != nil {
 		return err
 	}
@@ -251,11 +247,7 @@ func cmdStatePush(c *cli.Context) (err error) {
 	for _, b := range doc.Bindings {
 		snap.Bindings.Add(b)
 	}
-	cfg, err := stateConfig(c)
-	if err != nil {
-		return err
-	}
-	store, err := cfg.stateBackend()
+	store, err := openState(c)
 	if err != nil {
 		return err
 	}
