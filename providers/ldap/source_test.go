@@ -335,7 +335,9 @@ func TestInsecureSkipVerify(t *testing.T) {
 	if err != nil || len(dir.Users) != 9 {
 		t.Fatalf("read with insecure_skip_verify: %v", err)
 	}
-	if !slices.ContainsFunc(logs.messages(), func(m string) bool { return strings.HasPrefix(m, "TLS certificate verification of the LDAP server is off") }) {
+	if !slices.ContainsFunc(logs.messages(), func(m string) bool {
+		return strings.HasPrefix(m, "TLS certificate verification of the LDAP server is off")
+	}) {
 		t.Error("no warning about insecure_skip_verify")
 	}
 }
