@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
 )
 
 // The plan file is JSON Lines so that it can be written and shown as a
@@ -31,7 +32,9 @@ import (
 // their difference: in the file, Before.Lists holds only the removed
 // values and After.Lists only the added ones (a create keeps its whole
 // list; a delete keeps none). [AttrChanges] gives the same result on
-// either form, and apply sends Payload, which is always complete.
+// either form, and apply sends Payload, which is always complete. A
+// create's list that its Payload holds verbatim under a top-level key is
+// stored once, in the Payload (see Change.PayloadLists).
 
 // ErrCorrupt is returned when a plan file is truncated, not a plan file,
 // or its checksum does not match its content.
@@ -111,8 +114,11 @@ func (pw *Writer) Close() error {
 // its difference (see the file format notes); c is not modified.
 func compactLists(c *Change) *Change {
 	hasLists := (c.Before != nil && len(c.Before.Lists) > 0) || (c.After != nil && len(c.After.Lists) > 0)
-	if !hasLists || c.Action == Create {
+	if !hasLists {
 		return c
+	}
+	if c.Action == Create {
+		return listsInPayload(c)
 	}
 	cp := *c
 	if c.Action == Delete {
@@ -139,6 +145,67 @@ func compactLists(c *Change) *Change {
 	}
 	cp.Before, cp.After = &b, &a
 	return &cp
+}
+
+// listsInPayload returns c without the lists of After that its Payload
+// holds verbatim under a top-level key (a group's members, thousands of
+// ids), recording the key in PayloadLists; c is not modified.
+func listsInPayload(c *Change) *Change {
+	if c.After == nil || len(c.Payload) == 0 {
+		return c
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(c.Payload, &top) != nil {
+		return c
+	}
+	var keys map[string]string
+	a := *c.After
+	for name, list := range c.After.Lists {
+		enc, err := json.Marshal(list)
+		if err != nil {
+			continue
+		}
+		for k, raw := range top {
+			if bytes.Equal(raw, enc) {
+				if keys == nil {
+					keys = map[string]string{}
+					a.Lists = maps.Clone(c.After.Lists)
+				}
+				keys[name] = k
+				delete(a.Lists, name)
+				break
+			}
+		}
+	}
+	if keys == nil {
+		return c
+	}
+	cp := *c
+	cp.After, cp.PayloadLists = &a, keys
+	return &cp
+}
+
+// restoreLists undoes listsInPayload on a change read from a file.
+func restoreLists(c *Change) error {
+	if c.PayloadLists == nil {
+		return nil
+	}
+	var top map[string]json.RawMessage
+	if c.After == nil || json.Unmarshal(c.Payload, &top) != nil {
+		return errors.New("payload_lists without an object payload")
+	}
+	if c.After.Lists == nil {
+		c.After.Lists = map[string][]string{}
+	}
+	for name, key := range c.PayloadLists {
+		var list []string
+		if err := json.Unmarshal(top[key], &list); err != nil || top[key] == nil {
+			return fmt.Errorf("payload_lists names %q, which the payload does not hold as a list", key)
+		}
+		c.After.Lists[name] = list
+	}
+	c.PayloadLists = nil
+	return nil
 }
 
 // Write writes p with all its changes.
@@ -252,6 +319,9 @@ func decode(r io.Reader, signKey []byte, header func(*Plan) error, change func(*
 		} else {
 			var c Change
 			if err := json.Unmarshal(line, &c); err != nil {
+				return fmt.Errorf("%w: change %d: %v", ErrCorrupt, n, err)
+			}
+			if err := restoreLists(&c); err != nil {
 				return fmt.Errorf("%w: change %d: %v", ErrCorrupt, n, err)
 			}
 			changes++

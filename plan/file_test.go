@@ -3,8 +3,11 @@ package plan_test
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -145,4 +148,46 @@ func TestFileRejects(t *testing.T) {
 	if _, err := plan.Read(&forged, key); !errors.Is(err, plan.ErrTampered) {
 		t.Errorf("forged plan: error = %v, want ErrTampered", err)
 	}
+}
+
+func TestFileStoresPayloadListsOnce(t *testing.T) {
+	members := []string{"u-0001-aaaa", "u-0002-bbbb", "u-0003-cccc"}
+	p := &plan.Plan{Changes: []plan.Change{{
+		Action: plan.Create, Kind: plan.KindGroup, Key: "k", ID: "g",
+		After:   &plan.Object{Kind: plan.KindGroup, Key: "k", ID: "g", Name: "ops", Lists: map[string][]string{"members": members}},
+		Payload: []byte(`{"id":"g","name":"ops","users":["u-0001-aaaa","u-0002-bbbb","u-0003-cccc"]}`),
+	}}}
+	var buf bytes.Buffer
+	if err := plan.Write(&buf, p, key); err != nil {
+		t.Fatal(err)
+	}
+	text := gunzip(t, buf.Bytes())
+	if n := strings.Count(text, "u-0002-bbbb"); n != 1 {
+		t.Errorf("the member list is stored %d times, want once:\n%s", n, text)
+	}
+	got, err := plan.Read(&buf, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.FormatVersion = plan.FormatVersion
+	if d := cmp.Diff(p, got); d != "" {
+		t.Errorf("round trip (-want +got):\n%s", d)
+	}
+	// A payload_lists key the payload lacks is corruption, not an empty list.
+	// (The checksum is recomputed, so only the bad key can be at fault.)
+	bad := resum(t, strings.Replace(text, `"payload_lists":{"members":"users"}`, `"payload_lists":{"members":"nope"}`, 1))
+	if _, err := plan.Read(strings.NewReader(bad), nil); !errors.Is(err, plan.ErrCorrupt) || !strings.Contains(err.Error(), `"nope"`) {
+		t.Errorf("bad payload_lists: error %v, want ErrCorrupt naming the key", err)
+	}
+}
+
+// resum recomputes a plan file's sha256 after an edit (the HMAC, which
+// needs the state's key, stays wrong).
+func resum(t *testing.T, text string) string {
+	t.Helper()
+	lines := strings.SplitAfter(strings.TrimSuffix(text, "\n"), "\n")
+	body := strings.Join(lines[:len(lines)-1], "")
+	sum := sha256.Sum256([]byte(body))
+	trailer := regexp.MustCompile(`"sha256":"[0-9a-f]+"`).ReplaceAllString(lines[len(lines)-1], `"sha256":"`+hex.EncodeToString(sum[:])+`"`)
+	return body + trailer + "\n"
 }
