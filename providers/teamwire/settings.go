@@ -168,6 +168,8 @@ func desired(cfg *Config, src *ldap.Config) (attrs map[string]string, bindpw str
 		attrs["groups_basedn"] = src.Groups.Base
 		attrs["user_objects_filter"] = src.Users.Filter
 		attrs["group_objects_filter"] = src.Groups.Filter
+		attrs["connect_attempts"] = strconv.Itoa(src.ConnectAttempts)
+		attrs["connect_delay"] = strconv.Itoa(int(time.Duration(src.ConnectDelay) / time.Second))
 		if attrs["groups_includelist"], err = joinNames(src.Groups.Include); err != nil {
 			return nil, "", fmt.Errorf("source.groups.include: %w", err)
 		}
