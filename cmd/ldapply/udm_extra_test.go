@@ -1,0 +1,355 @@
+package main
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ldapply/ldapply/fixtures/udmsim"
+)
+
+// TestUDMNestedGroupRenameOneRun renames a group nested in another: one
+// run, one rename, and the parent lists the new DN (the seed's connector
+// needs two runs).
+func TestUDMNestedGroupRenameOneRun(t *testing.T) {
+	e, sim := newUDMEnv(t)
+	e.sync()
+	before := udmGroup(sim, "dev")
+	e.ldif(`dn: cn=dev,ou=groups,dc=example,dc=com
+changetype: modrdn
+newrdn: cn=developers
+deleteoldrdn: 1
+`)
+	out := e.sync() // sync fails unless the plan right after apply is empty
+	wantContains(t, out, "~> group dev -> developers", "Plan: 0 to add, 0 to change, 1 to rename, 0 to destroy.")
+	after := udmGroup(sim, "developers")
+	if after == nil || after.UUID != before.UUID {
+		t.Fatalf("developers = %+v, want the same object as dev", after)
+	}
+	if got := udmList(udmGroup(sim, "all-staff"), "nestedGroup"); !slices.Equal(got, []string{groupDN("developers"), groupDN("ops")}) {
+		t.Errorf("all-staff nestedGroup = %v", got)
+	}
+	if got := udmList(after, "memberOf"); !slices.Equal(got, []string{groupDN("all-staff")}) {
+		t.Errorf("developers memberOf = %v", got)
+	}
+}
+
+// TestUDMLocalMembersKept: a UCS-local user and a UCS-local group added to
+// a synced group by hand stay there when ldapply changes its members.
+func TestUDMLocalMembersKept(t *testing.T) {
+	e, sim := newUDMEnv(t)
+	e.sync()
+	local := sim.Seed(udmsim.Users, "cn=users,"+sim.Base(), map[string]any{"username": "localadmin", "lastname": "Admin"})
+	localGroup := sim.Seed(udmsim.Groups, "cn=groups,"+sim.Base(), map[string]any{"name": "ucs-local"})
+	ops := udmGroup(sim, "ops")
+	sim.Modify(ops.DN, map[string]any{
+		"users":       append(udmList(ops, "users"), local),
+		"nestedGroup": []string{localGroup},
+	})
+	if out := e.must(0, "plan"); !strings.Contains(out, "No changes.") {
+		t.Errorf("local members make a change:\n%s", out)
+	}
+	e.ldif(`dn: cn=ops,ou=groups,dc=example,dc=com
+changetype: modify
+add: member
+member: uid=dave,ou=people,dc=example,dc=com
+-
+delete: member
+member: uid=bob,ou=people,dc=example,dc=com
+-
+`)
+	out := e.sync()
+	wantContains(t, out, "~ group ops", "+ dave", "- bob")
+	ops = udmGroup(sim, "ops")
+	if got := udmList(ops, "users"); !slices.Contains(got, local) || !slices.Contains(got, userDN("dave")) || slices.Contains(got, userDN("bob")) {
+		t.Errorf("ops users = %v", got)
+	}
+	if got := udmList(ops, "nestedGroup"); !slices.Equal(got, []string{localGroup}) {
+		t.Errorf("ops nestedGroup = %v", got)
+	}
+}
+
+// TestUDMAdoptAfterLostState: with the state gone, objects carrying the
+// primary key in the key property are adopted, never created twice.
+func TestUDMAdoptAfterLostState(t *testing.T) {
+	e, sim := newUDMEnv(t)
+	e.sync()
+	users, groups := len(sim.Objects(udmsim.Users)), len(sim.Objects(udmsim.Groups))
+	if err := os.Remove(e.path("ldapply.state")); err != nil {
+		t.Fatal(err)
+	}
+	e.ldif(`dn: uid=bob,ou=people,dc=example,dc=com
+changetype: modify
+replace: mail
+mail: robert@example.com
+-
+`)
+	out := e.sync()
+	wantContains(t, out, "<= user alice", "<= group ops", "Plan: 0 to add, 14 to adopt, 0 to change, 0 to rename, 0 to destroy.")
+	if n, m := len(sim.Objects(udmsim.Users)), len(sim.Objects(udmsim.Groups)); n != users || m != groups {
+		t.Errorf("objects after adoption: %d users, %d groups; want %d, %d", n, m, users, groups)
+	}
+	if got := udmUser(sim, "bob").Properties["mailPrimaryAddress"]; got != "robert@example.com" {
+		t.Errorf("adopted bob was not updated: %v", got)
+	}
+	if st := e.must(0, "state", "list"); !strings.Contains(st, "alice") {
+		t.Errorf("state after adoption:\n%s", st)
+	}
+}
+
+// TestUDMDrift412: an object changed in UCS between plan and apply is not
+// overwritten; apply names it, and the next plan converges.
+func TestUDMDrift412(t *testing.T) {
+	e, sim := newUDMEnv(t)
+	e.sync()
+	e.ldif(`dn: uid=bob,ou=people,dc=example,dc=com
+changetype: modify
+replace: mail
+mail: robert@example.com
+-
+`)
+	e.must(0, "plan", "--out", e.path("drift.plan"))
+	bob := udmUser(sim, "bob")
+	sim.Modify(bob.DN, map[string]any{"description": "changed by hand"})
+	out, errs, code := e.run("apply", e.path("drift.plan"))
+	if code != 1 || !strings.Contains(out+errs, "bob") || !strings.Contains(out+errs, "changed in UCS since the plan was made") {
+		t.Errorf("apply exited %d:\n%s\n%s", code, out, errs)
+	}
+	if got := udmUser(sim, "bob").Properties["mailPrimaryAddress"]; got != "bob@example.com" {
+		t.Errorf("bob was written despite the 412: %v", got)
+	}
+	e.sync()
+	if got := udmUser(sim, "bob").Properties; got["mailPrimaryAddress"] != "robert@example.com" || got["description"] != nil {
+		t.Errorf("bob after the next sync = %v", got)
+	}
+}
+
+// TestUDMNoSecretInPlan: neither password, nor any generated user
+// password, is in the plan file; the simulator did receive one per user.
+func TestUDMNoSecretInPlan(t *testing.T) {
+	e, sim := newUDMEnv(t)
+	e.must(0, "plan", "--out", e.path("first.plan"))
+	e.must(0, "apply", e.path("first.plan"))
+	planFile, err := os.ReadFile(e.path("first.plan"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	state, err := os.ReadFile(e.path("ldapply.state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{testUDMPassword, testLDAPPassword, `"password"`} {
+		if strings.Contains(string(planFile), secret) {
+			t.Errorf("the plan file holds %q", secret)
+		}
+	}
+	posts := 0
+	for _, r := range sim.Requests() {
+		if r.Method == "POST" && strings.HasPrefix(r.Path, udmsim.Users) {
+			posts++
+			i := strings.Index(r.Body, `"password":"`)
+			if i < 0 {
+				t.Fatalf("a user create without password: %s", r.Body)
+			}
+			pw := r.Body[i+12 : i+12+24]
+			if strings.Contains(string(planFile), pw) || strings.Contains(string(state), pw) {
+				t.Errorf("the generated password is stored")
+			}
+		}
+	}
+	if posts == 0 {
+		t.Fatal("no user was created")
+	}
+}
+
+// TestUDM422 shows the server's per-property message next to the name.
+func TestUDM422(t *testing.T) {
+	e, sim := newUDMEnv(t)
+	sim.Inject(udmsim.Fault{Method: "POST", Path: udmsim.Users, Status: 422, Message: "Invalid", Count: 1})
+	out, errs, code := e.run("sync", "--auto-approve")
+	if code != 1 || !strings.Contains(out+errs, "HTTP 422") {
+		t.Errorf("sync exited %d:\n%s\n%s", code, out, errs)
+	}
+	// A taken mailPrimaryAddress: the property message is shown.
+	e2, sim2 := newUDMEnv(t)
+	sim2.Seed(udmsim.Users, "cn=users,"+sim2.Base(), map[string]any{"username": "other", "lastname": "X", "mailPrimaryAddress": "alice@example.com"})
+	out, errs, code = e2.run("sync", "--auto-approve")
+	if code != 1 || !strings.Contains(out+errs, "alice") || !strings.Contains(out+errs, "mailPrimaryAddress: The value alice@example.com is already in use") {
+		t.Errorf("sync exited %d:\n%s\n%s", code, out, errs)
+	}
+}
+
+// TestUDMRenameAndMembershipOneRun renames a user and changes a group that
+// holds it in the same run: UDM rewrites the group when the user is
+// renamed (new ETag), which is not drift, so the run completes.
+func TestUDMRenameAndMembershipOneRun(t *testing.T) {
+	e, sim := newUDMEnv(t)
+	e.sync()
+	e.ldif(`dn: uid=carol,ou=people,dc=example,dc=com
+changetype: modrdn
+newrdn: uid=caroline
+deleteoldrdn: 1
+
+dn: cn=ops,ou=groups,dc=example,dc=com
+changetype: modify
+add: member
+member: uid=dave,ou=people,dc=example,dc=com
+-
+`)
+	out := e.sync()
+	wantContains(t, out, "~> user carol -> caroline", "~ group ops", "+ dave", "0 to add, 1 to change, 1 to rename, 0 to destroy")
+	if got := udmList(udmGroup(sim, "ops"), "users"); !slices.Equal(got, []string{userDN("alice"), userDN("bob"), userDN("caroline"), userDN("dave")}) {
+		t.Errorf("ops users = %v", got)
+	}
+}
+
+// TestUDMNewNestedGroupsOneRun creates a group and the group nested in it
+// in one run (the seed's connector needs two).
+func TestUDMNewNestedGroupsOneRun(t *testing.T) {
+	e, sim := newUDMEnv(t)
+	e.sync()
+	e.ldif(`dn: cn=sre,ou=groups,dc=example,dc=com
+objectClass: groupOfNames
+cn: sre
+member: uid=alice,ou=people,dc=example,dc=com
+
+dn: cn=platform,ou=groups,dc=example,dc=com
+objectClass: groupOfNames
+cn: platform
+member: cn=sre,ou=groups,dc=example,dc=com
+member: uid=bob,ou=people,dc=example,dc=com
+`)
+	e.sync()
+	if got := udmList(udmGroup(sim, "platform"), "nestedGroup"); !slices.Equal(got, []string{groupDN("sre")}) {
+		t.Errorf("platform nestedGroup = %v", got)
+	}
+	if got := udmList(udmGroup(sim, "sre"), "memberOf"); !slices.Equal(got, []string{groupDN("platform")}) {
+		t.Errorf("sre memberOf = %v", got)
+	}
+}
+
+// TestUDMLostAcknowledgement: UDM creates a user but the answer is lost;
+// apply reports the failure and the next plan adopts the user instead of
+// creating it twice.
+func TestUDMLostAcknowledgement(t *testing.T) {
+	e, sim := newUDMEnv(t)
+	sim.Inject(udmsim.Fault{Method: "POST", Path: udmsim.Users, Drop: true, AfterWrite: true, Count: 1})
+	e.must(0, "plan", "--out", e.path("first.plan"))
+	e.must(1, "apply", e.path("first.plan"))
+	users := len(sim.Objects(udmsim.Users))
+	out := e.sync()
+	wantContains(t, out, "1 to adopt")
+	if n := len(sim.Objects(udmsim.Users)); n != users {
+		t.Errorf("%d users after the second run, want %d", n, users)
+	}
+}
+
+// TestUDMValidateAndShow: validate accepts the target.udm section and
+// rejects a mapped membership; show renders a UDM plan in every format.
+func TestUDMValidateAndShow(t *testing.T) {
+	e, _ := newUDMEnv(t)
+	e.must(0, "validate")
+	e.must(0, "plan", "--out", e.path("p.plan"))
+	for _, f := range [][]string{{"show", e.path("p.plan")}, {"show", "--json", e.path("p.plan")}, {"show", "--markdown", e.path("p.plan")}} {
+		if out := e.must(0, f...); !strings.Contains(out, "alice") || strings.Contains(out, testUDMPassword) {
+			t.Errorf("%v:\n%s", f, out)
+		}
+	}
+	cfg, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(cfg), `      name: "{{ .cn }}"`, "      name: \"{{ .cn }}\"\n      users: \"{{ .member }}\"", 1)
+	if err := os.WriteFile(e.config, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, code := e.run("validate"); code != 1 || !strings.Contains(errs, "group_properties.users") {
+		t.Errorf("validate with a users template exited %d:\n%s", code, errs)
+	}
+}
+
+// TestUDMLostPutAnswer: UDM performs a PUT but the answer is lost; the
+// retry gets 412, finds the object already as planned, and succeeds.
+func TestUDMLostPutAnswer(t *testing.T) {
+	e, sim := newUDMEnv(t)
+	e.sync()
+	e.ldif(`dn: uid=bob,ou=people,dc=example,dc=com
+changetype: modify
+replace: mail
+mail: robert@example.com
+-
+
+dn: uid=carol,ou=people,dc=example,dc=com
+changetype: modrdn
+newrdn: uid=caroline
+deleteoldrdn: 1
+`)
+	sim.Inject(udmsim.Fault{Method: "PUT", Path: udmsim.Users, Drop: true, AfterWrite: true, Count: 2})
+	e.sync()
+	if got := udmUser(sim, "bob").Properties["mailPrimaryAddress"]; got != "robert@example.com" {
+		t.Errorf("bob = %v", got)
+	}
+	if udmUser(sim, "caroline") == nil {
+		t.Error("carol was not renamed")
+	}
+	var puts int
+	for _, r := range sim.Requests() {
+		if r.Method == "PUT" {
+			puts++
+		}
+	}
+	if puts != 4 {
+		t.Errorf("%d PUTs, want 4 (two lost answers, two retries)", puts)
+	}
+}
+
+// TestUDMMappedPassword: a password template is sensitive: shown as such,
+// stored in the plan only as a hash, evaluated again at apply, sent only
+// on create.
+func TestUDMMappedPassword(t *testing.T) {
+	e, sim := newUDMEnv(t)
+	cfg, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withPW := strings.Replace(string(cfg), `      username: "{{ .uid }}"`, "      username: \"{{ .uid }}\"\n      password: \"Init-{{ .employeeNumber }}-pw!\"", 1)
+	if err := os.WriteFile(e.config, []byte(withPW), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := e.must(0, "plan", "--out", e.path("pw.plan"))
+	wantContains(t, out, "+ password", "(sensitive value)")
+	planFile, err := os.ReadFile(e.path("pw.plan"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "Init-1001-pw!") || strings.Contains(string(planFile), "Init-1001-pw!") {
+		t.Fatal("the clear password is in the plan")
+	}
+	e.must(0, "apply", e.path("pw.plan"))
+	var sent bool
+	for _, r := range sim.Requests() {
+		if r.Method == "POST" && strings.Contains(r.Body, `"username":"alice"`) {
+			sent = strings.Contains(r.Body, `"password":"Init-1001-pw!"`)
+		}
+	}
+	if !sent {
+		t.Error("alice was not created with the mapped password")
+	}
+	if again := e.must(0, "plan", "--detailed-exitcode"); !strings.Contains(again, "No changes.") {
+		t.Errorf("a mapped password makes a change after create:\n%s", again)
+	}
+	// A password changed in the source between plan and apply is refused.
+	e.ldif(`dn: uid=ivan,ou=people,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: ivan
+cn: Ivan Ivanov
+sn: Ivanov
+employeeNumber: 7
+`)
+	e.must(0, "plan", "--out", e.path("pw2.plan"))
+	e.ldif("dn: uid=ivan,ou=people,dc=example,dc=com\nchangetype: modify\nreplace: employeeNumber\nemployeeNumber: 8\n-\n")
+	if out, errs, code := e.run("apply", e.path("pw2.plan")); code != 1 || !strings.Contains(out+errs, "changed since the plan was made") {
+		t.Errorf("apply exited %d:\n%s\n%s", code, out, errs)
+	}
+}
