@@ -28,6 +28,8 @@ type Source struct {
 	// Progress, when set, is called from Read's goroutine with the number
 	// of entries in each page as it arrives (users and groups alike).
 	Progress func(entries int)
+	// afterPage, set by tests only, runs on the connection between pages.
+	afterPage func(*goldap.Conn)
 }
 
 // New returns a Source for cfg, which Read resolves (see Config.Resolve)
@@ -63,7 +65,7 @@ func (s *Source) Read(ctx context.Context) (*plan.Directory, error) {
 			return dir, err
 		}
 		delay := time.Duration(cfg.ConnectDelay)
-		s.log.Warn("The LDAP connection broke during the read; reading everything again from the start.", "attempt", attempt, "of", cfg.ConnectAttempts, "delay", delay, "err", broken.err)
+		s.log.Warn("The LDAP read was cut off (connection lost, or the server dropped the paged search); reading everything again from the start.", "attempt", attempt, "of", cfg.ConnectAttempts, "delay", delay, "err", broken.err)
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
@@ -426,6 +428,9 @@ func (s *Source) pagedSearch(ctx context.Context, conn *goldap.Conn, cfg *Config
 		}
 		if err := page(res.Entries); err != nil {
 			return 0, 0, err
+		}
+		if s.afterPage != nil {
+			s.afterPage(conn)
 		}
 		if len(res.Referrals) > 0 {
 			s.log.Debug("Skipping search references (referrals to other partitions or servers) returned by an LDAP search.", "what", what, "referrals", res.Referrals)

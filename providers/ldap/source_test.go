@@ -532,7 +532,7 @@ func TestServerRestartDuringPagedSearch(t *testing.T) {
 	if len(dir.Users) != 9 || len(dir.Groups) != 5 {
 		t.Errorf("read %d users and %d groups after the restart, want all 9 and 5", len(dir.Users), len(dir.Groups))
 	}
-	if !slices.Contains(logs.messages(), "The LDAP connection broke during the read; reading everything again from the start.") {
+	if !slices.Contains(logs.messages(), "The LDAP read was cut off (connection lost, or the server dropped the paged search); reading everything again from the start.") {
 		t.Error("the read did not start over (no warning logged)")
 	}
 
@@ -546,5 +546,48 @@ func TestServerRestartDuringPagedSearch(t *testing.T) {
 	dir, err = ldap.New(cfg, slog.New(logs)).Read(context.Background())
 	if dir != nil || err == nil || !strings.Contains(err.Error(), "gave up after 3 attempts") {
 		t.Errorf("read with the server gone: dir %v, err %v", dir, err)
+	}
+}
+
+// TestPageCookieInvalidated: another paged search on the same connection
+// makes slapd drop the first one's paging state, so its next page request
+// is refused ("paged results cookie is invalid"). The read starts over and
+// ends complete; with no attempts left it fails, never partial.
+func TestPageCookieInvalidated(t *testing.T) {
+	t.Parallel()
+	s := slapd.StartT(t, slapd.Options{LDIF: baseLDIF})
+	for _, attempts := range []int{3, 1} {
+		cfg := config(s)
+		cfg.PageSize = 2
+		cfg.ConnectAttempts = attempts
+		cfg.ConnectDelay = ldap.Duration(10 * time.Millisecond)
+		logs := &logRecorder{}
+		src := ldap.New(cfg, slog.New(logs))
+		var once sync.Once
+		ldap.SetAfterPage(src, func(c *goldap.Conn) {
+			once.Do(func() {
+				req := goldap.NewSearchRequest(groupsOU, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
+					"(objectClass=*)", []string{"1.1"}, []goldap.Control{goldap.NewControlPaging(1)})
+				if _, err := c.Search(req); err != nil {
+					t.Errorf("the interfering search failed: %v", err)
+				}
+			})
+		})
+		dir, err := src.Read(context.Background())
+		if attempts == 1 {
+			if dir != nil || err == nil || !strings.Contains(err.Error(), "cookie") {
+				t.Errorf("with one attempt: dir %v, err %v; want an error about the cookie", dir, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("read with an invalidated cookie: %v", err)
+		}
+		if len(dir.Users) != 9 || len(dir.Groups) != 5 {
+			t.Errorf("read %d users and %d groups, want all 9 and 5", len(dir.Users), len(dir.Groups))
+		}
+		if !slices.Contains(logs.messages(), "The LDAP read was cut off (connection lost, or the server dropped the paged search); reading everything again from the start.") {
+			t.Error("the read did not start over")
+		}
 	}
 }
