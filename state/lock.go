@@ -175,23 +175,24 @@ func Lock(ctx context.Context, path string, info LockInfo, timeout time.Duration
 		return nil, err
 	}
 	l := &Locked{
-		Stale:  stale,
-		path:   path,
-		info:   info,
-		db:     db,
-		queue:  make(chan *request, queueSize),
-		exited: make(chan struct{}),
+		Stale: stale,
+		path:  path,
+		info:  info,
+		db:    db,
 	}
-	go l.writer()
+	l.gc = NewGroupCommit(func(batch []func(*bolt.Tx) error) error {
+		defer l.commits.Add(1)
+		return l.db.Update(func(tx *bolt.Tx) error {
+			for _, fn := range batch {
+				if err := fn(tx); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
 	return l, nil
 }
-
-// queueSize is the capacity of the write queue; maxBatch caps how many
-// requests share one transaction.
-const (
-	queueSize = 256
-	maxBatch  = 1024
-)
 
 // Locked is a state opened for writing under the exclusive lock. Its
 // methods are safe for concurrent use. Writes (Put, Remove, BumpSerial,
@@ -207,10 +208,9 @@ type Locked struct {
 	info LockInfo
 	db   *bolt.DB
 
-	mu     sync.RWMutex // guards closed and sending on queue
+	mu     sync.RWMutex // guards closed; held (read) while a write waits
 	closed bool
-	queue  chan *request
-	exited chan struct{} // closed when the writer goroutine ends
+	gc     *GroupCommit[func(*bolt.Tx) error]
 
 	unlockOnce sync.Once
 	unlockErr  error
@@ -224,66 +224,15 @@ func (l *Locked) Info() LockInfo { return l.info }
 // Path returns the state file's path.
 func (l *Locked) Path() string { return l.path }
 
-// request is one write waiting for the writer goroutine.
-type request struct {
-	fn   func(*bolt.Tx) error
-	done chan error
-}
-
-// writer runs the group commit: it takes every queued request, applies
-// them all in one transaction, and reports the result to each. When the
-// shared transaction fails, it retries each request alone so that one bad
-// request does not fail the others.
-func (l *Locked) writer() {
-	defer close(l.exited)
-	batch := make([]*request, 0, 64)
-	for first := range l.queue {
-		batch = append(batch[:0], first)
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case r, ok := <-l.queue:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
-		err := l.db.Update(func(tx *bolt.Tx) error {
-			for _, r := range batch {
-				if err := r.fn(tx); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		l.commits.Add(1)
-		if err == nil || len(batch) == 1 {
-			for _, r := range batch {
-				r.done <- err
-			}
-			continue
-		}
-		for _, r := range batch {
-			r.done <- l.db.Update(r.fn)
-			l.commits.Add(1)
-		}
-	}
-}
-
 // submit queues fn and waits until it is committed or has failed.
 func (l *Locked) submit(fn func(*bolt.Tx) error) error {
-	r := &request{fn: fn, done: make(chan error, 1)}
 	l.mu.RLock()
 	if l.closed {
 		l.mu.RUnlock()
 		return l.closedError()
 	}
-	l.queue <- r
+	err := l.gc.Do(fn)
 	l.mu.RUnlock()
-	err := <-r.done
 	var se *stateError
 	if err != nil && !errors.As(err, &se) {
 		return fmt.Errorf("state: writing to %s failed and the change was not recorded; check free space and permissions: %w", l.path, err)
@@ -419,11 +368,10 @@ func (l *Locked) AddRun(r Run) error {
 // call's result.
 func (l *Locked) Unlock() error {
 	l.unlockOnce.Do(func() {
-		l.mu.Lock()
+		l.mu.Lock() // waits for writes in flight
 		l.closed = true
-		close(l.queue)
 		l.mu.Unlock()
-		<-l.exited
+		l.gc.Close()
 		// Remove the record while still holding the file lock, so that no
 		// one sees it without the lock and takes it for a dead holder's.
 		rerr := removeLockInfo(l.path)

@@ -16,13 +16,6 @@ import (
 	"github.com/ldapply/ldapply/state"
 )
 
-// queueSize is the capacity of the write queue; maxBatch caps how many
-// requests share one transaction.
-const (
-	queueSize = 256
-	maxBatch  = 1024
-)
-
 // Session is a workspace locked for writing. It owns one connection for
 // its whole life: that connection holds the session-level advisory lock,
 // and every read and write of the Session goes over it, so a Session whose
@@ -37,20 +30,14 @@ type Session struct {
 	connMu sync.Mutex // serialises use of conn
 	conn   *pgx.Conn
 
-	mu     sync.RWMutex // guards closed and sending on queue
+	mu     sync.RWMutex // guards closed; held (read) while a write waits
 	closed bool
-	queue  chan *request
-	exited chan struct{}
+	gc     *state.GroupCommit[func(context.Context, pgx.Tx) error]
 
 	unlockOnce sync.Once
 	unlockErr  error
 
 	commits atomic.Int64 // transactions committed, for tests
-}
-
-type request struct {
-	fn   func(context.Context, pgx.Tx) error
-	done chan error
 }
 
 // Lock opens the workspace for writing: it connects, creates the schema,
@@ -124,14 +111,21 @@ func (b *Backend) LockSession(ctx context.Context, info state.LockInfo, timeout 
 		return nil, b.wrap("lock", err)
 	}
 	s := &Session{
-		b:      b,
-		info:   info,
-		stale:  stale,
-		conn:   c,
-		queue:  make(chan *request, queueSize),
-		exited: make(chan struct{}),
+		b:     b,
+		info:  info,
+		stale: stale,
+		conn:  c,
 	}
-	go s.writer()
+	s.gc = state.NewGroupCommit(func(batch []func(context.Context, pgx.Tx) error) error {
+		return s.tx(func(ctx context.Context, tx pgx.Tx) error {
+			for _, fn := range batch {
+				if err := fn(ctx, tx); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
 	return s, nil
 }
 
@@ -141,46 +135,6 @@ func (s *Session) StaleLock() *state.LockInfo { return s.stale }
 
 // Info returns the lock record this Session holds.
 func (s *Session) Info() state.LockInfo { return s.info }
-
-// writer runs the group commit: it takes every queued request and runs
-// them in one transaction. When that transaction fails, it retries each
-// request in its own, so that one bad request does not fail the others.
-func (s *Session) writer() {
-	defer close(s.exited)
-	batch := make([]*request, 0, 64)
-	for first := range s.queue {
-		batch = append(batch[:0], first)
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case r, ok := <-s.queue:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
-		err := s.tx(func(ctx context.Context, tx pgx.Tx) error {
-			for _, r := range batch {
-				if err := r.fn(ctx, tx); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err == nil || len(batch) == 1 {
-			for _, r := range batch {
-				r.done <- err
-			}
-			continue
-		}
-		for _, r := range batch {
-			r.done <- s.tx(r.fn)
-		}
-	}
-}
 
 // writeTimeout bounds one write transaction, so that a hung server does
 // not hang apply forever.
@@ -201,15 +155,13 @@ func (s *Session) tx(fn func(context.Context, pgx.Tx) error) error {
 
 // submit queues fn and waits until it is committed or has failed.
 func (s *Session) submit(fn func(context.Context, pgx.Tx) error) error {
-	r := &request{fn: fn, done: make(chan error, 1)}
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
 		return s.closedError()
 	}
-	s.queue <- r
+	err := s.gc.Do(fn)
 	s.mu.RUnlock()
-	err := <-r.done
 	var se *stateError
 	if err != nil && !errors.As(err, &se) {
 		return fmt.Errorf("pgstate: writing to %s failed and the change was not recorded (if the connection broke during the commit it may have been); check the server: %w", s.b.where, err)
@@ -424,11 +376,10 @@ func countBindings(bs plan.Bindings) int {
 // as stale.
 func (s *Session) Unlock() error {
 	s.unlockOnce.Do(func() {
-		s.mu.Lock()
+		s.mu.Lock() // waits for writes in flight
 		s.closed = true
-		close(s.queue)
 		s.mu.Unlock()
-		<-s.exited
+		s.gc.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		s.connMu.Lock()
