@@ -162,8 +162,22 @@ func Diff(in Input) ([]Change, error) {
 // Equal reports whether a and b agree on every managed attribute and list.
 // Names are compared too; ids and versions are not.
 func Equal(a, b *Object) bool {
-	if a.Name != b.Name || len(AttrChanges(a, b)) > 0 {
+	// Called for every object of an in-sync plan: compare without
+	// building the AttrChanges list.
+	if a.Name != b.Name || !maps.Equal(a.Attrs, b.Attrs) {
 		return false
+	}
+	for name, al := range a.Lists {
+		if bl := b.Lists[name]; !slices.Equal(al, bl) {
+			if added, removed := setDiff(al, bl); len(added)+len(removed) > 0 {
+				return false
+			}
+		}
+	}
+	for name, bl := range b.Lists {
+		if _, ok := a.Lists[name]; !ok && len(bl) > 0 {
+			return false
+		}
 	}
 	return true
 }

@@ -211,3 +211,36 @@ func TestSetDiffSortedAndUnsortedAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestEqualAgreesWithAttrChanges: Equal's fast comparison must say "equal"
+// exactly when the names match and AttrChanges finds nothing.
+func TestEqualAgreesWithAttrChanges(t *testing.T) {
+	vals := []string{"", "a", "b"}
+	lists := [][]string{nil, {}, {"x"}, {"x", "y"}, {"y", "x"}, {"x", "x"}}
+	var objs []*plan.Object
+	for _, name := range []string{"n", "m"} {
+		for _, v := range vals {
+			for _, l := range lists {
+				o := &plan.Object{Name: name, Attrs: map[string]string{}, Lists: map[string][]string{}}
+				if v != "" {
+					o.Attrs["k"] = v
+				}
+				if v == "b" {
+					o.Attrs["empty"] = ""
+				}
+				if l != nil {
+					o.Lists["m"] = l
+				}
+				objs = append(objs, o)
+			}
+		}
+	}
+	for _, a := range objs {
+		for _, b := range objs {
+			want := a.Name == b.Name && len(plan.AttrChanges(a, b)) == 0
+			if got := plan.Equal(a, b); got != want {
+				t.Fatalf("Equal(%+v, %+v) = %v, want %v", a, b, got, want)
+			}
+		}
+	}
+}
