@@ -198,7 +198,7 @@ sn: Other
 mail: alice2@example.com
 `)
 	_, errs, code := e.run("plan")
-	if code != 1 || !strings.Contains(errs, "uid=alice,ou=contractors,ou=people,dc=example,dc=com") || !strings.Contains(errs, "both map to username \"alice\"") {
+	if code != 1 || !strings.Contains(errs, "uid=alice,ou=contractors,ou=people,dc=example,dc=com") || !strings.Contains(errs, "and uid=alice,ou=people,dc=example,dc=com both") || !strings.Contains(errs, "both map to username \"alice\"") {
 		t.Errorf("plan exited %d: %s", code, errs)
 	}
 }
