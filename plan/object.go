@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"slices"
+	"strings"
 )
 
 // Kind names a class of target objects. Targets use the two generic kinds;
@@ -32,8 +33,9 @@ type Entry struct {
 	// objectGUID in its canonical form, or a configured attribute).
 	Key string
 	// Attrs holds the attribute values, keyed by the attribute name as
-	// configured or returned (lookups are case-sensitive; the source
-	// provider stores each value under the names the user may write).
+	// the server returned it. Map lookups are case-sensitive; First and
+	// the mapping templates (providers/mapping) also find a name in
+	// another case.
 	Attrs map[string][]string
 	// Members holds, for a group, the NormDN of every direct member
 	// (users and groups alike). Empty for users.
@@ -47,10 +49,16 @@ type Entry struct {
 // attribute names.
 const AttrTransitiveMembers = "ldapply:transitiveMembers"
 
-// First returns the first value of attr, or "".
+// First returns the first value of attr, or "". The name's case does
+// not matter.
 func (e *Entry) First(attr string) string {
 	if v := e.Attrs[attr]; len(v) > 0 {
 		return v[0]
+	}
+	for k, v := range e.Attrs { // attribute names are case-insensitive
+		if len(v) > 0 && strings.EqualFold(k, attr) {
+			return v[0]
+		}
 	}
 	return ""
 }

@@ -35,8 +35,17 @@ func makePlan(ctx context.Context, cfg *Config, tgt target, store state.Backend,
 		return nil, err
 	}
 	dir := &plan.Directory{}
+	// A failed directory read also stops a prefetch of the target.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	if needsSource(tgt) {
+		if pf, ok := tgt.(prefetcher); ok {
+			pf.Prefetch(ctx)
+		}
 		src := ldap.New(cfg.Source, log)
+		if ar, ok := tgt.(attributeReader); ok {
+			src.UserAttributes = ar.SourceAttributes()
+		}
 		bar := newProgress(progressOut, "reading the directory", "entries", -1)
 		read := 0
 		src.Progress = func(n int) { read += n; bar.Set(read, -1) }

@@ -48,6 +48,20 @@ type sourceless interface {
 	NeedsSource() bool
 }
 
+// prefetcher is implemented by targets that can start reading themselves
+// while the directory is read; their next Plan uses that read. The two
+// reads overlap, so a plan takes about the longer of them, not the sum.
+type prefetcher interface {
+	Prefetch(ctx context.Context)
+}
+
+// attributeReader is implemented by targets that know which user
+// attributes their mapping reads (nil: any); the source asks the server
+// for those alone.
+type attributeReader interface {
+	SourceAttributes() []string
+}
+
 // afterApplier is implemented by targets with work to do after every
 // change of a plan succeeded (Teamwire: start a sync run and follow it).
 // It runs under the state lock; an error makes apply exit non-zero.

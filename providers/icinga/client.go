@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -173,19 +172,76 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 // Channels returns every channel, sorted by id.
 func (c *Client) Channels(ctx context.Context) ([]Channel, error) {
 	var out []Channel
-	return out, c.list(ctx, "channels", &out)
+	return out, c.list(ctx, "channels", func() { out = nil }, func(dec *json.Decoder) error {
+		var ch Channel
+		err := dec.Decode(&ch)
+		out = append(out, ch)
+		return err
+	})
 }
 
 // Contacts returns every contact, sorted by id.
 func (c *Client) Contacts(ctx context.Context) ([]Contact, error) {
-	var out []Contact
-	return out, c.list(ctx, "contacts", &out)
+	return c.contacts(ctx, interner{}, true)
 }
 
 // Groups returns every contact group, sorted by id.
 func (c *Client) Groups(ctx context.Context) ([]Group, error) {
+	return c.groups(ctx, interner{})
+}
+
+// contacts reads the contacts; ids in lists come from in, and each
+// contact's id is added to it, so groups read later share the strings.
+// Without withGroups, each contact's Groups stays nil: the same
+// memberships are in the groups' users lists, and skipping them here
+// saves decoding and holding 2,000,000 ids in a large directory.
+func (c *Client) contacts(ctx context.Context, in interner, withGroups bool) ([]Contact, error) {
+	var out []Contact
+	return out, c.list(ctx, "contacts", func() { out = nil }, func(dec *json.Decoder) error {
+		var v Contact
+		if withGroups {
+			var g struct {
+				Contact
+				Groups idList `json:"groups"`
+			}
+			g.Groups.in = in
+			if err := dec.Decode(&g); err != nil {
+				return err
+			}
+			v, v.Groups = g.Contact, g.Groups.ids
+		} else {
+			var ng struct {
+				Contact
+				Groups ignored `json:"groups"`
+			}
+			if err := dec.Decode(&ng); err != nil {
+				return err
+			}
+			v = ng.Contact
+		}
+		v.ID = in.get([]byte(strings.ToLower(v.ID)))
+		out = append(out, v)
+		return nil
+	})
+}
+
+// groups reads the contact groups, with ids in lists from in.
+func (c *Client) groups(ctx context.Context, in interner) ([]Group, error) {
 	var out []Group
-	return out, c.list(ctx, "contact-groups", &out)
+	return out, c.list(ctx, "contact-groups", func() { out = nil }, func(dec *json.Decoder) error {
+		var v struct {
+			Group
+			Users idList `json:"users"`
+		}
+		v.Users.in = in
+		if err := dec.Decode(&v); err != nil {
+			return err
+		}
+		v.Group.ID = in.get([]byte(strings.ToLower(v.Group.ID)))
+		v.Group.Users = v.Users.ids
+		out = append(out, v.Group)
+		return nil
+	})
 }
 
 // PutContact creates or fully replaces the contact whose id is the "id"
@@ -217,28 +273,164 @@ func (c *Client) DeleteGroup(ctx context.Context, id string) error {
 	return c.delete(ctx, "contact-groups", "contact group", id)
 }
 
-func (c *Client) list(ctx context.Context, endpoint string, out any) error {
-	res, err := c.do(ctx, http.MethodGet, endpoint, nil)
+// list reads endpoint's {"data": [...]} answer as a stream, calling each
+// once per element with the decoder positioned at it; each must decode
+// exactly one value. Memory stays at one element however long the list:
+// 100,000 contacts never sit in memory as text. A retried request calls
+// reset first, so each sees a fresh list.
+func (c *Client) list(ctx context.Context, endpoint string, reset func(), each func(*json.Decoder) error) error {
+	_, err := c.doStream(ctx, http.MethodGet, endpoint, func(h http.Header, body io.Reader) error {
+		if mt, _, _ := mime.ParseMediaType(h.Get("Content-Type")); mt != "application/json" {
+			return &notJSONError{ct: h.Get("Content-Type")}
+		}
+		reset()
+		return decodeList(body, each)
+	})
+	var nj *notJSONError
+	if errors.As(err, &nj) {
+		return fmt.Errorf("icinga: GET %s: the answer is %q, not JSON; check that target.icinga.url is the API base ending in /icingaweb2/notifications/api/v1", endpoint, nj.ct)
+	}
+	return err
+}
+
+type notJSONError struct{ ct string }
+
+func (e *notJSONError) Error() string { return "the answer is " + e.ct + ", not JSON" }
+
+// decodeList walks {"data": [...]} (other keys are skipped) and calls
+// each per element of data.
+func decodeList(r io.Reader, each func(*json.Decoder) error) error {
+	dec := json.NewDecoder(r)
+	bad := func(err error) error {
+		return fmt.Errorf("the answer is not {\"data\": [...]}: %w", err)
+	}
+	if err := expectDelim(dec, '{'); err != nil {
+		return bad(err)
+	}
+	found := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return bad(err)
+		}
+		if key, _ := tok.(string); key != "data" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return bad(err)
+			}
+			continue
+		}
+		if err := expectDelim(dec, '['); err != nil {
+			return bad(err)
+		}
+		for dec.More() {
+			if err := each(dec); err != nil {
+				return bad(err)
+			}
+		}
+		if err := expectDelim(dec, ']'); err != nil {
+			return bad(err)
+		}
+		found = true
+	}
+	if err := expectDelim(dec, '}'); err != nil {
+		return bad(err)
+	}
+	if !found {
+		return bad(errors.New("no data list"))
+	}
+	return nil
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	tok, err := dec.Token()
 	if err != nil {
 		return err
 	}
-	// One pass: the envelope's data decodes straight into out (a pointer
-	// to a slice), which matters for lists of 100,000 contacts.
-	env := struct {
-		Data any `json:"data"`
-	}{Data: out}
-	err = json.Unmarshal(res.body, &env)
-	if err == nil && !reflect.ValueOf(out).Elem().IsNil() {
+	if d, ok := tok.(json.Delim); !ok || d != want {
+		return fmt.Errorf("found %v where %q belongs", tok, want)
+	}
+	return nil
+}
+
+// interner hands out one string per distinct id: the 2,000,000
+// memberships of a large directory name only 100,000 contacts and 2,000
+// groups, so the lists share their strings instead of holding copies.
+type interner map[string]string
+
+func (in interner) get(b []byte) string {
+	if s, ok := in[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	in[s] = s
+	return s
+}
+
+// ignored decodes any JSON value into nothing.
+type ignored struct{}
+
+func (*ignored) UnmarshalJSON([]byte) error { return nil }
+
+// idList decodes a JSON array of id strings through an interner.
+type idList struct {
+	in  interner
+	ids []string
+}
+
+func (l *idList) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		l.ids = nil
 		return nil
 	}
-	ct := res.header.Get("Content-Type")
-	if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" {
-		return fmt.Errorf("icinga: GET %s: the answer is %q, not JSON; check that target.icinga.url is the API base ending in /icingaweb2/notifications/api/v1", endpoint, ct)
+	// The decoder has checked that b is valid JSON, so a plain scan
+	// suffices for an array of strings without escapes; anything else
+	// takes the general path.
+	ids := make([]string, 0, bytes.Count(b, []byte{'"'})/2)
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return l.general(b)
 	}
-	if err == nil {
-		err = errors.New("no data list")
+	i = skipSpace(b, i+1)
+	for i < len(b) && b[i] != ']' {
+		if b[i] != '"' {
+			return l.general(b)
+		}
+		end := bytes.IndexByte(b[i+1:], '"')
+		if end < 0 {
+			return l.general(b)
+		}
+		s := b[i+1 : i+1+end]
+		if bytes.IndexByte(s, '\\') >= 0 {
+			return l.general(b)
+		}
+		ids = append(ids, l.in.get(s))
+		i = skipSpace(b, i+end+2)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
 	}
-	return fmt.Errorf("icinga: GET %s: the answer is not {\"data\": [...]}: %w", endpoint, err)
+	l.ids = ids
+	return nil
+}
+
+func (l *idList) general(b []byte) error {
+	var ids []string
+	if err := json.Unmarshal(b, &ids); err != nil {
+		return err
+	}
+	for i, id := range ids {
+		ids[i] = l.in.get([]byte(id))
+	}
+	l.ids = ids
+	return nil
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 func (c *Client) put(ctx context.Context, endpoint, kind string, body []byte) (bool, error) {
@@ -280,8 +472,19 @@ type result struct {
 // do sends one request, retrying transient failures with capped
 // exponential backoff and jitter, or the server's Retry-After (at most 60s).
 func (c *Client) do(ctx context.Context, method, rel string, body []byte) (*result, error) {
+	return c.retry(ctx, method, rel, body, nil)
+}
+
+// doStream is a GET like do whose successful answer body goes to consume
+// instead of into memory. A consume error from a broken connection is
+// transient and the request is retried; consume starts over.
+func (c *Client) doStream(ctx context.Context, method, rel string, consume func(http.Header, io.Reader) error) (*result, error) {
+	return c.retry(ctx, method, rel, nil, consume)
+}
+
+func (c *Client) retry(ctx context.Context, method, rel string, body []byte, consume func(http.Header, io.Reader) error) (*result, error) {
 	for attempt := 0; ; attempt++ {
-		res, retryAfter, err := c.once(ctx, method, rel, body)
+		res, retryAfter, err := c.once(ctx, method, rel, body, consume)
 		if err == nil {
 			return res, nil
 		}
@@ -316,7 +519,7 @@ func (c *Client) backoff(attempt int) time.Duration {
 
 // once performs one HTTP exchange. retryAfter is the server's Retry-After
 // (capped), or -1 when it sent none.
-func (c *Client) once(ctx context.Context, method, rel string, body []byte) (res *result, retryAfter time.Duration, err error) {
+func (c *Client) once(ctx context.Context, method, rel string, body []byte, consume func(http.Header, io.Reader) error) (res *result, retryAfter time.Duration, err error) {
 	retryAfter = -1
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -340,11 +543,18 @@ func (c *Client) once(ctx context.Context, method, rel string, body []byte) (res
 		return nil, retryAfter, fmt.Errorf("icinga: %s %s: %w", method, rel, err)
 	}
 	defer resp.Body.Close()
+	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
+	if ok && consume != nil {
+		if err := consume(resp.Header, resp.Body); err != nil {
+			return nil, retryAfter, fmt.Errorf("icinga: %s %s: read answer: %w", method, rel, err)
+		}
+		return &result{status: resp.StatusCode, header: resp.Header}, retryAfter, nil
+	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
 		return nil, retryAfter, fmt.Errorf("icinga: %s %s: read answer: %w", method, rel, err)
 	}
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+	if ok {
 		return &result{status: resp.StatusCode, header: resp.Header, body: data}, retryAfter, nil
 	}
 

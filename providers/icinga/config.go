@@ -5,9 +5,9 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"text/template"
 
 	"github.com/google/uuid"
+	"github.com/ldapply/ldapply/providers/mapping"
 )
 
 // Config is the `target.icinga` section of the configuration.
@@ -117,13 +117,9 @@ func (c *Config) Resolve(schema string) error {
 		if *f.val == "" {
 			*f.val = f.fallback
 		}
-		if _, err := parseTemplate(f.key, *f.val); err != nil {
+		if _, err := mapping.Parse(f.key, *f.val); err != nil {
 			return fmt.Errorf("target.icinga.map.%s: %w", f.key, err)
 		}
 	}
 	return nil
-}
-
-func parseTemplate(name, text string) (*template.Template, error) {
-	return template.New(name).Option("missingkey=zero").Parse(text)
 }

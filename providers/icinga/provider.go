@@ -10,10 +10,11 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"text/template"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers/mapping"
 )
 
 // Attribute names of contacts and groups as plan objects.
@@ -32,7 +33,9 @@ type Provider struct {
 	client *Client
 	log    *slog.Logger
 	ns     uuid.UUID
-	tmpl   struct{ username, fullName, email, groupName *template.Template }
+	tmpl   struct{ username, fullName, email, groupName *mapping.Template }
+	// prefetched is the read Prefetch started, if any.
+	prefetched *prefetch
 }
 
 // New returns a provider for a resolved configuration (see
@@ -47,7 +50,7 @@ func New(cfg Config, version string, log *slog.Logger) (*Provider, error) {
 	}
 	p := &Provider{cfg: cfg, client: client, log: log, ns: uuid.MustParse(cfg.Namespace)}
 	for _, t := range []struct {
-		dst  **template.Template
+		dst  **mapping.Template
 		name string
 		text string
 	}{
@@ -56,7 +59,7 @@ func New(cfg Config, version string, log *slog.Logger) (*Provider, error) {
 		{&p.tmpl.email, "email", cfg.Map.Email},
 		{&p.tmpl.groupName, "group_name", cfg.Map.GroupName},
 	} {
-		if *t.dst, err = parseTemplate(t.name, t.text); err != nil {
+		if *t.dst, err = mapping.Parse(t.name, t.text); err != nil {
 			return nil, fmt.Errorf("target.icinga.map.%s: %w", t.name, err)
 		}
 	}
@@ -93,6 +96,7 @@ type snapshot struct {
 }
 
 func (p *Provider) read(ctx context.Context) (*snapshot, error) {
+	start := time.Now()
 	channels, err := p.client.Channels(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("icinga: read channels: %w", err)
@@ -101,28 +105,63 @@ func (p *Provider) read(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	contacts, err := p.client.Contacts(ctx)
+	// One interner for both lists: a group's users are the contacts' ids.
+	in := interner{}
+	contacts, err := p.client.contacts(ctx, in, false)
 	if err != nil {
 		return nil, fmt.Errorf("icinga: read contacts: %w", err)
 	}
-	groups, err := p.client.Groups(ctx)
+	groups, err := p.client.groups(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("icinga: read contact groups: %w", err)
 	}
 	s := &snapshot{channel: ch, contacts: make(map[string]*Contact, len(contacts)), groups: make(map[string]*Group, len(groups))}
 	for i := range contacts {
 		c := &contacts[i]
-		c.ID = strings.ToLower(c.ID)
 		slices.Sort(c.Groups)
 		s.contacts[c.ID] = c
 	}
 	for i := range groups {
 		g := &groups[i]
-		g.ID = strings.ToLower(g.ID)
 		slices.Sort(g.Users)
 		s.groups[g.ID] = g
 	}
+	if p.log != nil {
+		p.log.Info("Read Icinga's contacts and contact groups.", "contacts", len(contacts), "groups", len(groups), "duration", time.Since(start).Round(time.Millisecond))
+	}
 	return s, nil
+}
+
+// Prefetch starts reading the target in the background, so that the read
+// overlaps the directory's; the next Plan uses its result.
+func (p *Provider) Prefetch(ctx context.Context) {
+	f := &prefetch{done: make(chan struct{})}
+	p.prefetched = f
+	go func() {
+		defer close(f.done)
+		f.snap, f.err = p.read(ctx)
+	}()
+}
+
+type prefetch struct {
+	done chan struct{}
+	snap *snapshot
+	err  error
+}
+
+// snapshot returns the prefetched read, or reads now.
+func (p *Provider) snapshot(ctx context.Context) (*snapshot, error) {
+	f := p.prefetched
+	if f == nil {
+		return p.read(ctx)
+	}
+	p.prefetched = nil
+	select {
+	case <-f.done:
+		return f.snap, f.err
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
 }
 
 // pickChannel finds the default channel by id, then name, then type.
@@ -180,7 +219,7 @@ func contactObject(c *Contact) *plan.Object {
 		attrUsername:       name,
 		attrFullName:       c.FullName,
 		attrDefaultChannel: c.DefaultChannel,
-	}, Version: plan.VersionOf(c)}
+	}}
 	if e, ok := c.Addresses["email"]; ok {
 		o.Attrs[attrEmail] = e
 	}
@@ -189,45 +228,64 @@ func contactObject(c *Contact) *plan.Object {
 
 func groupObject(g *Group) *plan.Object {
 	return &plan.Object{Kind: plan.KindGroup, ID: g.ID, Name: g.Name,
-		Lists: map[string][]string{listMembers: g.Users}, Version: plan.VersionOf(g)}
+		Lists: map[string][]string{listMembers: g.Users}}
 }
 
-// templateData exposes an entry's attributes, first value of each, under
-// the name the server returned and its lower-case form.
-func templateData(e *plan.Entry) map[string]string {
-	d := make(map[string]string, 2*len(e.Attrs)+1)
-	for k, v := range e.Attrs {
-		if len(v) == 0 {
-			continue
+// fillGroups sets the Groups of the contacts in need (all when need is
+// nil) from the groups' users lists, sorted: the contacts list was read
+// without them (see Client.contacts).
+func (s *snapshot) fillGroups(need map[string]bool) {
+	for _, c := range s.contacts {
+		if need == nil || need[c.ID] {
+			c.Groups = []string{}
 		}
-		d[k] = v[0]
-		if lk := strings.ToLower(k); lk != k {
-			if _, taken := d[lk]; !taken {
-				d[lk] = v[0]
+	}
+	for _, g := range s.groups {
+		for _, u := range g.Users {
+			if c, ok := s.contacts[u]; ok && (need == nil || need[u]) {
+				c.Groups = append(c.Groups, g.ID)
 			}
 		}
 	}
-	d["dn"] = e.DN
-	return d
+	for _, c := range s.contacts {
+		if need == nil || need[c.ID] {
+			slices.Sort(c.Groups)
+		}
+	}
 }
 
-func execute(t *template.Template, data map[string]string, buf *bytes.Buffer) (string, error) {
-	buf.Reset()
-	if err := t.Execute(buf, data); err != nil {
-		return "", err
+// version returns the version of the object of kind and id as read, or
+// "" if the target does not have it. Only the objects a plan touches
+// need one, so it is computed for those alone.
+func (s *snapshot) version(kind plan.Kind, id string) string {
+	switch kind {
+	case plan.KindUser:
+		if c, ok := s.contacts[id]; ok {
+			return plan.VersionOf(c)
+		}
+	case plan.KindGroup:
+		if g, ok := s.groups[id]; ok {
+			return plan.VersionOf(g)
+		}
 	}
-	return strings.TrimSpace(buf.String()), nil
+	return ""
+}
+
+// SourceAttributes names the user attributes the mapping reads, so the
+// source asks for those alone; nil means every attribute.
+func (p *Provider) SourceAttributes() []string {
+	return mapping.Attributes(p.tmpl.username, p.tmpl.fullName, p.tmpl.email)
 }
 
 // Plan reads the target and computes the changes that make it match dir.
 // It fills the returned plan's Changes, Refs, Warnings and Counts; the
 // caller fills the header.
 func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.Bindings) (*plan.Plan, error) {
-	snap, err := p.read(ctx)
+	snap, err := p.snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res := &plan.Plan{Refs: map[string]string{}, Counts: map[string]int{
+	res := &plan.Plan{Counts: map[string]int{
 		"source users": len(dir.Users), "source groups": len(dir.Groups),
 		"target contacts": len(snap.contacts), "target contact groups": len(snap.groups),
 		"managed users": len(bindings[plan.KindUser]), "managed groups": len(bindings[plan.KindGroup]),
@@ -236,14 +294,13 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	var problems []string
 
 	// Users.
-	var desired []*plan.Object
-	userIDByDN := map[string]string{} // NormDN -> contact id, for members
+	desired := make([]*plan.Object, 0, len(dir.Users))
+	desiredDN := make([]string, 0, len(dir.Users)) // NormDN of desired[i]
 	type named struct{ dn, id string }
-	byUsername := map[string]named{} // lower(username) -> source user
+	byUsername := make(map[string]named, len(dir.Users)) // lower(username) -> source user
 	boundUsers := bindings.ByID(plan.KindUser)
 	for _, e := range dir.Users {
-		data := templateData(e)
-		username, err := execute(p.tmpl.username, data, &buf)
+		username, err := p.tmpl.username.Execute(e, &buf)
 		if err != nil {
 			return nil, fmt.Errorf("icinga: target.icinga.map.username for %s: %w", e.DN, err)
 		}
@@ -251,7 +308,7 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 			res.Warnings = append(res.Warnings, fmt.Sprintf("user %s has no username (map.username is empty) and is skipped", e.DN))
 			continue
 		}
-		email, err := execute(p.tmpl.email, data, &buf)
+		email, err := p.tmpl.email.Execute(e, &buf)
 		if err != nil {
 			return nil, fmt.Errorf("icinga: target.icinga.map.email for %s: %w", e.DN, err)
 		}
@@ -259,7 +316,7 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 			res.Warnings = append(res.Warnings, fmt.Sprintf("user %s (%s) has no email address and is skipped: an Icinga contact needs one for its email default channel", username, e.DN))
 			continue
 		}
-		fullName, err := execute(p.tmpl.fullName, data, &buf)
+		fullName, err := p.tmpl.fullName.Execute(e, &buf)
 		if err != nil {
 			return nil, fmt.Errorf("icinga: target.icinga.map.full_name for %s: %w", e.DN, err)
 		}
@@ -283,8 +340,26 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 			o.Attrs[attrEmail] = email
 		}
 		desired = append(desired, o)
-		userIDByDN[e.NormDN] = id
-		res.Refs[id] = username
+		desiredDN = append(desiredDN, e.NormDN)
+	}
+	// Members are collected as ranks in the sorted contact ids: they sort
+	// as integers, and a rank gives the id and the username back.
+	order := make([]int32, len(desired))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(desired[a].ID, desired[b].ID) })
+	uids := make([]string, len(order))   // contact ids, sorted
+	unames := make([]string, len(order)) // their usernames
+	rankByDN := make(map[string]int32, len(order))
+	for r, i := range order {
+		uids[r], unames[r] = desired[i].ID, desired[i].Name
+		rankByDN[desiredDN[i]] = int32(r)
+	}
+	desiredDN, order = nil, nil
+	isDesiredUser := func(id string) bool {
+		_, found := slices.BinarySearch(uids, id)
+		return found
 	}
 	// A username held by a contact ldapply does not manage blocks the sync
 	// of that user: Icinga would reject it at apply time.
@@ -301,16 +376,17 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	}
 
 	// Groups.
-	groupByDN := map[string]*plan.Entry{}
+	groupByDN := make(map[string]*plan.Entry, len(dir.Groups))
 	for _, g := range dir.Groups {
 		groupByDN[g.NormDN] = g
 	}
 	groupNameDN := map[string]string{}
 	nested := map[string]string{} // "group id/member id" -> via group
+	var ms []member               // reused per group
 	boundGroups := bindings.ByID(plan.KindGroup)
 	var desiredGroups []*plan.Object
 	for _, g := range dir.Groups {
-		name, err := execute(p.tmpl.groupName, templateData(g), &buf)
+		name, err := p.tmpl.groupName.Execute(g, &buf)
 		if err != nil {
 			return nil, fmt.Errorf("icinga: target.icinga.map.group_name for %s: %w", g.DN, err)
 		}
@@ -327,45 +403,63 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 		if b, ok := bindings[plan.KindGroup][g.Key]; ok {
 			id = b.ID
 		}
-		members := map[string]bool{}
-		via := map[string]string{} // member id -> nested group it came through
-		expandMembers(g, groupByDN, userIDByDN, via, "", map[string]bool{})
+		ms = collectMembers(g, groupByDN, rankByDN, ms[:0])
+		var list []string
 		if tm, ok := g.Attrs[plan.AttrTransitiveMembers]; ok {
 			// The source resolved nesting (AD's in-chain rule), also
 			// through groups it did not read.
+			ranks := make([]int32, 0, len(tm))
 			for _, dn := range tm {
-				if uid, ok := userIDByDN[dn]; ok {
-					members[uid] = true
-					if _, known := via[uid]; !known {
-						via[uid] = "a nested group"
-					}
+				if r, ok := rankByDN[dn]; ok {
+					ranks = append(ranks, r)
+				}
+			}
+			slices.Sort(ranks)
+			ranks = slices.Compact(ranks)
+			list = make([]string, len(ranks))
+			for i, r := range ranks {
+				list[i] = uids[r]
+				v := "a nested group"
+				if j, found := slices.BinarySearchFunc(ms, r, func(m member, r int32) int { return cmp.Compare(m.rank, r) }); found {
+					v = ms[j].via
+				}
+				if v != "" {
+					nested[id+"/"+list[i]] = v
 				}
 			}
 		} else {
-			for uid := range via {
-				members[uid] = true
-			}
-		}
-		// The plan shows how a nested member got in: "dave (via dev)".
-		for uid, v := range via {
-			if v != "" && members[uid] {
-				nested[id+"/"+uid] = v
-			}
-		}
-		// Members ldapply does not manage (contacts made by hand) stay.
-		if cur, ok := snap.groups[id]; ok {
-			for _, u := range cur.Users {
-				if _, managed := boundUsers[u]; !managed && !members[u] {
-					if _, desiredID := res.Refs[u]; !desiredID {
-						members[u] = true
-					}
+			list = make([]string, len(ms))
+			for i, m := range ms {
+				list[i] = uids[m.rank]
+				// The plan shows how a nested member got in: "dave (via dev)".
+				if m.via != "" {
+					nested[id+"/"+list[i]] = m.via
 				}
 			}
 		}
-		list := slices.Sorted(maps.Keys(members))
+		// Members ldapply does not manage (contacts made by hand) stay.
+		// Both lists are sorted: one walk finds the members not desired.
+		if cur, ok := snap.groups[id]; ok {
+			n, i := len(list), 0
+			for _, u := range cur.Users {
+				for i < n && list[i] < u {
+					i++
+				}
+				if i < n && list[i] == u {
+					continue
+				}
+				if _, managed := boundUsers[u]; managed || isDesiredUser(u) {
+					continue
+				}
+				list = append(list, u)
+			}
+			if len(list) > n {
+				slices.Sort(list)
+				list = slices.Compact(list)
+			}
+		}
 		desiredGroups = append(desiredGroups, &plan.Object{Kind: plan.KindGroup, Key: g.Key, ID: id, Name: name,
 			Lists: map[string][]string{listMembers: list}})
-		res.Refs[id] = name
 	}
 	for _, g := range snap.groups {
 		if _, managed := boundGroups[g.ID]; managed {
@@ -383,11 +477,6 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	current := make([]*plan.Object, 0, len(snap.contacts)+len(snap.groups))
 	for _, c := range snap.contacts {
 		current = append(current, contactObject(c))
-		if c.Username != nil {
-			if _, ok := res.Refs[c.ID]; !ok {
-				res.Refs[c.ID] = *c.Username
-			}
-		}
 	}
 	for _, g := range snap.groups {
 		current = append(current, groupObject(g))
@@ -395,6 +484,23 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	changes, err := plan.Diff(plan.Input{Desired: append(desired, desiredGroups...), Current: current, Bindings: bindings})
 	if err != nil {
 		return nil, err
+	}
+
+	// The contacts a change touches get their groups (for the version
+	// and the payload), then the objects changed their versions.
+	need := map[string]bool{}
+	for i := range changes {
+		if changes[i].Kind == plan.KindUser {
+			need[changes[i].ID] = true
+		}
+	}
+	if len(need) > 0 {
+		snap.fillGroups(need)
+	}
+	for i := range changes {
+		if b := changes[i].Before; b != nil && b.Version == "" {
+			b.Version = snap.version(b.Kind, b.ID)
+		}
 	}
 
 	// Payloads. A contact PUT replaces its group memberships, so it must
@@ -425,8 +531,18 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 			return nil, fmt.Errorf("icinga: encode %s %s: %w", c.Kind, c.Name(), err)
 		}
 	}
-	// Keep only the refs the changes use. A member that came through a
-	// nested group gets a ref of its own under "group id/member id".
+	// Refs name the members in the changes' lists: the desired username,
+	// else the contact's. A member that came through a nested group gets
+	// a ref of its own under "group id/member id".
+	nameOf := func(id string) (string, bool) {
+		if r, found := slices.BinarySearch(uids, id); found {
+			return unames[r], true
+		}
+		if c, ok := snap.contacts[id]; ok && c.Username != nil {
+			return *c.Username, true
+		}
+		return "", false
+	}
 	used := map[string]string{}
 	for i := range changes {
 		for _, o := range []*plan.Object{changes[i].Before, changes[i].After} {
@@ -434,7 +550,7 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 				continue
 			}
 			for _, id := range o.Lists[listMembers] {
-				if n, ok := res.Refs[id]; ok {
+				if n, ok := nameOf(id); ok {
 					used[id] = n
 					if v, ok := nested[changes[i].ID+"/"+id]; ok {
 						used[changes[i].ID+"/"+id] = n + " (via " + v + ")"
@@ -485,27 +601,55 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// expandMembers records in out the contact ids of g's members, following
-// nested groups: out[id] is "" for a direct member, else the name of the
-// first nested group it came through. seen guards against cycles.
-func expandMembers(g *plan.Entry, groups map[string]*plan.Entry, users map[string]string, out map[string]string, via string, seen map[string]bool) {
-	if seen[g.NormDN] {
-		return
-	}
-	seen[g.NormDN] = true
+// member is a contact id in a group: via is "" for a direct member, else
+// the name of the nested group it came through.
+type member struct {
+	rank int32  // the contact id's rank in the sorted ids
+	ord  int32  // 0 for direct members, else the order found
+	via  string // "" for a direct member
+}
+
+// collectMembers appends g's members to ms, following nested groups, and
+// returns them sorted by rank, one per rank: the direct membership if
+// there is one, else the first nested group found.
+func collectMembers(g *plan.Entry, groups map[string]*plan.Entry, users map[string]int32, ms []member) []member {
+	ms = appendMembers(g, groups, users, ms, "", nil)
+	slices.SortFunc(ms, func(a, b member) int {
+		return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.ord, b.ord))
+	})
+	return slices.CompactFunc(ms, func(a, b member) bool { return a.rank == b.rank })
+}
+
+// appendMembers appends g's members, found through via; seen, made at
+// the first nested group, guards against cycles.
+func appendMembers(g *plan.Entry, groups map[string]*plan.Entry, users map[string]int32, ms []member, via string, seen map[string]bool) []member {
 	for _, m := range g.Members {
-		if id, ok := users[m]; ok {
-			if prev, known := out[id]; !known || (prev != "" && via == "") {
-				out[id] = via
+		if r, ok := users[m]; ok {
+			var ord int32
+			if via != "" {
+				ord = int32(len(ms) + 1)
 			}
-		} else if sub, ok := groups[m]; ok {
-			v := via
-			if v == "" {
-				v = cmp.Or(sub.First("cn"), sub.DN)
-			}
-			expandMembers(sub, groups, users, out, v, seen)
+			ms = append(ms, member{rank: r, via: via, ord: ord})
+			continue
 		}
+		sub, ok := groups[m]
+		if !ok {
+			continue
+		}
+		if seen == nil {
+			seen = map[string]bool{g.NormDN: true}
+		}
+		if seen[sub.NormDN] {
+			continue
+		}
+		seen[sub.NormDN] = true
+		v := via
+		if v == "" {
+			v = cmp.Or(sub.First("cn"), sub.DN)
+		}
+		ms = appendMembers(sub, groups, users, ms, v, seen)
 	}
+	return ms
 }
 
 // Apply performs one change. Creates and updates are PUTs (an upsert in
@@ -541,11 +685,12 @@ func (p *Provider) Versions(ctx context.Context, kinds []plan.Kind) (map[plan.Ki
 		return nil, err
 	}
 	out := map[plan.Kind]map[string]string{plan.KindUser: {}, plan.KindGroup: {}}
-	for id, c := range snap.contacts {
-		out[plan.KindUser][id] = contactObject(c).Version
+	snap.fillGroups(nil)
+	for id := range snap.contacts {
+		out[plan.KindUser][id] = snap.version(plan.KindUser, id)
 	}
-	for id, g := range snap.groups {
-		out[plan.KindGroup][id] = groupObject(g).Version
+	for id := range snap.groups {
+		out[plan.KindGroup][id] = snap.version(plan.KindGroup, id)
 	}
 	return out, nil
 }

@@ -29,28 +29,22 @@ const uacAccountDisable = 0x2
 // that are members of G directly or through nested groups.
 const oidInChain = "1.2.840.113556.1.4.1941"
 
-// skipDisabled drops the users whose userAccountControl has the
-// ACCOUNTDISABLE bit, unless users.include_disabled is set.
-func (s *Source) skipDisabled(cfg *Config, users []*goldap.Entry) []*goldap.Entry {
+// disabled reports whether e is an account to skip: its
+// userAccountControl has the ACCOUNTDISABLE bit, and
+// users.include_disabled is not set.
+func (s *Source) disabled(cfg *Config, e *goldap.Entry) bool {
 	if cfg.Users.IncludeDisabled {
-		return users
+		return false
 	}
-	out := users[:0:0]
-	skipped := 0
-	for _, e := range users {
-		if v := e.GetEqualFoldAttributeValue("userAccountControl"); v != "" {
-			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n&uacAccountDisable != 0 {
-				s.log.Debug("Skipping a disabled account.", "dn", e.DN, "userAccountControl", v)
-				skipped++
-				continue
-			}
-		}
-		out = append(out, e)
+	v := e.GetEqualFoldAttributeValue("userAccountControl")
+	if v == "" {
+		return false
 	}
-	if skipped > 0 {
-		s.log.Info("Skipped disabled accounts (userAccountControl bit 0x2); set source.users.include_disabled to sync them.", "count", skipped)
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n&uacAccountDisable != 0 {
+		s.log.Debug("Skipping a disabled account.", "dn", e.DN, "userAccountControl", v)
+		return true
 	}
-	return out
+	return false
 }
 
 // rangedName matches an attribute description with a range option
@@ -164,15 +158,13 @@ func (s *Source) transitive(ctx context.Context, conn *goldap.Conn, cfg *Config,
 	for _, g := range dir.Groups {
 		filter := fmt.Sprintf("(&%s(memberOf:%s:=%s))", cfg.Users.Filter, oidInChain, goldap.EscapeFilter(g.DN))
 		out := map[string]bool{}
-		_, _, err := s.pagedSearch(ctx, conn, cfg, "users", cfg.Users.SearchConfig, filter, []string{"1.1"}, func(page []*goldap.Entry) error {
-			for _, e := range page {
-				n, err := NormalizeDN(e.DN)
-				if err == nil && users[n] {
-					out[n] = true
-				}
+		_, _, err := s.pagedSearch(ctx, conn, cfg, "users", cfg.Users.SearchConfig, filter, []string{"1.1"}, func(e *goldap.Entry) error {
+			n, err := NormalizeDN(e.DN)
+			if err == nil && users[n] {
+				out[n] = true
 			}
 			return nil
-		})
+		}, nil)
 		if err != nil {
 			return fmt.Errorf("%w (reading the nested members of %s; unset source.groups.nested if the server lacks the in-chain rule)", err, g.DN)
 		}

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
@@ -25,9 +26,15 @@ import (
 type Source struct {
 	cfg Config
 	log *slog.Logger
-	// Progress, when set, is called from Read's goroutine with the number
-	// of entries in each page as it arrives (users and groups alike).
-	Progress func(entries int)
+	// Progress, when set, is called with the number of entries in each
+	// page as it arrives (users and groups alike), one call at a time.
+	Progress   func(entries int)
+	progressMu sync.Mutex
+	// UserAttributes, when not nil, are the only user attributes read
+	// besides those the source needs itself (the key, and
+	// userAccountControl on AD): the ones the target's mapping uses (see
+	// mapping.Attributes). nil reads every user attribute.
+	UserAttributes []string
 	// afterPage, set by tests only, runs on the connection between pages.
 	afterPage func(*goldap.Conn)
 }
@@ -97,58 +104,111 @@ func lostMidway(err error) bool {
 		}
 		return false
 	}
-	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
+	// go-ldap reports a connection its reader lost as plain text.
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		strings.Contains(err.Error(), "unable to read LDAP response packet")
 }
 
-// readOnce connects and reads users and groups once.
-func (s *Source) readOnce(ctx context.Context, cfgp *Config, sch schema) (_ *plan.Directory, err error) {
+// readOnce connects and reads users and groups once. The two searches
+// run at the same time on two connections: decoding the answers is most
+// of a large read's work, and this spreads it over two cores.
+func (s *Source) readOnce(parent context.Context, cfgp *Config, sch schema) (_ *plan.Directory, err error) {
 	cfg := *cfgp
-	conn, err := s.connect(ctx, &cfg)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
 	defer func() {
-		if err != nil && ctx.Err() == nil && lostMidway(err) {
+		if err != nil && parent.Err() == nil && lostMidway(err) {
 			err = &brokenRead{err}
 		}
 	}()
-	// Closing the connection aborts whatever operation is in flight.
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
+	// The first failure stops the other search: closing a connection
+	// aborts whatever operation is in flight on it.
+	ctx, cancel := context.WithCancelCause(parent)
+	defer cancel(nil)
+	var conns [2]*goldap.Conn
+	for i := range conns {
+		if conns[i], err = s.connect(ctx, &cfg); err != nil {
+			return nil, err
+		}
+		conn := conns[i]
+		defer conn.Close()
+		stop := context.AfterFunc(ctx, func() { conn.Close() })
+		defer stop()
+	}
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	fail := func(err error) {
+		once.Do(func() { first = err; cancel(err) })
+	}
 
 	// Each page is converted as it arrives and go-ldap's entries (every
 	// value held twice, as string and bytes) are dropped with the page:
 	// peak memory follows the result, not twice the result.
 	norm := newDNCache()
 	users := &collector{s: s, what: "users", key: cfg.Users.Key, norm: norm}
-	if err := s.search(ctx, conn, &cfg, "users", cfg.Users.SearchConfig, cfg.Users.Filter, nil, func(page []*goldap.Entry) error {
-		return users.add(s.skipDisabled(&cfg, page))
-	}); err != nil {
-		return nil, err
-	}
-	var ranged []string
-	if cfg.Groups.RangeSize > 0 {
-		for _, a := range cfg.Groups.RangeAttributes {
-			ranged = append(ranged, fmt.Sprintf("%s;range=0-%d", a, cfg.Groups.RangeSize-1))
+	wg.Go(func() {
+		var extra []string
+		if !cfg.Users.IncludeDisabled {
+			extra = append(extra, "userAccountControl") // see skipDisabled
 		}
-	}
+		skipped := 0
+		if err := s.search(ctx, conns[0], &cfg, "users", cfg.Users.SearchConfig, cfg.Users.Filter, s.UserAttributes, extra, func(e *goldap.Entry) error {
+			if s.disabled(&cfg, e) {
+				skipped++
+				return nil
+			}
+			return users.add(e)
+		}, nil); err != nil {
+			fail(err)
+		}
+		if skipped > 0 {
+			s.log.Info("Skipped disabled accounts (userAccountControl bit 0x2); set source.users.include_disabled to sync them.", "count", skipped)
+		}
+	})
 	groups := &collector{s: s, what: "groups", key: cfg.Groups.Key, memberAttrs: sch.memberAttrs, norm: norm}
-	if err := s.search(ctx, conn, &cfg, "groups", cfg.Groups.SearchConfig, groupFilter(&cfg, sch), ranged, func(page []*goldap.Entry) error {
-		for _, g := range page {
+	wg.Go(func() {
+		var ranged []string
+		if cfg.Groups.RangeSize > 0 {
 			for _, a := range cfg.Groups.RangeAttributes {
-				if err := s.completeRange(ctx, conn, &cfg, g, a); err != nil {
+				ranged = append(ranged, fmt.Sprintf("%s;range=0-%d", a, cfg.Groups.RangeSize-1))
+			}
+		}
+		// A group with a member list in parts is completed once its page
+		// has arrived (more searches on the connection), the rest at once.
+		var partial []*goldap.Entry
+		if err := s.search(ctx, conns[1], &cfg, "groups", cfg.Groups.SearchConfig, groupFilter(&cfg, sch), nil, ranged, func(g *goldap.Entry) error {
+			for _, a := range cfg.Groups.RangeAttributes {
+				if idx, _, _ := findRanged(g, a); idx >= 0 {
+					partial = append(partial, g)
+					return nil
+				}
+			}
+			return groups.add(g)
+		}, func() error {
+			for _, g := range partial {
+				for _, a := range cfg.Groups.RangeAttributes {
+					if err := s.completeRange(ctx, conns[1], &cfg, g, a); err != nil {
+						return err
+					}
+				}
+				if err := groups.add(g); err != nil {
 					return err
 				}
 			}
+			partial = partial[:0]
+			return nil
+		}); err != nil {
+			fail(err)
 		}
-		return groups.add(page)
-	}); err != nil {
-		return nil, err
+	})
+	wg.Wait()
+	if first != nil {
+		return nil, first
 	}
 	dir := &plan.Directory{Users: users.done(), Groups: groups.done()}
 	if cfg.Groups.Nested {
-		if err := s.transitive(ctx, conn, &cfg, dir); err != nil {
+		if err := s.transitive(ctx, conns[1], &cfg, dir); err != nil {
 			return nil, err
 		}
 	}
@@ -366,11 +426,17 @@ func readable(err error) error {
 	return err
 }
 
-// search runs one paged search and returns every entry, or an error. It
-// asks for all user attributes, the key and the extra attributes.
-func (s *Source) search(ctx context.Context, conn *goldap.Conn, cfg *Config, what string, sc SearchConfig, filter string, extra []string, page func([]*goldap.Entry) error) error {
+// search runs one paged search and hands every page to page, or returns
+// an error. It asks for the attributes only (every user attribute, "*",
+// when only is nil), the key and the extra attributes.
+func (s *Source) search(ctx context.Context, conn *goldap.Conn, cfg *Config, what string, sc SearchConfig, filter string, only, extra []string, entry func(*goldap.Entry) error, endPage func() error) error {
 	start := time.Now()
-	count, pages, err := s.pagedSearch(ctx, conn, cfg, what, sc, filter, append([]string{"*", sc.Key}, extra...), page)
+	attrs := []string{"*"}
+	if only != nil {
+		attrs = slices.Clone(only)
+	}
+	attrs = append(append(attrs, sc.Key), extra...)
+	count, pages, err := s.pagedSearch(ctx, conn, cfg, what, sc, filter, attrs, entry, endPage)
 	if err != nil {
 		return err
 	}
@@ -379,19 +445,29 @@ func (s *Source) search(ctx context.Context, conn *goldap.Conn, cfg *Config, wha
 	return nil
 }
 
-// pagedSearch runs one paged search for attrs and hands every page to
-// page (which may run other operations on conn); it returns the number of
-// entries and pages, or an error (from the server or from page). Search result references (continuation references to other
+// pagedSearch runs one paged search for attrs, hands every entry to
+// entry as it arrives and then calls endPage (if not nil) after each
+// page; it returns the number of entries and pages, or an error (from the
+// server, entry or endPage). entry must not use conn; endPage may.
+//
+// Search result references (continuation references to other
 // partitions or servers, which Active Directory sends for subtree
 // searches at a domain's root) are skipped with a debug log; a referral
 // in place of a result is an error, since skipping it would make a
 // partial read.
-func (s *Source) pagedSearch(ctx context.Context, conn *goldap.Conn, cfg *Config, what string, sc SearchConfig, filter string, attrs []string, page func([]*goldap.Entry) error) (count, pages int, _ error) {
+func (s *Source) pagedSearch(ctx context.Context, conn *goldap.Conn, cfg *Config, what string, sc SearchConfig, filter string, attrs []string, entry func(*goldap.Entry) error, endPage func() error) (count, pages int, _ error) {
 	scope := goldap.ScopeWholeSubtree
 	if sc.Scope == "one" {
 		scope = goldap.ScopeSingleLevel
 	}
-	paging := goldap.NewControlPaging(uint32(cfg.PageSize))
+	size := cfg.PageSize
+	if what == "groups" {
+		// A page is held whole until it has arrived, and a page of 1,000
+		// groups of 1,000 members is 1,000,000 values: smaller pages keep
+		// the memory of a large read flat, for a few more round trips.
+		size = min(size, groupPageSize)
+	}
+	paging := goldap.NewControlPaging(uint32(size))
 	req := goldap.NewSearchRequest(sc.Base, scope, goldap.NeverDerefAliases, 0, 0, false,
 		filter, attrs, []goldap.Control{paging})
 
@@ -420,22 +496,34 @@ func (s *Source) pagedSearch(ctx context.Context, conn *goldap.Conn, cfg *Config
 		if err != nil {
 			return 0, 0, fail(err)
 		}
-		pages++
-		count += len(res.Entries)
-		s.log.Debug("Read a page of LDAP search results.", "what", what, "page", pages, "count", len(res.Entries))
-		if s.Progress != nil {
-			s.Progress(len(res.Entries))
+		n := len(res.Entries)
+		for i, e := range res.Entries {
+			res.Entries[i] = nil // converted: the rest of the page stays, not this
+			if err := entry(e); err != nil {
+				return 0, 0, err
+			}
 		}
-		if err := page(res.Entries); err != nil {
-			return 0, 0, err
+		refs, controls := res.Referrals, res.Controls
+		pages++
+		count += n
+		s.log.Debug("Read a page of LDAP search results.", "what", what, "page", pages, "count", n)
+		if s.Progress != nil {
+			s.progressMu.Lock()
+			s.Progress(n)
+			s.progressMu.Unlock()
+		}
+		if endPage != nil {
+			if err := endPage(); err != nil {
+				return 0, 0, err
+			}
 		}
 		if s.afterPage != nil {
 			s.afterPage(conn)
 		}
-		if len(res.Referrals) > 0 {
-			s.log.Debug("Skipping search references (referrals to other partitions or servers) returned by an LDAP search.", "what", what, "referrals", res.Referrals)
+		if len(refs) > 0 {
+			s.log.Debug("Skipping search references (referrals to other partitions or servers) returned by an LDAP search.", "what", what, "referrals", refs)
 		}
-		ctl, _ := goldap.FindControl(res.Controls, goldap.ControlTypePaging).(*goldap.ControlPaging)
+		ctl, _ := goldap.FindControl(controls, goldap.ControlTypePaging).(*goldap.ControlPaging)
 		if ctl == nil || len(ctl.Cookie) == 0 {
 			break // the last page, or a server that returned all at once
 		}
@@ -443,6 +531,9 @@ func (s *Source) pagedSearch(ctx context.Context, conn *goldap.Conn, cfg *Config
 	}
 	return count, pages, nil
 }
+
+// groupPageSize caps the page size of the groups search.
+const groupPageSize = 100
 
 // uniqueMemberUID matches the optional UID suffix of a nameAndOptionalUID
 // value (uniqueMember), such as "#'0101'B".
@@ -458,40 +549,34 @@ type collector struct {
 	byKey       map[string]string
 }
 
-func (c *collector) add(page []*goldap.Entry) error {
+func (c *collector) add(e *goldap.Entry) error {
 	if c.byKey == nil {
 		c.byKey = map[string]string{}
 	}
-	for _, e := range page {
-		norm, err := c.norm.normalize(e.DN)
-		if err != nil {
-			return fmt.Errorf("ldap: the server returned the unparsable DN %q: %w", e.DN, err)
-		}
-		k, err := renderKey(e, c.key)
-		if err != nil {
-			return fmt.Errorf("ldap: %s %s: %w; check source.%s.key", c.what[:len(c.what)-1], e.DN, err, c.what)
-		}
-		if other, dup := c.byKey[k]; dup {
-			return fmt.Errorf("ldap: %s %s and %s share the key %s=%s; source.%s.key must be unique", c.what, other, e.DN, c.key, k, c.what)
-		}
-		c.byKey[k] = e.DN
-
-		pe := &plan.Entry{DN: e.DN, NormDN: norm, Key: k, Attrs: make(map[string][]string, 2*len(e.Attributes))}
-		for _, a := range e.Attributes {
-			if c.memberAttrs != nil && slices.ContainsFunc(c.memberAttrs, func(m string) bool { return strings.EqualFold(m, a.Name) }) {
-				continue // kept as Members (normalised), not twice
-			}
-			vals := slices.Clone(a.Values)
-			pe.Attrs[a.Name] = vals
-			if l := strings.ToLower(a.Name); l != a.Name {
-				pe.Attrs[l] = vals
-			}
-		}
-		if c.memberAttrs != nil {
-			pe.Members = c.s.members(e, c.memberAttrs, c.norm)
-		}
-		c.out = append(c.out, pe)
+	norm, err := c.norm.normalize(e.DN)
+	if err != nil {
+		return fmt.Errorf("ldap: the server returned the unparsable DN %q: %w", e.DN, err)
 	}
+	k, err := renderKey(e, c.key)
+	if err != nil {
+		return fmt.Errorf("ldap: %s %s: %w; check source.%s.key", c.what[:len(c.what)-1], e.DN, err, c.what)
+	}
+	if other, dup := c.byKey[k]; dup {
+		return fmt.Errorf("ldap: %s %s and %s share the key %s=%s; source.%s.key must be unique", c.what, other, e.DN, c.key, k, c.what)
+	}
+	c.byKey[k] = e.DN
+
+	pe := &plan.Entry{DN: e.DN, NormDN: norm, Key: k, Attrs: make(map[string][]string, len(e.Attributes))}
+	for _, a := range e.Attributes {
+		if c.memberAttrs != nil && slices.ContainsFunc(c.memberAttrs, func(m string) bool { return strings.EqualFold(m, a.Name) }) {
+			continue // kept as Members (normalised), not twice
+		}
+		pe.Attrs[a.Name] = slices.Clone(a.Values)
+	}
+	if c.memberAttrs != nil {
+		pe.Members = c.s.members(e, c.memberAttrs, c.norm)
+	}
+	c.out = append(c.out, pe)
 	return nil
 }
 
@@ -504,11 +589,19 @@ func (c *collector) done() []*plan.Entry {
 // dnCache remembers normalised DNs: a user is a member of many groups,
 // and parsing each member value again is most of a large read's work.
 // Equal inputs also share one output string.
-type dnCache struct{ m map[string]string }
+type dnCache struct {
+	mu sync.Mutex
+	m  map[string]string
+}
 
 func newDNCache() *dnCache { return &dnCache{m: map[string]string{}} }
 
+// normalize is safe for concurrent use: the users and groups searches
+// share one cache, so a member value and its user's NormDN are one
+// string (the targets' DN lookups then compare pointers, not text).
 func (c *dnCache) normalize(dn string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if n, ok := c.m[dn]; ok {
 		return n, nil
 	}

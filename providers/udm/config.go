@@ -6,8 +6,10 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"text/template"
+
 	"time"
+
+	"github.com/ldapply/ldapply/providers/mapping"
 )
 
 // Config is the `target.udm` section of the configuration. Its keys map
@@ -137,14 +139,10 @@ func (c *Config) Resolve(schema string) error {
 			if prop == s.keyProp {
 				return fmt.Errorf("target.udm.%s.%s: this is the key property; ldapply writes the source primary key there", s.key, prop)
 			}
-			if _, err := parseTemplate(prop, text); err != nil {
+			if _, err := mapping.Parse(prop, text); err != nil {
 				return fmt.Errorf("target.udm.%s.%s: %w", s.key, prop, err)
 			}
 		}
 	}
 	return nil
-}
-
-func parseTemplate(name, text string) (*template.Template, error) {
-	return template.New(name).Option("missingkey=zero").Parse(text)
 }

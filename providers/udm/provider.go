@@ -34,9 +34,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"text/template"
 
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers/mapping"
 )
 
 const (
@@ -50,7 +50,7 @@ type Provider struct {
 	cfg    Config
 	client *Client
 	log    *slog.Logger
-	tmpl   map[plan.Kind]map[string]*template.Template
+	tmpl   map[plan.Kind]map[string]*mapping.Template
 
 	mu    sync.Mutex
 	index map[plan.Kind]map[string]string // key -> DN, for deletes
@@ -83,11 +83,11 @@ func New(cfg Config, version string, log *slog.Logger) (*Provider, error) {
 	if cfg.InsecureSkipVerify && log != nil {
 		log.Warn("TLS certificate verification of UDM is off (target.udm.insecure_skip_verify): anyone between ldapply and UCS can read its password; use target.udm.ca_cert instead.", "url", cfg.URL)
 	}
-	p := &Provider{cfg: cfg, client: client, log: log, tmpl: map[plan.Kind]map[string]*template.Template{}}
+	p := &Provider{cfg: cfg, client: client, log: log, tmpl: map[plan.Kind]map[string]*mapping.Template{}}
 	for kind, m := range map[plan.Kind]map[string]string{plan.KindUser: cfg.UserProperties, plan.KindGroup: cfg.GroupProperties} {
-		p.tmpl[kind] = map[string]*template.Template{}
+		p.tmpl[kind] = map[string]*mapping.Template{}
 		for prop, text := range m {
-			t, err := parseTemplate(prop, text)
+			t, err := mapping.Parse(prop, text)
 			if err != nil {
 				return nil, fmt.Errorf("target.udm %s property %s: %w", kind, prop, err)
 			}
@@ -230,34 +230,20 @@ func (s *snapshot) ids(dns []string) []string {
 	return slices.Compact(out)
 }
 
-// templateData exposes an entry's attributes, first value of each, under
-// the name the server returned and its lower-case form; .dn is the DN.
-func templateData(e *plan.Entry) map[string]string {
-	d := make(map[string]string, 2*len(e.Attrs)+1)
-	for k, v := range e.Attrs {
-		if len(v) == 0 {
-			continue
-		}
-		d[k] = v[0]
-		if lk := strings.ToLower(k); lk != k {
-			if _, taken := d[lk]; !taken {
-				d[lk] = v[0]
-			}
-		}
-	}
-	d["dn"] = e.DN
-	return d
+// SourceAttributes names the user attributes the user property mapping
+// reads, so the source asks for those alone; nil means every attribute.
+func (p *Provider) SourceAttributes() []string {
+	return mapping.Attributes(slices.Collect(maps.Values(p.tmpl[plan.KindUser]))...)
 }
 
 func (p *Provider) properties(k plan.Kind, e *plan.Entry, buf *bytes.Buffer) (map[string]string, error) {
-	data := templateData(e)
 	out := map[string]string{}
 	for prop, t := range p.tmpl[k] {
-		buf.Reset()
-		if err := t.Execute(buf, data); err != nil {
+		v, err := t.Execute(e, buf)
+		if err != nil {
 			return nil, fmt.Errorf("udm: %s property %s for %s: %w", k, prop, e.DN, err)
 		}
-		if v := strings.TrimSpace(buf.String()); v != "" {
+		if v != "" {
 			if prop == "mailPrimaryAddress" {
 				v = strings.ToLower(v) // UDM stores it lower-cased
 			}
@@ -685,10 +671,10 @@ func (p *Provider) sourcePassword(ctx context.Context, key, hash string) (string
 		return "", fmt.Errorf("udm: the source user with key %s is gone since the plan was made; run plan again", key)
 	}
 	var buf bytes.Buffer
-	if err := p.tmpl[plan.KindUser][passwordProp].Execute(&buf, templateData(e)); err != nil {
+	pw, err := p.tmpl[plan.KindUser][passwordProp].Execute(e, &buf)
+	if err != nil {
 		return "", fmt.Errorf("udm: user_properties.password for %s: %w", e.DN, err)
 	}
-	pw := strings.TrimSpace(buf.String())
 	if !hashMatches(hash, pw) {
 		return "", fmt.Errorf("udm: the password of source user %s changed since the plan was made; run plan again", e.DN)
 	}
