@@ -594,3 +594,51 @@ func TestPageCookieInvalidated(t *testing.T) {
 		}
 	}
 }
+
+// TestUserAttributes: with UserAttributes set (the attributes the
+// target's mapping reads), the users search returns those and the key
+// only; the groups keep every attribute and their members.
+func TestUserAttributes(t *testing.T) {
+	t.Parallel()
+	s := slapd.StartT(t, slapd.Options{LDIF: baseLDIF})
+	src := ldap.New(config(s), nil)
+	src.UserAttributes = []string{"uid", "MAIL"}
+	dir, err := src.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dir.Users) != 9 {
+		t.Fatalf("read %d users, want 9", len(dir.Users))
+	}
+	for _, u := range dir.Users {
+		for name := range u.Attrs {
+			if !strings.EqualFold(name, "uid") && !strings.EqualFold(name, "mail") && name != "entryUUID" { // the key
+				t.Errorf("user %s has attribute %s, which was not asked for", u.DN, name)
+			}
+		}
+		if u.First("uid") == "" || u.Key == "" {
+			t.Errorf("user %s: uid %q, key %q; want both", u.DN, u.First("uid"), u.Key)
+		}
+	}
+	alice := dir.Users[slices.IndexFunc(dir.Users, func(e *plan.Entry) bool { return e.First("uid") == "alice" })]
+	if alice.First("mail") == "" {
+		t.Errorf("alice's mail was not read: %v", alice.Attrs)
+	}
+	for _, g := range dir.Groups {
+		if g.First("cn") == "" {
+			t.Errorf("group %s lost its cn", g.DN)
+		}
+	}
+	if g := dir.Groups[slices.IndexFunc(dir.Groups, func(e *plan.Entry) bool { return len(e.Members) > 0 })]; len(g.Members) == 0 {
+		t.Error("no group has members")
+	}
+
+	// nil reads every user attribute.
+	all, err := ldap.New(config(s), nil).Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all.Users[0].First("objectClass") == "" {
+		t.Errorf("without UserAttributes the users lack objectClass: %v", all.Users[0].Attrs)
+	}
+}
