@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -69,6 +70,46 @@ func (e *Entry) First(attr string) string {
 type Directory struct {
 	Users  []*Entry
 	Groups []*Entry
+	// Referred names the kinds whose search the server did not answer
+	// but referred elsewhere (LDAP result 10, a base it does not hold),
+	// with the referral URLs. Their read is empty, not complete: an
+	// object missing from it must not be taken as deleted (see
+	// HoldReferred).
+	Referred map[Kind][]string
+}
+
+// HoldReferred returns bs without the bindings of the referred kinds
+// whose keys the read did not return, and how many it left out per
+// kind. Planned with those, a target takes the objects for ones it does
+// not manage and leaves them as they are: a referral never turns into
+// deletes. bs itself is not changed.
+func (d *Directory) HoldReferred(bs Bindings) (Bindings, map[Kind]int) {
+	if len(d.Referred) == 0 {
+		return bs, nil
+	}
+	out := make(Bindings, len(bs))
+	maps.Copy(out, bs)
+	held := map[Kind]int{}
+	for k := range d.Referred {
+		read := map[string]bool{}
+		entries := d.Users
+		if k == KindGroup {
+			entries = d.Groups
+		}
+		for _, e := range entries {
+			read[e.Key] = true
+		}
+		kept := map[string]Binding{}
+		for key, b := range bs[k] {
+			if read[key] {
+				kept[key] = b
+			} else {
+				held[k]++
+			}
+		}
+		out[k] = kept
+	}
+	return out, held
 }
 
 // Object is a target object in target terms: desired (built from the

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -58,10 +59,12 @@ func makePlan(ctx context.Context, cfg *Config, tgt target, store state.Backend,
 			return nil, err
 		}
 	}
-	p, err := tgt.Plan(ctx, dir, snap.Bindings)
+	bindings, held := dir.HoldReferred(snap.Bindings)
+	p, err := tgt.Plan(ctx, dir, bindings)
 	if err != nil {
 		return nil, err
 	}
+	p.Warnings = append(p.Warnings, referralWarnings(cfg, dir, held)...)
 	p.FormatVersion = plan.FormatVersion
 	p.ToolVersion = version
 	p.Created = time.Now().UTC().Truncate(time.Second)
@@ -129,6 +132,33 @@ func cmdPlan(c *cli.Context) (err error) {
 
 // progressOut receives progress bars and lines (stderr; tests may swap it).
 var progressOut io.Writer = os.Stderr
+
+// referralWarnings tells the reviewer which searches the server
+// referred elsewhere and how many managed objects are therefore kept.
+func referralWarnings(cfg *Config, dir *plan.Directory, held map[plan.Kind]int) []string {
+	var out []string
+	for _, k := range plan.Kinds {
+		urls, ok := dir.Referred[k]
+		if !ok {
+			continue
+		}
+		what, base := "users", cfg.Source.Users.Base
+		if k == plan.KindGroup {
+			what, base = "groups", cfg.Source.Groups.Base
+		}
+		out = append(out, fmt.Sprintf("the LDAP server does not hold source.%s.base %s and referred the search %s, so no %s were read; the %d managed %s not read are kept as they are this run: point source.uri at the server that holds the base, or fix the base",
+			what, base, referredTo(urls), what, held[k], what))
+	}
+	return out
+}
+
+// referredTo is "to URL, URL" or "elsewhere" when the server named none.
+func referredTo(urls []string) string {
+	if len(urls) == 0 {
+		return "elsewhere"
+	}
+	return "to " + strings.Join(urls, ", ")
+}
 
 func needsSource(t target) bool {
 	sl, ok := t.(sourceless)

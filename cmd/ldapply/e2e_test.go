@@ -35,6 +35,7 @@ type env struct {
 type envOptions struct {
 	extraTarget string // more lines under target.icinga
 	extraTop    string // more top-level sections (safety: …)
+	referral    string // slapd's olcReferral
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -44,7 +45,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, dir: t.TempDir()}
-	e.ldap = slapd.StartT(t, slapd.Options{LDIF: []string{base}})
+	e.ldap = slapd.StartT(t, slapd.Options{LDIF: []string{base}, Referral: o.referral})
 	var apiURL string
 	e.sim, apiURL = icingasim.Start(t, icingasim.Options{Users: map[string]string{"svc-icinga": testIcingaPassword}})
 	e.config = filepath.Join(e.dir, "ldapply.yaml")

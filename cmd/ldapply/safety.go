@@ -13,6 +13,9 @@ import (
 func checkSourceSize(cfg *Config, dir *plan.Directory) error {
 	min := *cfg.Safety.MinSourceUsers
 	if n := len(dir.Users); n < min {
+		if urls, referred := dir.Referred[plan.KindUser]; referred && n == 0 {
+			return fmt.Errorf("the LDAP server does not hold source.users.base %s and referred the search %s, so no users were read; refusing to plan: point source.uri at the server that holds the base, or fix the base", cfg.Source.Users.Base, referredTo(urls))
+		}
 		if n == 0 {
 			return fmt.Errorf("the source returned no users under %s with filter %s; refusing to plan, because that would delete every managed user: check source.users (or lower safety.min_source_users)", cfg.Source.Users.Base, cfg.Source.Users.Filter)
 		}

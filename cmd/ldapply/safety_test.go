@@ -165,3 +165,38 @@ func TestNoSecretAnywhere(t *testing.T) {
 		}
 	}
 }
+
+// TestReferredSearch: a server that does not hold a search base answers
+// with a referral (LDAP result 10). The search is skipped, never an
+// error, but never a mass delete either: the managed groups it did not
+// return are kept, with a warning; a referred users search refuses the
+// plan with a message that names the referral.
+func TestReferredSearch(t *testing.T) {
+	const other = "ldap://ldap-2.example.com/"
+	e := newEnv(t, envOptions{referral: other})
+	e.sync()
+	groups := len(e.sim.Groups())
+	cfg, _ := os.ReadFile(e.config)
+	os.WriteFile(e.config, []byte(strings.Replace(string(cfg), `groups: { base: "ou=groups,dc=example,dc=com" }`, `groups: { base: "ou=groups,dc=elsewhere,dc=org" }`, 1)), 0o600)
+	out, errs, code := e.run("plan", "--out", e.path("p.plan"))
+	if code != 0 {
+		t.Fatalf("plan with a referred groups search exited %d: %s", code, errs)
+	}
+	// slapd appends the base and scope to its olcReferral URL.
+	want := "the LDAP server does not hold source.groups.base ou=groups,dc=elsewhere,dc=org and referred the search to " + other + "ou=groups,dc=elsewhere,dc=org??sub, so no groups were read; the 5 managed groups not read are kept as they are this run"
+	if !strings.Contains(out+errs, want) {
+		t.Errorf("no warning naming the referral and the kept groups:\n%s\n%s", out, errs)
+	}
+	if strings.Contains(out, "- group") || !strings.Contains(out, "No changes") {
+		t.Errorf("a referred groups search changed or deleted groups:\n%s", out)
+	}
+	e.must(0, "apply", e.path("p.plan"))
+	if n := len(e.sim.Groups()); n != groups {
+		t.Errorf("the target has %d groups after apply, want all %d kept", n, groups)
+	}
+
+	os.WriteFile(e.config, []byte(strings.Replace(string(cfg), `users:  { base: "ou=people,dc=example,dc=com" }`, `users:  { base: "ou=people,dc=elsewhere,dc=org" }`, 1)), 0o600)
+	if _, errs, code := e.run("plan"); code != 1 || !strings.Contains(errs, "does not hold source.users.base ou=people,dc=elsewhere,dc=org and referred the search to "+other+"ou=people,dc=elsewhere,dc=org??sub, so no users were read; refusing to plan") {
+		t.Errorf("plan with a referred users search exited %d: %s", code, errs)
+	}
+}

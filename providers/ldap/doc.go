@@ -80,9 +80,13 @@
 //
 // Search result references, which AD returns for subtree searches at the
 // domain root (to the Configuration partition, DomainDnsZones and so
-// on), are skipped with a debug log. A referral in place of the result (a
-// base the server does not hold) is an error, because skipping it would
-// read nothing and delete everything.
+// on), are skipped with a debug log. So is a users or groups search the
+// server answers with a referral instead of results (LDAP result 10: it
+// does not hold the base); Read marks that kind in Directory.Referred,
+// and plan then keeps every managed object of that kind the read did
+// not return, with a warning: skipping must never read as "everything
+// was deleted". A referral on any other search (AD's in-chain reads) is
+// an error.
 //
 // With groups.nested, Read also stores each group's transitive user
 // members under TransitiveMembersAttr: on AD from one search per group

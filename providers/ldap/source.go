@@ -147,6 +147,7 @@ func (s *Source) readOnce(parent context.Context, cfgp *Config, sch schema) (_ *
 	// peak memory follows the result, not twice the result.
 	norm := newDNCache()
 	users := &collector{s: s, what: "users", key: cfg.Users.Key, norm: norm}
+	var referred [2][]string // users, groups
 	wg.Go(func() {
 		var extra []string
 		if !cfg.Users.IncludeDisabled {
@@ -159,7 +160,7 @@ func (s *Source) readOnce(parent context.Context, cfgp *Config, sch schema) (_ *
 				return nil
 			}
 			return users.add(e)
-		}, nil); err != nil {
+		}, nil); err != nil && !isReferred(err, &referred[0]) {
 			fail(err)
 		}
 		if skipped > 0 {
@@ -198,7 +199,7 @@ func (s *Source) readOnce(parent context.Context, cfgp *Config, sch schema) (_ *
 			}
 			partial = partial[:0]
 			return nil
-		}); err != nil {
+		}); err != nil && !isReferred(err, &referred[1]) {
 			fail(err)
 		}
 	})
@@ -207,6 +208,14 @@ func (s *Source) readOnce(parent context.Context, cfgp *Config, sch schema) (_ *
 		return nil, first
 	}
 	dir := &plan.Directory{Users: users.done(), Groups: groups.done()}
+	for i, k := range []plan.Kind{plan.KindUser, plan.KindGroup} {
+		if referred[i] != nil {
+			if dir.Referred == nil {
+				dir.Referred = map[plan.Kind][]string{}
+			}
+			dir.Referred[k] = referred[i]
+		}
+	}
 	if cfg.Groups.Nested {
 		if err := s.transitive(ctx, conns[1], &cfg, dir); err != nil {
 			return nil, err
@@ -452,9 +461,9 @@ func (s *Source) search(ctx context.Context, conn *goldap.Conn, cfg *Config, wha
 //
 // Search result references (continuation references to other
 // partitions or servers, which Active Directory sends for subtree
-// searches at a domain's root) are skipped with a debug log; a referral
-// in place of a result is an error, since skipping it would make a
-// partial read.
+// searches at a domain's root) are skipped with a debug log. A referral
+// in place of a result (LDAP result 10: the server does not hold the
+// base) ends the search with a *referredError, also logged at debug.
 func (s *Source) pagedSearch(ctx context.Context, conn *goldap.Conn, cfg *Config, what string, sc SearchConfig, filter string, attrs []string, entry func(*goldap.Entry) error, endPage func() error) (count, pages int, _ error) {
 	scope := goldap.ScopeWholeSubtree
 	if sc.Scope == "one" {
@@ -493,6 +502,13 @@ func (s *Source) pagedSearch(ctx context.Context, conn *goldap.Conn, cfg *Config
 			return 0, 0, fail(ctx.Err())
 		}
 		res, err := conn.Search(req)
+		if goldap.IsErrorWithCode(err, goldap.LDAPResultReferral) {
+			// The server holds no such base. The search is skipped; the
+			// caller decides what an unread kind means (see referred).
+			urls := referralURLs(err)
+			s.log.Debug("Skipping an LDAP search the server referred elsewhere (LDAP result 10): it does not hold the base.", "what", what, "base", sc.Base, "referrals", urls)
+			return count, pages, &referredError{urls: urls, err: fail(err)}
+		}
 		if err != nil {
 			return 0, 0, fail(err)
 		}
@@ -530,6 +546,50 @@ func (s *Source) pagedSearch(ctx context.Context, conn *goldap.Conn, cfg *Config
 		paging.SetCookie(ctl.Cookie)
 	}
 	return count, pages, nil
+}
+
+// referredError is a search the server answered with a referral (LDAP
+// result 10) instead of results. The users and groups searches skip it
+// and mark the kind in Directory.Referred; other searches fail with it.
+type referredError struct {
+	urls []string
+	err  error
+}
+
+func (e *referredError) Error() string { return e.err.Error() }
+func (e *referredError) Unwrap() error { return e.err }
+
+// isReferred reports whether err is a referral, storing its URLs
+// (never nil) in urls.
+func isReferred(err error, urls *[]string) bool {
+	var re *referredError
+	if !errors.As(err, &re) {
+		return false
+	}
+	*urls = append([]string{}, re.urls...)
+	return true
+}
+
+// referralURLs returns the URLs of a referral result (RFC 4511 4.1.10:
+// the LDAPResult's [3] referral), if the packet holds any.
+func referralURLs(err error) []string {
+	var le *goldap.Error
+	if !errors.As(err, &le) || le.Packet == nil || len(le.Packet.Children) < 2 {
+		return nil
+	}
+	var urls []string
+	for _, c := range le.Packet.Children[1].Children {
+		if c.ClassType == ber.ClassContext && c.Tag == 3 {
+			for _, u := range c.Children {
+				if s, ok := u.Value.(string); ok {
+					urls = append(urls, s)
+				} else {
+					urls = append(urls, u.Data.String())
+				}
+			}
+		}
+	}
+	return urls
 }
 
 // groupPageSize caps the page size of the groups search.

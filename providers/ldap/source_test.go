@@ -642,3 +642,32 @@ func TestUserAttributes(t *testing.T) {
 		t.Errorf("without UserAttributes the users lack objectClass: %v", all.Users[0].Attrs)
 	}
 }
+
+// TestReferral: a search under a base the server does not hold comes
+// back as a referral (LDAP result 10). Read skips it with a debug log and
+// marks the kind in Directory.Referred, with the URL; the other kind is
+// read in full.
+func TestReferral(t *testing.T) {
+	t.Parallel()
+	s := slapd.StartT(t, slapd.Options{LDIF: baseLDIF, Referral: "ldap://ldap-2.example.com/"})
+	cfg := config(s)
+	cfg.Groups.Base = "ou=groups,dc=elsewhere,dc=org"
+	logs := &logRecorder{}
+	dir, err := ldap.New(cfg, slog.New(logs)).Read(context.Background())
+	if err != nil {
+		t.Fatalf("a referred search failed the read: %v", err)
+	}
+	if len(dir.Users) != 9 || len(dir.Groups) != 0 {
+		t.Errorf("read %d users, %d groups; want 9 and none", len(dir.Users), len(dir.Groups))
+	}
+	want := []string{"ldap://ldap-2.example.com/ou=groups,dc=elsewhere,dc=org??sub"}
+	if got := dir.Referred[plan.KindGroup]; !slices.Equal(got, want) {
+		t.Errorf("Referred[group] = %v, want %v", got, want)
+	}
+	if _, ok := dir.Referred[plan.KindUser]; ok {
+		t.Error("the users search is marked referred")
+	}
+	if !slices.Contains(logs.messages(), "Skipping an LDAP search the server referred elsewhere (LDAP result 10): it does not hold the base.") {
+		t.Errorf("no debug log of the skipped search: %v", logs.messages())
+	}
+}
