@@ -60,11 +60,13 @@ func makePlan(ctx context.Context, cfg *Config, tgt target, store state.Backend,
 		}
 	}
 	bindings, held := dir.HoldReferred(snap.Bindings)
+	warnings := referralWarnings(cfg, dir, held)
+	// Plan owns dir from here on and may release its entries as it goes.
 	p, err := tgt.Plan(ctx, dir, bindings)
 	if err != nil {
 		return nil, err
 	}
-	p.Warnings = append(p.Warnings, referralWarnings(cfg, dir, held)...)
+	p.Warnings = append(p.Warnings, warnings...)
 	p.FormatVersion = plan.FormatVersion
 	p.ToolVersion = version
 	p.Created = time.Now().UTC().Truncate(time.Second)

@@ -357,6 +357,9 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 		rankByDN[desiredDN[i]] = int32(r)
 	}
 	desiredDN, order = nil, nil
+	// The user entries are done with (their NormDNs live on as keys of
+	// rankByDN): at 100,000 users they are a third of the heap.
+	clear(dir.Users)
 	isDesiredUser := func(id string) bool {
 		_, found := slices.BinarySearch(uids, id)
 		return found
