@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/ldapply/ldapply/plan"
 	"github.com/ldapply/ldapply/providers/mapping"
+	"github.com/ldapply/ldapply/providers/prefetch"
 )
 
 // Attribute names of contacts and groups as plan objects.
@@ -35,7 +36,7 @@ type Provider struct {
 	ns     uuid.UUID
 	tmpl   struct{ username, fullName, email, groupName *mapping.Template }
 	// prefetched is the read Prefetch started, if any.
-	prefetched *prefetch
+	prefetched *prefetch.Read[*snapshot]
 }
 
 // New returns a provider for a resolved configuration (see
@@ -135,33 +136,7 @@ func (p *Provider) read(ctx context.Context) (*snapshot, error) {
 // Prefetch starts reading the target in the background, so that the read
 // overlaps the directory's; the next Plan uses its result.
 func (p *Provider) Prefetch(ctx context.Context) {
-	f := &prefetch{done: make(chan struct{})}
-	p.prefetched = f
-	go func() {
-		defer close(f.done)
-		f.snap, f.err = p.read(ctx)
-	}()
-}
-
-type prefetch struct {
-	done chan struct{}
-	snap *snapshot
-	err  error
-}
-
-// snapshot returns the prefetched read, or reads now.
-func (p *Provider) snapshot(ctx context.Context) (*snapshot, error) {
-	f := p.prefetched
-	if f == nil {
-		return p.read(ctx)
-	}
-	p.prefetched = nil
-	select {
-	case <-f.done:
-		return f.snap, f.err
-	case <-ctx.Done():
-		return nil, context.Cause(ctx)
-	}
+	p.prefetched = prefetch.Start(ctx, p.read)
 }
 
 // pickChannel finds the default channel by id, then name, then type.
@@ -281,7 +256,7 @@ func (p *Provider) SourceAttributes() []string {
 // It fills the returned plan's Changes, Refs, Warnings and Counts; the
 // caller fills the header.
 func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.Bindings) (*plan.Plan, error) {
-	snap, err := p.snapshot(ctx)
+	snap, err := prefetch.Take(ctx, &p.prefetched, p.read)
 	if err != nil {
 		return nil, err
 	}

@@ -37,6 +37,7 @@ import (
 
 	"github.com/ldapply/ldapply/plan"
 	"github.com/ldapply/ldapply/providers/mapping"
+	"github.com/ldapply/ldapply/providers/prefetch"
 )
 
 const (
@@ -51,6 +52,8 @@ type Provider struct {
 	client *Client
 	log    *slog.Logger
 	tmpl   map[plan.Kind]map[string]*mapping.Template
+	// prefetched is the read Prefetch started, if any.
+	prefetched *prefetch.Read[*snapshot]
 
 	mu    sync.Mutex
 	index map[plan.Kind]map[string]string // key -> DN, for deletes
@@ -277,9 +280,15 @@ func parentDN(dn string) string {
 	return ""
 }
 
+// Prefetch starts reading UCS in the background, so that the read
+// overlaps the directory's; the next Plan uses its result.
+func (p *Provider) Prefetch(ctx context.Context) {
+	p.prefetched = prefetch.Start(ctx, p.read)
+}
+
 // Plan reads UCS and computes the changes that make it match dir.
 func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.Bindings) (*plan.Plan, error) {
-	snap, err := p.read(ctx)
+	snap, err := prefetch.Take(ctx, &p.prefetched, p.read)
 	if err != nil {
 		return nil, err
 	}
