@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/ldapply/ldapply/plan"
 )
 
 // TestDecodeList covers the streaming list decoder: other keys around
@@ -73,5 +75,31 @@ func TestSourceAttributes(t *testing.T) {
 	}
 	if got := p.SourceAttributes(); got != nil {
 		t.Errorf("a mapping that ranges over every attribute must read all (nil), got %v", got)
+	}
+}
+
+// TestCompactContact: a contact whose only address is its email is held
+// without the map, yet reads back, versions and diffs as sent.
+func TestCompactContact(t *testing.T) {
+	name := "alice"
+	for _, addrs := range []map[string]string{
+		{"email": "alice@example.com"},
+		{"email": "alice@example.com", "webhook": "https://hooks.example.com/a"},
+		{},
+		nil,
+	} {
+		orig := Contact{ID: "c1", FullName: "Alice", Username: &name, DefaultChannel: "ch", Groups: []string{"g1"}, Addresses: addrs}
+		c := heldContact{Contact: orig}
+		c.compact()
+		if got, want := plan.VersionOf(c.asRead()), plan.VersionOf(&orig); got != want {
+			t.Errorf("%v: version %s after compact, %s as read", addrs, got, want)
+		}
+		e, ok := c.email()
+		if we, wok := addrs["email"]; e != we || ok != wok {
+			t.Errorf("%v: email() = %q, %v", addrs, e, ok)
+		}
+		if len(addrs) == 1 && c.Addresses != nil {
+			t.Errorf("%v: the map was kept", addrs)
+		}
 	}
 }

@@ -671,6 +671,8 @@ func (c *dnCache) normalize(dn string) (string, error) {
 	}
 	if prev, ok := c.m[n]; ok && prev == n {
 		n = prev // share the canonical string
+	} else if n == dn {
+		n = dn // already canonical: one string for both
 	}
 	c.m[dn] = n
 	c.m[n] = n
