@@ -182,7 +182,8 @@ func (c *Client) Channels(ctx context.Context) ([]Channel, error) {
 
 // Contacts returns every contact, sorted by id.
 func (c *Client) Contacts(ctx context.Context) ([]Contact, error) {
-	return c.contacts(ctx, interner{}, true)
+	var out []Contact
+	return out, c.eachContact(ctx, interner{}, true, func() { out = nil }, func(v *Contact) { out = append(out, *v) })
 }
 
 // Groups returns every contact group, sorted by id.
@@ -190,14 +191,15 @@ func (c *Client) Groups(ctx context.Context) ([]Group, error) {
 	return c.groups(ctx, interner{})
 }
 
-// contacts reads the contacts; ids in lists come from in, and each
-// contact's id is added to it, so groups read later share the strings.
+// eachContact reads the contacts and hands each to each (after reset,
+// which a retried request calls again); ids in lists come from in, and
+// each contact's id is added to it, so groups read later share the
+// strings.
 // Without withGroups, each contact's Groups stays nil: the same
 // memberships are in the groups' users lists, and skipping them here
 // saves decoding and holding 2,000,000 ids in a large directory.
-func (c *Client) contacts(ctx context.Context, in interner, withGroups bool) ([]Contact, error) {
-	var out []Contact
-	return out, c.list(ctx, "contacts", func() { out = nil }, func(dec *json.Decoder) error {
+func (c *Client) eachContact(ctx context.Context, in interner, withGroups bool, reset func(), each func(*Contact)) error {
+	return c.list(ctx, "contacts", reset, func(dec *json.Decoder) error {
 		var v Contact
 		if withGroups {
 			var g struct {
@@ -220,7 +222,7 @@ func (c *Client) contacts(ctx context.Context, in interner, withGroups bool) ([]
 			v = ng.Contact
 		}
 		v.ID = in.get([]byte(strings.ToLower(v.ID)))
-		out = append(out, v)
+		each(&v)
 		return nil
 	})
 }

@@ -108,7 +108,14 @@ func (p *Provider) read(ctx context.Context) (*snapshot, error) {
 	}
 	// One interner for both lists: a group's users are the contacts' ids.
 	in := interner{}
-	contacts, err := p.client.contacts(ctx, in, false)
+	// Each contact is held on its own as it arrives: no slice of 100,000
+	// structs grows by doubling and is then copied.
+	var contacts []*heldContact
+	err = p.client.eachContact(ctx, in, false, func() { contacts = nil }, func(v *Contact) {
+		c := &heldContact{Contact: *v}
+		c.compact()
+		contacts = append(contacts, c)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("icinga: read contacts: %w", err)
 	}
@@ -117,12 +124,7 @@ func (p *Provider) read(ctx context.Context) (*snapshot, error) {
 		return nil, fmt.Errorf("icinga: read contact groups: %w", err)
 	}
 	s := &snapshot{channel: ch, contacts: make(map[string]*heldContact, len(contacts)), groups: make(map[string]*Group, len(groups))}
-	held := make([]heldContact, len(contacts))
-	for i := range contacts {
-		c := &held[i]
-		c.Contact = contacts[i]
-		c.compact()
-		slices.Sort(c.Groups)
+	for _, c := range contacts {
 		s.contacts[c.ID] = c
 	}
 	for i := range groups {
