@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -47,14 +46,6 @@ func (e *codeError) Error() string {
 func (e *codeError) Unwrap() error { return e.err }
 
 func main() {
-	// A plan holds the whole directory and target in memory while the
-	// LDAP decoder churns through garbage: collecting at 50 % growth
-	// instead of Go's 100 % cuts the peak memory by a quarter for about
-	// a fifth more CPU, which mostly runs on an otherwise idle core. GOGC
-	// set in the environment wins.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(50)
-	}
 	// LDAPPLY_CPUPROFILE=FILE and LDAPPLY_MEMPROFILE=FILE write profiles
 	// of the run (make bench).
 	stop := func() {}
