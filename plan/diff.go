@@ -25,10 +25,6 @@ type Change struct {
 	Before  *Object         `json:"before,omitempty"`
 	After   *Object         `json:"after,omitempty"`
 	Payload json.RawMessage `json:"payload,omitempty"`
-	// PayloadLists is used in plan files only (nil in memory): for a
-	// create, it names the top-level Payload key that holds each list of
-	// After, which the file then does not store twice.
-	PayloadLists map[string]string `json:"payload_lists,omitempty"`
 }
 
 // Name returns the change's display name: the new name when there is one.

@@ -12,7 +12,12 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"iter"
 	"maps"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
 )
 
 // The plan file is JSON Lines so that it can be written and shown as a
@@ -28,21 +33,37 @@ import (
 // The file is written gzip-compressed (level 1: fast, and most of a
 // large plan is repeated structure); readers accept it compressed or not.
 //
-// To keep large plans small, a change's list attributes are stored as
-// their difference: in the file, Before.Lists holds only the removed
-// values and After.Lists only the added ones (a create keeps its whole
-// list; a delete keeps none). [AttrChanges] gives the same result on
-// either form, and apply sends Payload, which is always complete. A
-// create's list that its Payload holds verbatim under a top-level key is
-// stored once, in the Payload (see Change.PayloadLists).
+// To keep large plans small, a change line does not hold every list as
+// the change does in memory:
+//
+//   - List attributes are stored as their difference: Before.Lists holds
+//     only the removed values and After.Lists only the added ones (a create
+//     keeps its whole list; a delete keeps none). [Read] returns them so;
+//     [AttrChanges] gives the same result on either form, and apply sends
+//     Payload, which is always complete.
+//   - A sorted list that holds ids of earlier changes in the file (a
+//     group's members, thousands of UUIDs) is stored under "list_refs"
+//     instead of "lists", as {"refs":[…],"others":[…]}: refs numbers those
+//     changes (0 is the first change line), in ascending order, each
+//     written as its difference from the one before; others holds the
+//     values that are not such ids. The list is both, sorted.
+//   - A create's list that its Payload holds verbatim (as json.Marshal
+//     encodes it) as a top-level member is stored once: the payload holds
+//     null in its place, and "payload_lists" maps the list's name to the
+//     member's key.
+//
+// Reading undoes the last two exactly, so the payload apply sends is
+// byte for byte the one planned, and the checksum, which covers the
+// lines it is rebuilt from, covers it. Format version 1 stored such
+// lists in the payload only; it is refused ("run plan again").
 
 // ErrCorrupt is returned when a plan file is truncated, not a plan file,
 // or its checksum does not match its content.
 var ErrCorrupt = errors.New("plan file is corrupt")
 
-// ErrTampered is returned by [File.Verify] when the checksum matches but
-// the signature does not: the file was edited, or made against another
-// state.
+// ErrTampered is returned by [Read] and [Decode] when the checksum
+// matches but the signature does not: the file was edited, or made
+// against another state.
 var ErrTampered = errors.New("plan file signature does not match the state")
 
 type trailer struct {
@@ -55,38 +76,80 @@ type trailer struct {
 
 var trailerPrefix = []byte(`{"checksum":`)
 
+// fileChange is a [Change] as a plan file line holds it.
+type fileChange struct {
+	Action  Action          `json:"action"`
+	Kind    Kind            `json:"kind"`
+	Key     string          `json:"key"`
+	ID      string          `json:"id"`
+	Before  *fileObject     `json:"before,omitempty"`
+	After   *fileObject     `json:"after,omitempty"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+	// PayloadLists maps the name of a list of After to the key of the
+	// top-level Payload member that holds null in its place.
+	PayloadLists map[string]string `json:"payload_lists,omitempty"`
+}
+
+// fileObject is an [Object] as a plan file holds it: a list in ListRefs
+// is not in Lists.
+type fileObject struct {
+	Object
+	ListRefs map[string]*listRefs `json:"list_refs,omitempty"`
+}
+
+// listRefs is a sorted list whose values include ids of earlier changes.
+type listRefs struct {
+	// Refs numbers the changes whose ids the list holds (0 is the first
+	// change in the file), ascending, each as its difference from the one
+	// before. It is never empty.
+	Refs []int `json:"refs"`
+	// Others are the list's other values.
+	Others []string `json:"others,omitempty"`
+}
+
 // Writer writes a plan file change by change.
 type Writer struct {
 	w       *bufio.Writer
+	async   *asyncWriter // in front of gz
 	gz      *gzip.Writer
 	sum     hash.Hash
 	mac     hash.Hash
 	changes int
 	enc     *json.Encoder
+	ids     map[string]int // id -> number of the first change written with it
+	buf     []byte         // scratch for listsOutOfPayload
 }
 
 // NewWriter writes p's header to w; signKey keys the trailer's HMAC.
 // Changes are written with [Writer.Change], and the file ends with
-// [Writer.Close]. p.Changes is ignored.
+// [Writer.Close], which must be called unless NewWriter or Change failed.
+// p.Changes is ignored.
 func NewWriter(w io.Writer, p *Plan, signKey []byte) (*Writer, error) {
 	gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
-	pw := &Writer{gz: gz, w: bufio.NewWriterSize(gz, 256<<10), sum: sha256.New(), mac: hmac.New(sha256.New, signKey)}
+	pw := &Writer{gz: gz, async: newAsyncWriter(gz), sum: sha256.New(), mac: hmac.New(sha256.New, signKey), ids: map[string]int{}}
+	pw.w = bufio.NewWriterSize(pw.async, 256<<10)
 	pw.enc = json.NewEncoder(io.MultiWriter(pw.w, pw.sum, pw.mac))
 	pw.enc.SetEscapeHTML(false)
 	hdr := *p
 	hdr.FormatVersion = FormatVersion
 	if err := pw.enc.Encode(&hdr); err != nil {
+		pw.async.Close()
 		return nil, fmt.Errorf("plan: write header: %w", err)
 	}
 	return pw, nil
 }
 
-// Change appends one change (its lists stored as differences).
+// Change appends one change (see the file format notes for how its lists
+// are stored).
 func (pw *Writer) Change(c *Change) error {
-	pw.changes++
-	if err := pw.enc.Encode(compactLists(c)); err != nil {
+	if err := pw.enc.Encode(pw.fileChange(c)); err != nil {
+		pw.async.Close()
 		return fmt.Errorf("plan: write change %s %s: %w", c.Kind, c.Name(), err)
 	}
+	if _, dup := pw.ids[c.ID]; !dup {
+		pw.ids[c.ID] = pw.changes
+	}
+	pw.changes++
 	return nil
 }
 
@@ -98,10 +161,8 @@ func (pw *Writer) Close() error {
 	t.Checksum.SHA256 = hex.EncodeToString(pw.sum.Sum(nil))
 	t.Checksum.HMAC = hex.EncodeToString(pw.mac.Sum(nil))
 	b, _ := json.Marshal(&t)
-	if _, err := pw.w.Write(append(b, '\n')); err != nil {
-		return fmt.Errorf("plan: write trailer: %w", err)
-	}
-	if err := pw.w.Flush(); err != nil {
+	_, err := pw.w.Write(append(b, '\n'))
+	if err := errors.Join(err, pw.w.Flush(), pw.async.Close()); err != nil {
 		return fmt.Errorf("plan: write: %w", err)
 	}
 	if err := pw.gz.Close(); err != nil {
@@ -110,15 +171,138 @@ func (pw *Writer) Close() error {
 	return nil
 }
 
-// compactLists returns c with each list of Before and After replaced by
-// its difference (see the file format notes); c is not modified.
-func compactLists(c *Change) *Change {
-	hasLists := (c.Before != nil && len(c.Before.Lists) > 0) || (c.After != nil && len(c.After.Lists) > 0)
-	if !hasLists {
-		return c
+// asyncWriter passes what is written to w on a goroutine of its own, so
+// that w (the compressor) works while the caller encodes what comes next.
+// Writes are copied; w's errors are returned by Close, which must be
+// called.
+type asyncWriter struct {
+	chunks chan []byte
+	free   chan []byte
+	done   chan struct{}
+	err    error // w's first error, read after done is closed
+	closed bool
+}
+
+func newAsyncWriter(w io.Writer) *asyncWriter {
+	a := &asyncWriter{chunks: make(chan []byte, 2), free: make(chan []byte, 3), done: make(chan struct{})}
+	for range cap(a.free) {
+		a.free <- nil
 	}
-	if c.Action == Create {
-		return listsInPayload(c)
+	go func() {
+		defer close(a.done)
+		for b := range a.chunks {
+			if a.err == nil {
+				_, a.err = w.Write(b)
+			}
+			a.free <- b[:0]
+		}
+	}()
+	return a
+}
+
+func (a *asyncWriter) Write(p []byte) (int, error) {
+	if a.closed {
+		return 0, errors.New("write after close")
+	}
+	a.chunks <- append(<-a.free, p...)
+	return len(p), nil
+}
+
+// Close waits until everything written has reached w. It may be called
+// more than once.
+func (a *asyncWriter) Close() error {
+	if !a.closed {
+		a.closed = true
+		close(a.chunks)
+	}
+	<-a.done
+	return a.err
+}
+
+// fileChange returns c as the file stores it; c is not modified.
+func (pw *Writer) fileChange(c *Change) *fileChange {
+	c = listDiffs(c)
+	fc := &fileChange{Action: c.Action, Kind: c.Kind, Key: c.Key, ID: c.ID, Payload: c.Payload}
+	if c.Action == Create && c.After != nil {
+		fc.Payload, fc.PayloadLists = pw.listsOutOfPayload(c.Payload, c.After.Lists)
+	}
+	fc.Before, fc.After = pw.fileObject(c.Before), pw.fileObject(c.After)
+	return fc
+}
+
+// fileObject returns o with each list that refers to earlier changes
+// moved to ListRefs; o is not modified.
+func (pw *Writer) fileObject(o *Object) *fileObject {
+	if o == nil {
+		return nil
+	}
+	fo := &fileObject{Object: *o}
+	for name, list := range o.Lists {
+		r := pw.listRefs(list)
+		if r == nil {
+			continue
+		}
+		if fo.ListRefs == nil {
+			fo.ListRefs = map[string]*listRefs{}
+			fo.Lists = maps.Clone(o.Lists)
+		}
+		fo.ListRefs[name] = r
+		delete(fo.Lists, name)
+	}
+	return fo
+}
+
+// listRefs returns list as references to the earlier changes whose ids it
+// holds, or nil when it holds none or is not sorted (its order could not
+// be restored).
+func (pw *Writer) listRefs(list []string) *listRefs {
+	if len(pw.ids) == 0 || !slices.IsSorted(list) {
+		return nil
+	}
+	var r listRefs
+	for _, v := range list {
+		if n, ok := pw.ids[v]; ok {
+			r.Refs = append(r.Refs, n)
+		} else {
+			r.Others = append(r.Others, v)
+		}
+	}
+	if len(r.Refs) == 0 {
+		return nil
+	}
+	slices.Sort(r.Refs)
+	for i := len(r.Refs) - 1; i > 0; i-- {
+		r.Refs[i] -= r.Refs[i-1]
+	}
+	return &r
+}
+
+// list restores the list r stands for; ids holds the id of every earlier
+// change.
+func (r *listRefs) list(ids []string) ([]string, error) {
+	if r == nil || len(r.Refs) == 0 {
+		return nil, errors.New("no refs")
+	}
+	list := make([]string, 0, len(r.Refs)+len(r.Others))
+	n := 0
+	for _, d := range r.Refs {
+		if d < 0 || d >= len(ids)-n {
+			return nil, fmt.Errorf("a ref past the %d changes before it", len(ids))
+		}
+		n += d
+		list = append(list, ids[n])
+	}
+	list = append(list, r.Others...)
+	slices.Sort(list)
+	return list, nil
+}
+
+// listDiffs returns c with each list of Before and After replaced by its
+// difference (see the file format notes); c is not modified.
+func listDiffs(c *Change) *Change {
+	hasLists := (c.Before != nil && len(c.Before.Lists) > 0) || (c.After != nil && len(c.After.Lists) > 0)
+	if !hasLists || c.Action == Create {
+		return c
 	}
 	cp := *c
 	if c.Action == Delete {
@@ -147,65 +331,268 @@ func compactLists(c *Change) *Change {
 	return &cp
 }
 
-// listsInPayload returns c without the lists of After that its Payload
-// holds verbatim under a top-level key (a group's members, thousands of
-// ids), recording the key in PayloadLists; c is not modified.
-func listsInPayload(c *Change) *Change {
-	if c.After == nil || len(c.Payload) == 0 {
-		return c
-	}
-	var top map[string]json.RawMessage
-	if json.Unmarshal(c.Payload, &top) != nil {
-		return c
-	}
+// listsOutOfPayload returns payload with null in place of each non-empty
+// list of lists that it holds verbatim as a top-level member, and that
+// member's key by list name. Only a member whose key appears once and is
+// written as json.Marshal writes it qualifies; the rest of payload is
+// left as it is.
+func (pw *Writer) listsOutOfPayload(payload []byte, lists map[string][]string) ([]byte, map[string]string) {
 	var keys map[string]string
-	a := *c.After
-	for name, list := range c.After.Lists {
-		enc, err := json.Marshal(list)
-		if err != nil {
+	for _, name := range slices.Sorted(maps.Keys(lists)) {
+		list := lists[name]
+		if len(list) == 0 {
 			continue
 		}
-		for k, raw := range top {
-			if bytes.Equal(raw, enc) {
-				if keys == nil {
-					keys = map[string]string{}
-					a.Lists = maps.Clone(c.After.Lists)
-				}
-				keys[name] = k
-				delete(a.Lists, name)
-				break
+		pw.buf = appendList(pw.buf[:0], list)
+		for _, m := range topMembers(payload) {
+			var key string
+			if !bytes.Equal(payload[m.start:m.end], pw.buf) || json.Unmarshal(m.key, &key) != nil {
+				continue
 			}
+			out := slices.Concat(payload[:m.start], []byte("null"), payload[m.end:])
+			// The reader puts appendList(list) back where it finds the
+			// null: check that it finds this one.
+			if at, ok := nullMember(out, key); !ok || at != m.start {
+				continue
+			}
+			if keys == nil {
+				keys = map[string]string{}
+			}
+			payload, keys[name] = out, key
+			break
 		}
 	}
-	if keys == nil {
-		return c
-	}
-	cp := *c
-	cp.After, cp.PayloadLists = &a, keys
-	return &cp
+	return payload, keys
 }
 
-// restoreLists undoes listsInPayload on a change read from a file.
-func restoreLists(c *Change) error {
-	if c.PayloadLists == nil {
+// listIntoPayload undoes listsOutOfPayload for one list.
+func listIntoPayload(payload []byte, key string, list []string) ([]byte, bool) {
+	at, ok := nullMember(payload, key)
+	if !ok || len(list) == 0 {
+		return nil, false
+	}
+	out := append(make([]byte, 0, len(payload)+listLen(list)), payload[:at]...)
+	out = appendList(out, list)
+	return append(out, payload[at+len("null"):]...), true
+}
+
+// nullMember returns where the value of payload's top-level member key
+// starts, when exactly one member has that key (written as json.Marshal
+// writes it) and its value is null.
+func nullMember(payload []byte, key string) (int, bool) {
+	want, err := json.Marshal(key)
+	if err != nil {
+		return 0, false
+	}
+	var found []member
+	for _, m := range topMembers(payload) {
+		if bytes.Equal(m.key, want) {
+			found = append(found, m)
+		}
+	}
+	if len(found) != 1 || string(payload[found[0].start:found[0].end]) != "null" {
+		return 0, false
+	}
+	return found[0].start, true
+}
+
+// appendList appends list as json.Marshal encodes it, without reflection
+// (a group's list holds thousands of ids).
+func appendList(b []byte, list []string) []byte {
+	if len(list) == 0 {
+		enc, _ := json.Marshal(list) // null or []
+		return append(b, enc...)
+	}
+	b = slices.Grow(b, listLen(list))
+	for i, v := range list {
+		if i == 0 {
+			b = append(b, '[')
+		} else {
+			b = append(b, ',')
+		}
+		b = appendString(b, v)
+	}
+	return append(b, ']')
+}
+
+// listLen is the length of appendList's encoding of a non-empty list of
+// values that need no escaping.
+func listLen(list []string) int {
+	n := 1
+	for _, v := range list {
+		n += len(v) + 3
+	}
+	return n
+}
+
+// appendString appends s as json.Marshal encodes it.
+func appendString(b []byte, s string) []byte {
+	at := len(b)
+	b = append(append(b, '"'), s...)
+	for _, c := range b[at+1:] { // the copy, not s: s is read from memory once
+		if !plainJSON[c] {
+			enc, _ := json.Marshal(s)
+			return append(b[:at], enc...)
+		}
+	}
+	return append(b, '"')
+}
+
+// plainJSON holds the bytes json.Marshal copies into a string as they
+// are: printable ASCII but for the quote, the backslash and <, > and &,
+// which it escapes for HTML.
+var plainJSON = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = !strings.ContainsRune(`"\<>&`, rune(c))
+	}
+	return t
+}()
+
+// member is a member of a JSON object: its key as written, quotes
+// included, and where its value starts and ends.
+type member struct {
+	key        []byte
+	start, end int
+}
+
+// topMembers returns the members of the JSON object data in order, or
+// nil when data is not an object. It is exact on valid JSON, and on
+// anything else only sure not to read past the end: the reader's lines
+// are checked before it runs, and the payload the writer changes is
+// checked after, by the encoder, which refuses invalid JSON.
+func topMembers(data []byte) []member {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
 		return nil
 	}
-	var top map[string]json.RawMessage
-	if c.After == nil || json.Unmarshal(c.Payload, &top) != nil {
-		return errors.New("payload_lists without an object payload")
-	}
-	if c.After.Lists == nil {
-		c.After.Lists = map[string][]string{}
-	}
-	for name, key := range c.PayloadLists {
-		var list []string
-		if err := json.Unmarshal(top[key], &list); err != nil || top[key] == nil {
-			return fmt.Errorf("payload_lists names %q, which the payload does not hold as a list", key)
+	var ms []member
+	for i = skipSpace(data, i+1); i < len(data) && data[i] == '"'; {
+		ks := i
+		i = skipString(data, i)
+		key := data[ks:i]
+		if i = skipSpace(data, i); i >= len(data) || data[i] != ':' {
+			return nil
 		}
-		c.After.Lists[name] = list
+		vs := skipSpace(data, i+1)
+		i = skipValue(data, vs)
+		ms = append(ms, member{key: key, start: vs, end: i})
+		if i = skipSpace(data, i); i < len(data) && data[i] == ',' {
+			i = skipSpace(data, i+1)
+			continue
+		}
+		break
 	}
-	c.PayloadLists = nil
-	return nil
+	if i >= len(data) || data[i] != '}' {
+		return nil
+	}
+	return ms
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string that starts at data[i].
+func skipString(data []byte, i int) int {
+	for i++; i < len(data); i++ {
+		switch data[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1
+		}
+	}
+	return len(data)
+}
+
+// skipValue returns the index after the value that starts at data[i].
+func skipValue(data []byte, i int) int {
+	if i >= len(data) {
+		return i
+	}
+	switch data[i] {
+	case '"':
+		return skipString(data, i)
+	case '{', '[':
+		depth := 0
+		for i < len(data) {
+			switch data[i] {
+			case '"':
+				i = skipString(data, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return i
+	}
+	for ; i < len(data); i++ { // a number, true, false or null
+		switch data[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+	}
+	return i
+}
+
+// change returns the Change fc was written from; ids holds the id of
+// every earlier change.
+func (fc *fileChange) change(ids []string) (*Change, error) {
+	c := &Change{Action: fc.Action, Kind: fc.Kind, Key: fc.Key, ID: fc.ID, Payload: fc.Payload}
+	var err error
+	if c.Before, err = fc.Before.object(ids); err != nil {
+		return nil, fmt.Errorf("before: %w", err)
+	}
+	if c.After, err = fc.After.object(ids); err != nil {
+		return nil, fmt.Errorf("after: %w", err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(fc.PayloadLists)) {
+		key := fc.PayloadLists[name]
+		var list []string
+		if c.After != nil {
+			list = c.After.Lists[name]
+		}
+		if len(list) == 0 {
+			return nil, fmt.Errorf("payload_lists names the list %q, which after does not hold", name)
+		}
+		var ok bool
+		if c.Payload, ok = listIntoPayload(c.Payload, key, list); !ok {
+			return nil, fmt.Errorf("payload_lists names %q, which the payload does not hold once, as null", key)
+		}
+	}
+	return c, nil
+}
+
+// object returns the Object fo was written from; ids holds the id of
+// every earlier change.
+func (fo *fileObject) object(ids []string) (*Object, error) {
+	if fo == nil {
+		return nil, nil
+	}
+	o := &fo.Object
+	for _, name := range slices.Sorted(maps.Keys(fo.ListRefs)) {
+		if _, dup := o.Lists[name]; dup {
+			return nil, fmt.Errorf("the list %q is in both lists and list_refs", name)
+		}
+		list, err := fo.ListRefs[name].list(ids)
+		if err != nil {
+			return nil, fmt.Errorf("list_refs %q: %w", name, err)
+		}
+		if o.Lists == nil {
+			o.Lists = map[string][]string{}
+		}
+		o.Lists[name] = list
+	}
+	fo.ListRefs = nil
+	return o, nil
 }
 
 // Write writes p with all its changes.
@@ -229,7 +616,8 @@ func Write(w io.Writer, p *Plan, signKey []byte) error {
 // streams output must therefore treat everything it printed as void when
 // Decode fails. A header with another format version is rejected before
 // any callback. When signKey is not nil, the signature is checked too and
-// a mismatch returns ErrTampered.
+// a mismatch returns ErrTampered. The callbacks run on the caller's
+// goroutine; lines are unmarshaled ahead on others.
 func Decode(r io.Reader, signKey []byte, header func(*Plan) error, change func(*Change) error) error {
 	return decode(r, signKey, header, change)
 }
@@ -263,10 +651,40 @@ func decode(r io.Reader, signKey []byte, header func(*Plan) error, change func(*
 	if signKey != nil {
 		mac = hmac.New(sha256.New, signKey)
 	}
-	n := 0
+	// Change lines are unmarshaled ahead, on other goroutines; they are
+	// checked and passed to change in file order, each before any error
+	// found further on is returned.
+	ahead := newDecodeAhead()
+	defer ahead.stop()
+	var ids []string // of the changes passed so far, for list_refs
 	changes := 0
-	for {
+	flush := func(all bool) error {
+		for b := range ahead.ready(all) {
+			for i := range b.fcs {
+				if b.errs[i] != nil {
+					return fmt.Errorf("%w: change %d: %v", ErrCorrupt, b.first+i, b.errs[i])
+				}
+				c, err := b.fcs[i].change(ids)
+				if err != nil {
+					return fmt.Errorf("%w: change %d: %v", ErrCorrupt, b.first+i, err)
+				}
+				ids = append(ids, c.ID)
+				changes++
+				if err := change(c); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	for n := 0; ; n++ {
 		line, err := br.ReadBytes('\n')
+		if err != nil && (err != io.EOF || len(line) == 0) {
+			// The file ends here: the changes before come first.
+			if err := flush(true); err != nil {
+				return err
+			}
+		}
 		if err == io.EOF {
 			if len(line) == 0 {
 				return fmt.Errorf("%w: it ends before its checksum line (truncated?)", ErrCorrupt)
@@ -277,6 +695,9 @@ func decode(r io.Reader, signKey []byte, header func(*Plan) error, change func(*
 			return fmt.Errorf("plan: read: %w", err)
 		}
 		if n > 0 && bytes.HasPrefix(line, trailerPrefix) {
+			if err := flush(true); err != nil {
+				return err
+			}
 			var t trailer
 			if err := json.Unmarshal(line, &t); err != nil {
 				return fmt.Errorf("%w: unreadable checksum line: %v", ErrCorrupt, err)
@@ -299,36 +720,115 @@ func decode(r io.Reader, signKey []byte, header func(*Plan) error, change func(*
 		if mac != nil {
 			mac.Write(line)
 		}
-		if n == 0 {
-			var probe struct {
-				FormatVersion *int `json:"format_version"`
-			}
-			if json.Unmarshal(line, &probe) != nil || probe.FormatVersion == nil {
-				return fmt.Errorf("%w: it does not start with an ldapply plan header", ErrCorrupt)
-			}
-			if *probe.FormatVersion != FormatVersion {
-				return fmt.Errorf("plan file has format version %d, and this ldapply reads only version %d: use the ldapply version that made it, or run plan again", *probe.FormatVersion, FormatVersion)
-			}
-			var p Plan
-			if err := json.Unmarshal(line, &p); err != nil {
-				return fmt.Errorf("%w: header: %v", ErrCorrupt, err)
-			}
-			if err := header(&p); err != nil {
+		if n > 0 {
+			ahead.add(n, line)
+			if err := flush(false); err != nil {
 				return err
 			}
-		} else {
-			var c Change
-			if err := json.Unmarshal(line, &c); err != nil {
-				return fmt.Errorf("%w: change %d: %v", ErrCorrupt, n, err)
+			continue
+		}
+		// One pass: a type error in a header of another version still
+		// leaves its version set.
+		var h struct {
+			Plan
+			FormatVersion *int `json:"format_version"`
+		}
+		err = json.Unmarshal(line, &h)
+		if h.FormatVersion == nil {
+			return fmt.Errorf("%w: it does not start with an ldapply plan header", ErrCorrupt)
+		}
+		if *h.FormatVersion != FormatVersion {
+			return fmt.Errorf("plan file has format version %d, and this ldapply reads only version %d: use the ldapply version that made it, or run plan again", *h.FormatVersion, FormatVersion)
+		}
+		if err != nil {
+			return fmt.Errorf("%w: header: %v", ErrCorrupt, err)
+		}
+		p := h.Plan
+		p.FormatVersion = FormatVersion
+		if err := header(&p); err != nil {
+			return err
+		}
+	}
+}
+
+// decodeAhead unmarshals change lines on worker goroutines, a batch at a
+// time, and hands the batches back in the order they were added.
+type decodeAhead struct {
+	work    chan *lineBatch
+	wg      sync.WaitGroup
+	cur     *lineBatch   // being filled
+	pending []*lineBatch // sent to the workers, in order
+}
+
+// lineBatch is a run of consecutive change lines, the first numbered
+// first (the header is line 0), and what they unmarshaled to.
+type lineBatch struct {
+	first int
+	lines [][]byte
+	fcs   []fileChange
+	errs  []error
+	done  chan struct{}
+}
+
+const (
+	batchLines   = 256
+	batchesAhead = 8
+)
+
+func newDecodeAhead() *decodeAhead {
+	d := &decodeAhead{work: make(chan *lineBatch, batchesAhead)}
+	for range min(runtime.GOMAXPROCS(0), batchesAhead) {
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			for b := range d.work {
+				b.fcs, b.errs = make([]fileChange, len(b.lines)), make([]error, len(b.lines))
+				for i, line := range b.lines {
+					b.errs[i] = json.Unmarshal(line, &b.fcs[i])
+				}
+				close(b.done)
 			}
-			if err := restoreLists(&c); err != nil {
-				return fmt.Errorf("%w: change %d: %v", ErrCorrupt, n, err)
-			}
-			changes++
-			if err := change(&c); err != nil {
-				return err
+		}()
+	}
+	return d
+}
+
+// add queues line n.
+func (d *decodeAhead) add(n int, line []byte) {
+	if d.cur == nil {
+		d.cur = &lineBatch{first: n, lines: make([][]byte, 0, batchLines), done: make(chan struct{})}
+	}
+	if d.cur.lines = append(d.cur.lines, line); len(d.cur.lines) == batchLines {
+		d.send()
+	}
+}
+
+func (d *decodeAhead) send() {
+	d.work <- d.cur
+	d.pending = append(d.pending, d.cur)
+	d.cur = nil
+}
+
+// ready returns the decoded batches that are due, oldest first: all of
+// them when all is set, else those beyond batchesAhead.
+func (d *decodeAhead) ready(all bool) iter.Seq[*lineBatch] {
+	if all && d.cur != nil {
+		d.send()
+	}
+	return func(yield func(*lineBatch) bool) {
+		for len(d.pending) > 0 && (all || len(d.pending) > batchesAhead) {
+			b := d.pending[0]
+			<-b.done
+			d.pending = d.pending[1:]
+			if !yield(b) {
+				return
 			}
 		}
-		n++
 	}
+}
+
+// stop ends the workers once they have finished what was sent.
+func (d *decodeAhead) stop() {
+	close(d.work)
+	d.wg.Wait()
 }

@@ -2,6 +2,9 @@ package plan_test
 
 import (
 	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -19,7 +22,21 @@ func FuzzDecode(f *testing.F) {
 	good := buf.Bytes()
 	f.Add(good)
 	f.Add(good[:len(good)/2])
-	f.Add([]byte("{\"format_version\":1}\n{\"checksum\":{\"changes\":0}}\n"))
+	var lists bytes.Buffer // list_refs and payload_lists
+	if err := plan.Write(&lists, groupPlan(), key); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(lists.Bytes())
+	zr, err := gzip.NewReader(&lists) // uncompressed, the fuzzer's edits mean more
+	if err != nil {
+		f.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(plain)
+	f.Add(fmt.Appendf(nil, "{\"format_version\":%d}\n{\"checksum\":{\"changes\":0}}\n", plan.FormatVersion))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := plan.Read(bytes.NewReader(data), nil)
