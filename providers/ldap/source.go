@@ -151,7 +151,7 @@ func (s *Source) readOnce(parent context.Context, cfgp *Config, sch schema) (_ *
 	wg.Go(func() {
 		var extra []string
 		if !cfg.Users.IncludeDisabled {
-			extra = append(extra, "userAccountControl") // see skipDisabled
+			extra = append(extra, "userAccountControl") // see disabled
 		}
 		skipped := 0
 		if err := s.search(ctx, conns[0], &cfg, "users", cfg.Users.SearchConfig, cfg.Users.Filter, s.UserAttributes, extra, func(e *goldap.Entry) error {
@@ -504,7 +504,7 @@ func (s *Source) pagedSearch(ctx context.Context, conn *goldap.Conn, cfg *Config
 		res, err := conn.Search(req)
 		if goldap.IsErrorWithCode(err, goldap.LDAPResultReferral) {
 			// The server holds no such base. The search is skipped; the
-			// caller decides what an unread kind means (see referred).
+			// caller decides what an unread kind means (see referredError).
 			urls := referralURLs(err)
 			s.log.Debug("Skipping an LDAP search the server referred elsewhere (LDAP result 10): it does not hold the base.", "what", what, "base", sc.Base, "referrals", urls)
 			return count, pages, &referredError{urls: urls, err: fail(err)}
