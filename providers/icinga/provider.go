@@ -343,9 +343,16 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 			problems = append(problems, fmt.Sprintf("source users %s and %s both map to username %q; Icinga usernames are unique (case-insensitive): fix the directory or target.icinga.map.username", other.dn, e.DN, username))
 			continue
 		}
-		id := p.ContactID(e.Key, username)
+		var id string
 		if b, ok := bindings[plan.KindUser][e.Key]; ok {
 			id = b.ID
+		} else {
+			id = p.ContactID(e.Key, username)
+		}
+		if c, ok := snap.contacts[id]; ok {
+			// The target's string for the same id: the member lists
+			// and the diff then compare pointers, not text.
+			id = c.ID
 		}
 		byUsername[lower] = named{e.DN, id}
 		o := &plan.Object{Kind: plan.KindUser, Key: e.Key, ID: id, Name: username, Attrs: map[string]string{
