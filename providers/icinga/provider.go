@@ -248,7 +248,7 @@ func groupObject(g *Group) *plan.Object {
 
 // fillGroups sets the Groups of the contacts in need (all when need is
 // nil) from the groups' users lists, sorted: the contacts list was read
-// without them (see Client.contacts).
+// without them (see Client.eachContact).
 func (s *snapshot) fillGroups(need map[string]bool) {
 	for _, c := range s.contacts {
 		if need == nil || need[c.ID] {
