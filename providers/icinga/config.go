@@ -2,11 +2,9 @@ package icinga
 
 import (
 	"fmt"
-	"net/url"
-	"os"
-	"strings"
 
 	"github.com/google/uuid"
+	"github.com/ldapply/ldapply/providers/endpoint"
 	"github.com/ldapply/ldapply/providers/mapping"
 )
 
@@ -61,28 +59,8 @@ var defaultMaps = map[string]Map{
 // Resolve reads password_file, fills defaults for the source schema and
 // validates. Errors name the configuration key.
 func (c *Config) Resolve(schema string) error {
-	if c.URL == "" {
-		return fmt.Errorf("target.icinga.url is required, e.g. https://icinga.example.com/icingaweb2/notifications/api/v1")
-	}
-	u, err := url.Parse(c.URL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("target.icinga.url %q is not an http(s) URL", c.URL)
-	}
-	if c.Username == "" {
-		return fmt.Errorf("target.icinga.username is required")
-	}
-	if c.PasswordFile != "" {
-		if c.Password != "" {
-			return fmt.Errorf("target.icinga: set password or password_file, not both")
-		}
-		b, err := os.ReadFile(c.PasswordFile)
-		if err != nil {
-			return fmt.Errorf("target.icinga.password_file: %w", err)
-		}
-		c.Password = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
-	}
-	if c.Password == "" {
-		return fmt.Errorf("target.icinga.password (or password_file) is required")
+	if err := endpoint.Resolve("target.icinga", "https://icinga.example.com/icingaweb2/notifications/api/v1", c.URL, c.Username, &c.Password, c.PasswordFile); err != nil {
+		return err
 	}
 	if c.Channel == "" {
 		c.Channel = "email"

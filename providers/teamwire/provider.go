@@ -76,7 +76,7 @@ func (p *Provider) currentObject(org string, s Settings, salt string) *plan.Obje
 			continue
 		}
 		if k == fieldBindPW {
-			v = hashSecret(salt, v)
+			v = plan.HashSecret(salt, v)
 			o.Sensitive = []string{fieldBindPW}
 		}
 		o.Attrs[k] = v
@@ -87,7 +87,7 @@ func (p *Provider) currentObject(org string, s Settings, salt string) *plan.Obje
 func (p *Provider) desiredObject(org, salt string) *plan.Object {
 	o := &plan.Object{Kind: KindSettings, Key: org, ID: org, Name: objectName(org), Attrs: maps.Clone(p.attrs)}
 	if _, ok := o.Attrs[fieldBindPW]; ok {
-		o.Attrs[fieldBindPW] = hashSecret(salt, p.bindpw)
+		o.Attrs[fieldBindPW] = plan.HashSecret(salt, p.bindpw)
 		o.Sensitive = []string{fieldBindPW}
 	}
 	return o
@@ -96,7 +96,7 @@ func (p *Provider) desiredObject(org, salt string) *plan.Object {
 // Plan reads the settings of every configured organisation and returns
 // the changes that make them match the desired ones. dir is not used.
 func (p *Provider) Plan(ctx context.Context, _ *plan.Directory, bindings plan.Bindings) (*plan.Plan, error) {
-	salt := newSalt()
+	salt := plan.NewSalt()
 	res := &plan.Plan{Counts: map[string]int{}}
 	var desiredObjs, current []*plan.Object
 	raw := map[string]Settings{}
@@ -200,7 +200,7 @@ func (p *Provider) Apply(ctx context.Context, c *plan.Change) error {
 	}
 	secret := ""
 	if want, managed := c.After.Attrs[fieldBindPW]; managed {
-		if !hashMatches(want, p.bindpw) {
+		if !plan.SecretMatches(want, p.bindpw) {
 			return fmt.Errorf("teamwire: %s: %w; nothing was sent, run plan again", c.Name(), ErrStaleSecret)
 		}
 		secret = p.bindpw

@@ -1,11 +1,6 @@
 package teamwire
 
 import (
-	"crypto/pbkdf2"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -195,40 +190,9 @@ func desired(cfg *Config, src *ldap.Config) (attrs map[string]string, bindpw str
 	return attrs, bindpw, nil
 }
 
-// Sensitive values are stored as PBKDF2-SHA256 hashes with a salt made per
-// plan: "pbkdf2-sha256$<iterations>$<salt hex>$<hash hex>". The salt is
-// also the prefix of every settings Version of the plan, so apply can
-// recompute both.
-const hashIterations = 100_000
-
-func newSalt() string {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		panic("teamwire: no randomness: " + err.Error())
-	}
-	return hex.EncodeToString(b)
-}
-
-func hashSecret(salt, secret string) string {
-	s, err := hex.DecodeString(salt)
-	if err != nil {
-		s = []byte(salt)
-	}
-	k, err := pbkdf2.Key(sha256.New, secret, s, hashIterations, 32)
-	if err != nil {
-		panic("teamwire: pbkdf2: " + err.Error())
-	}
-	return fmt.Sprintf("pbkdf2-sha256$%d$%s$%s", hashIterations, salt, hex.EncodeToString(k))
-}
-
-// hashMatches reports whether hash (as made by hashSecret) is secret's.
-func hashMatches(hash, secret string) bool {
-	parts := strings.Split(hash, "$")
-	if len(parts) != 4 || parts[0] != "pbkdf2-sha256" || parts[1] != strconv.Itoa(hashIterations) {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(hashSecret(parts[2], secret)), []byte(hash)) == 1
-}
+// Sensitive values are stored as plan.HashSecret hashes with a salt made
+// per plan. The salt is also the prefix of every settings Version of the
+// plan, so apply can recompute both.
 
 // saltOfVersion returns the salt a settings Version was made with.
 func saltOfVersion(v string) (string, bool) {
@@ -273,7 +237,7 @@ func (s Settings) str(k string) (string, bool) {
 func (s Settings) version(salt string) string {
 	cp := maps.Clone(s)
 	if pw, ok := s.str(fieldBindPW); ok {
-		cp[fieldBindPW] = hashSecret(salt, pw)
+		cp[fieldBindPW] = plan.HashSecret(salt, pw)
 	}
 	return salt + ":" + plan.VersionOf(cp)
 }

@@ -2,13 +2,11 @@ package udm
 
 import (
 	"fmt"
-	"net/url"
-	"os"
 	"slices"
-	"strings"
 
 	"time"
 
+	"github.com/ldapply/ldapply/providers/endpoint"
 	"github.com/ldapply/ldapply/providers/mapping"
 )
 
@@ -71,28 +69,8 @@ var neverMapped = []string{"users", "nestedGroup", "groups", "memberOf", "primar
 // Resolve reads password_file, fills defaults for the source schema and
 // validates. Errors name the configuration key.
 func (c *Config) Resolve(schema string) error {
-	if c.URL == "" {
-		return fmt.Errorf("target.udm.url is required, e.g. https://ucs.example.com/univention/udm/")
-	}
-	u, err := url.Parse(c.URL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("target.udm.url %q is not an http(s) URL", c.URL)
-	}
-	if c.Username == "" {
-		return fmt.Errorf("target.udm.username is required")
-	}
-	if c.PasswordFile != "" {
-		if c.Password != "" {
-			return fmt.Errorf("target.udm: set password or password_file, not both")
-		}
-		b, err := os.ReadFile(c.PasswordFile)
-		if err != nil {
-			return fmt.Errorf("target.udm.password_file: %w", err)
-		}
-		c.Password = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
-	}
-	if c.Password == "" {
-		return fmt.Errorf("target.udm.password (or password_file) is required")
+	if err := endpoint.Resolve("target.udm", "https://ucs.example.com/univention/udm/", c.URL, c.Username, &c.Password, c.PasswordFile); err != nil {
+		return err
 	}
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = DefaultConnectTimeout

@@ -334,7 +334,7 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 				// plan keeps a salted hash, apply the clear value.
 				delete(props, passwordProp)
 				if _, exists := snap.byID[k][e.Key]; !exists {
-					props[passwordProp] = hashSecret(newSalt(), pw)
+					props[passwordProp] = plan.HashSecret(plan.NewSalt(), pw)
 					o.Sensitive = []string{passwordProp}
 				}
 			}
@@ -684,7 +684,7 @@ func (p *Provider) sourcePassword(ctx context.Context, key, hash string) (string
 	if err != nil {
 		return "", fmt.Errorf("udm: user_properties.password for %s: %w", e.DN, err)
 	}
-	if !hashMatches(hash, pw) {
+	if !plan.SecretMatches(hash, pw) {
 		return "", fmt.Errorf("udm: the password of source user %s changed since the plan was made; run plan again", e.DN)
 	}
 	return pw, nil
