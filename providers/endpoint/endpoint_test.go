@@ -14,7 +14,7 @@ func TestResolve(t *testing.T) {
 	const key, ex = "target.x", "https://x.example.com/api"
 	for _, tc := range []struct {
 		url, user, pw, file string
-		want, wantPW         string
+		want, wantPW        string
 	}{
 		{"", "u", "p", "", "target.x.url is required, e.g. https://x.example.com/api", ""},
 		{"ftp://x", "u", "p", "", `target.x.url "ftp://x" is not an http(s) URL`, ""},
