@@ -47,8 +47,13 @@ test-deps: deps
 demo: deps build
 	$(GO) run ./fixtures/cmd/demo -ldapply $(BIN)
 
+# The patched go-asn1-ber (partialvendor/, see its PATCHES.md) is a module
+# of its own: its tests run too.
+BER := partialvendor/github.com/go-asn1-ber/asn1-ber
+
 test: test-deps
 	$(GO) test -race -count=1 ./...
+	$(GO) -C $(BER) test -race -count=1 ./...
 
 test-short:
 	$(GO) test -short ./...
@@ -58,7 +63,8 @@ test-short:
 BENCH_SIZES ?= 1000,10000,100000
 BENCH_RUNS ?= 3
 bench: deps build
-	$(GO) test -run '^$$' -bench . -benchmem ./plan/ ./state/ | tee bench/go-bench.txt
+	{ $(GO) test -run '^$$' -bench . -benchmem ./plan/ ./state/ && \
+	  $(GO) -C $(BER) test -run '^$$' -bench ReadSearchEntry -benchmem . ; } | tee bench/go-bench.txt
 	$(GO) run ./fixtures/cmd/bench -ldapply $(BIN) -sizes $(BENCH_SIZES) -runs $(BENCH_RUNS) -out bench/results.md -profile bench/out
 
 # fuzz runs each fuzz target for FUZZTIME; the corpora in testdata/fuzz
@@ -68,10 +74,12 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./plan
 	$(GO) test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME) ./cmd/ldapply
 	$(GO) test -run '^$$' -fuzz '^FuzzMapping$$' -fuzztime $(FUZZTIME) ./providers/mapping
+	$(GO) -C $(BER) test -run '^$$' -fuzz '^FuzzReadPacketMatchesUpstream$$' -fuzztime $(FUZZTIME) .
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) -C $(BER) vet ./...
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

@@ -30,3 +30,5 @@ require (
 	golang.org/x/term v0.45.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
 )
+
+replace github.com/go-asn1-ber/asn1-ber => ./partialvendor/github.com/go-asn1-ber/asn1-ber

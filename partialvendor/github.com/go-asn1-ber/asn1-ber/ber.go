@@ -282,7 +282,7 @@ func int64Length(i int64) (numBytes int) {
 // DecodePacket decodes the given bytes into a single Packet
 // If a decode error is encountered, nil is returned.
 func DecodePacket(data []byte) *Packet {
-	p, _, _ := readPacket(bytes.NewBuffer(data), 0)
+	p, _, _ := readPacket(&sliceReader{b: data}, 0)
 
 	return p
 }
@@ -290,7 +290,7 @@ func DecodePacket(data []byte) *Packet {
 // DecodePacketErr decodes the given bytes into a single Packet
 // If a decode error is encountered, nil is returned.
 func DecodePacketErr(data []byte) (*Packet, error) {
-	p, _, err := readPacket(bytes.NewBuffer(data), 0)
+	p, _, err := readPacket(&sliceReader{b: data}, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -298,6 +298,12 @@ func DecodePacketErr(data []byte) (*Packet, error) {
 }
 
 // readPacket reads a single Packet from the reader, returning the number of bytes read.
+//
+// ldapply patch: a definite-length packet read from a stream is read
+// whole with one exact allocation, then decoded from memory: primitives'
+// ByteValue and Data share that buffer, and constructed packets keep
+// their content bytes as Data instead of re-encoding every child into
+// their parent (upstream issue #49). See PATCHES.md.
 func readPacket(reader io.Reader, depth int) (*Packet, int, error) {
 	if MaxNestingDepth > 0 && depth >= MaxNestingDepth {
 		return nil, 0, fmt.Errorf("nesting depth %d exceeds maximum %d", depth, MaxNestingDepth)
@@ -312,31 +318,33 @@ func readPacket(reader io.Reader, depth int) (*Packet, int, error) {
 		return nil, read, fmt.Errorf("length %d greater than maximum %d", length, MaxPacketLengthBytes)
 	}
 
-	p := &Packet{
-		Identifier: identifier,
+	if identifier.TagType == TypeConstructed && length != LengthIndefinite {
+		content, err := readContent(reader, length)
+		if err != nil {
+			return nil, read, unexpectedEOF(err)
+		}
+		read += length
+		c := newConstructed(identifier, content)
+		for c.in.off < len(c.in.b) {
+			child, _, err := readPacket(&c.in, depth+1)
+			if err != nil {
+				return nil, read, unexpectedEOF(err)
+			}
+			if isEOCPacket(child) {
+				return nil, read, errors.New("eoc child not allowed with definite length")
+			}
+			c.p.Children = append(c.p.Children, child)
+		}
+		return &c.p, read, nil
 	}
 
-	p.Data = new(bytes.Buffer)
-	p.Children = make([]*Packet, 0, 2)
-	p.Value = nil
+	p := newPacket(identifier)
 
 	if p.TagType == TypeConstructed {
-		// TODO: if universal, ensure tag type is allowed to be constructed
-
-		// Track how much content we've read
+		// Indefinite length: read child by child up to the EOC marker.
+		p.Children = make([]*Packet, 0, 2)
 		contentRead := 0
 		for {
-			if length != LengthIndefinite {
-				// End if we've read what we've been told to
-				if contentRead == length {
-					break
-				}
-				// Detect if a packet boundary didn't fall on the expected length
-				if contentRead > length {
-					return nil, read, fmt.Errorf("expected to read %d bytes, read %d", length, contentRead)
-				}
-			}
-
 			// Read the next packet
 			child, r, err := readPacket(reader, depth+1)
 			if err != nil {
@@ -353,10 +361,7 @@ func readPacket(reader io.Reader, depth int) (*Packet, int, error) {
 
 			// Test is this is the EOC marker for our packet
 			if isEOCPacket(child) {
-				if length == LengthIndefinite {
-					break
-				}
-				return nil, read, errors.New("eoc child not allowed with definite length")
+				break
 			}
 
 			// Append and continue
@@ -369,102 +374,184 @@ func readPacket(reader io.Reader, depth int) (*Packet, int, error) {
 		return nil, read, errors.New("indefinite length used with primitive type")
 	}
 
-	var content []byte
-	if length > 0 {
-		// Read the content and limit it to the parsed length.
-		// If the content is less than the length, we return an EOF error.
-		content, err = ioutil.ReadAll(io.LimitReader(reader, int64(length)))
-		if err == nil && len(content) < int(length) {
-			err = io.EOF
-		}
-		if err != nil {
-			return nil, read, unexpectedEOF(err)
-		}
-		read += len(content)
-	} else {
-		// If length == 0, we set the ByteValue to an empty slice
-		content = make([]byte, 0)
+	// If length == 0, ByteValue is an empty slice.
+	content, err := readContent(reader, length)
+	if err != nil {
+		return nil, read, unexpectedEOF(err)
 	}
+	read += len(content)
+	*p.Data = *bytes.NewBuffer(content)
 
 	if p.ClassType == ClassUniversal {
-		p.Data.Write(content)
 		p.ByteValue = content
-
-		switch p.Tag {
-		case TagEOC:
-		case TagBoolean:
-			val, _ := ParseInt64(content)
-
-			p.Value = val != 0
-		case TagInteger:
-			p.Value, _ = ParseInt64(content)
-		case TagBitString:
-		case TagOctetString:
-			// the actual string encoding is not known here
-			// (e.g. for LDAP content is already an UTF8-encoded
-			// string). Return the data without further processing
-			p.Value = DecodeString(content)
-		case TagNULL:
-		case TagObjectIdentifier:
-			oid, err := parseObjectIdentifier(content)
-			if err == nil {
-				p.Value = OIDToString(oid)
-			}
-		case TagObjectDescriptor:
-		case TagExternal:
-		case TagRealFloat:
-			p.Value, err = ParseReal(content)
-		case TagEnumerated:
-			p.Value, _ = ParseInt64(content)
-		case TagEmbeddedPDV:
-		case TagUTF8String:
-			val := DecodeString(content)
-			if !utf8.Valid([]byte(val)) {
-				err = errors.New("invalid UTF-8 string")
-			} else {
-				p.Value = val
-			}
-		case TagRelativeOID:
-			oid, err := parseRelativeObjectIdentifier(content)
-			if err == nil {
-				p.Value = OIDToString(oid)
-			}
-		case TagSequence:
-		case TagSet:
-		case TagNumericString:
-		case TagPrintableString:
-			val := DecodeString(content)
-			if err = isPrintableString(val); err == nil {
-				p.Value = val
-			}
-		case TagT61String:
-		case TagVideotexString:
-		case TagIA5String:
-			val := DecodeString(content)
-			for i, c := range val {
-				if c >= 0x7F {
-					err = fmt.Errorf("invalid character for IA5String at pos %d: %c", i, c)
-					break
-				}
-			}
-			if err == nil {
-				p.Value = val
-			}
-		case TagUTCTime:
-		case TagGeneralizedTime:
-			p.Value, err = ParseGeneralizedTime(content)
-		case TagGraphicString:
-		case TagVisibleString:
-		case TagGeneralString:
-		case TagUniversalString:
-		case TagCharacterString:
-		case TagBMPString:
-		}
-	} else {
-		p.Data.Write(content)
+		err = decodeUniversal(p, content)
 	}
 
 	return p, read, err
+}
+
+// decodeUniversal sets p.Value from the content of a universal primitive.
+func decodeUniversal(p *Packet, content []byte) (err error) {
+	switch p.Tag {
+	case TagEOC:
+	case TagBoolean:
+		val, _ := ParseInt64(content)
+
+		p.Value = val != 0
+	case TagInteger:
+		p.Value, _ = ParseInt64(content)
+	case TagBitString:
+	case TagOctetString:
+		// the actual string encoding is not known here
+		// (e.g. for LDAP content is already an UTF8-encoded
+		// string). Return the data without further processing
+		p.Value = DecodeString(content)
+	case TagNULL:
+	case TagObjectIdentifier:
+		oid, err := parseObjectIdentifier(content)
+		if err == nil {
+			p.Value = OIDToString(oid)
+		}
+	case TagObjectDescriptor:
+	case TagExternal:
+	case TagRealFloat:
+		p.Value, err = ParseReal(content)
+	case TagEnumerated:
+		p.Value, _ = ParseInt64(content)
+	case TagEmbeddedPDV:
+	case TagUTF8String:
+		val := DecodeString(content)
+		if !utf8.Valid([]byte(val)) {
+			err = errors.New("invalid UTF-8 string")
+		} else {
+			p.Value = val
+		}
+	case TagRelativeOID:
+		oid, err := parseRelativeObjectIdentifier(content)
+		if err == nil {
+			p.Value = OIDToString(oid)
+		}
+	case TagSequence:
+	case TagSet:
+	case TagNumericString:
+	case TagPrintableString:
+		val := DecodeString(content)
+		if err = isPrintableString(val); err == nil {
+			p.Value = val
+		}
+	case TagT61String:
+	case TagVideotexString:
+	case TagIA5String:
+		val := DecodeString(content)
+		for i, c := range val {
+			if c >= 0x7F {
+				err = fmt.Errorf("invalid character for IA5String at pos %d: %c", i, c)
+				break
+			}
+		}
+		if err == nil {
+			p.Value = val
+		}
+	case TagUTCTime:
+	case TagGeneralizedTime:
+		p.Value, err = ParseGeneralizedTime(content)
+	case TagGraphicString:
+	case TagVisibleString:
+	case TagGeneralString:
+	case TagUniversalString:
+	case TagCharacterString:
+	case TagBMPString:
+	}
+	return err
+}
+
+// newPacket returns an empty packet; its Data buffer is allocated with it.
+func newPacket(identifier Identifier) *Packet {
+	pd := &struct {
+		p Packet
+		d bytes.Buffer
+	}{}
+	pd.p.Identifier = identifier
+	pd.p.Data = &pd.d
+	return &pd.p
+}
+
+// constructed is a definite-length constructed packet decoded from
+// memory, allocated at once with its Data buffer, the reader of its
+// content and room for two children (an LDAP attribute, a SET of one
+// value).
+type constructed struct {
+	p    Packet
+	d    bytes.Buffer
+	in   sliceReader
+	kids [2]*Packet
+}
+
+func newConstructed(identifier Identifier, content []byte) *constructed {
+	c := &constructed{d: *bytes.NewBuffer(content), in: sliceReader{b: content}}
+	c.p.Identifier = identifier
+	c.p.Data = &c.d
+	c.p.Children = c.kids[:0]
+	return c
+}
+
+// exactReadMax is the largest content readContent allocates before it has
+// read it: beyond that, a stream's content is read as it arrives, so a
+// length claimed by a faulty peer does not reserve memory up front.
+const exactReadMax = 16 << 20
+
+// readContent returns the next length bytes of reader: a capacity-limited
+// slice of the input when reader is a sliceReader, a new slice otherwise.
+func readContent(reader io.Reader, length int) ([]byte, error) {
+	if in, ok := reader.(*sliceReader); ok {
+		return in.next(length)
+	}
+	if length <= exactReadMax {
+		content := make([]byte, length)
+		if _, err := io.ReadFull(reader, content); err != nil {
+			return nil, err
+		}
+		return content, nil
+	}
+	content, err := ioutil.ReadAll(io.LimitReader(reader, int64(length)))
+	if err == nil && len(content) < length {
+		err = io.EOF
+	}
+	return content, err
+}
+
+// sliceReader reads a packet held in memory without copying it.
+type sliceReader struct {
+	b   []byte
+	off int
+}
+
+func (r *sliceReader) Read(p []byte) (int, error) {
+	if r.off >= len(r.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[r.off:])
+	r.off += n
+	return n, nil
+}
+
+func (r *sliceReader) ReadByte() (byte, error) {
+	if r.off >= len(r.b) {
+		return 0, io.EOF
+	}
+	r.off++
+	return r.b[r.off-1], nil
+}
+
+// next returns the next n bytes, capped so that appending to them (a
+// packet's Data is a bytes.Buffer) never writes into the bytes after them.
+func (r *sliceReader) next(n int) ([]byte, error) {
+	if n > len(r.b)-r.off {
+		return nil, io.ErrUnexpectedEOF
+	}
+	b := r.b[r.off : r.off+n : r.off+n]
+	r.off += n
+	return b, nil
 }
 
 func isPrintableString(val string) error {

@@ -3,6 +3,11 @@ package ber
 import "io"
 
 func readByte(reader io.Reader) (byte, error) {
+	// ldapply patch: no allocation per byte when reader is a
+	// bufio.Reader, a bytes.Buffer or a sliceReader.
+	if br, ok := reader.(io.ByteReader); ok {
+		return br.ReadByte()
+	}
 	bytes := make([]byte, 1)
 	_, err := io.ReadFull(reader, bytes)
 	if err != nil {
