@@ -35,8 +35,10 @@ type Provider struct {
 	log    *slog.Logger
 	ns     uuid.UUID
 	tmpl   struct{ username, fullName, email, groupName *mapping.Template }
-	// prefetched is the read Prefetch started, if any.
-	prefetched *prefetch.Read[*snapshot]
+	// prefetched and prefetchedChannel are the reads Prefetch started,
+	// if any.
+	prefetched        *prefetch.Read[*snapshot]
+	prefetchedChannel *prefetch.Read[Channel]
 }
 
 // New returns a provider for a resolved configuration (see
@@ -97,21 +99,37 @@ type snapshot struct {
 }
 
 func (p *Provider) read(ctx context.Context) (*snapshot, error) {
-	start := time.Now()
-	channels, err := p.client.Channels(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("icinga: read channels: %w", err)
-	}
-	ch, err := pickChannel(channels, p.cfg.Channel)
+	ch, err := p.readChannel(ctx)
 	if err != nil {
 		return nil, err
 	}
+	s, err := p.readObjects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.channel = ch
+	return s, nil
+}
+
+// readChannel reads the channels and picks the default one.
+func (p *Provider) readChannel(ctx context.Context) (Channel, error) {
+	channels, err := p.client.Channels(ctx)
+	if err != nil {
+		return Channel{}, fmt.Errorf("icinga: read channels: %w", err)
+	}
+	return pickChannel(channels, p.cfg.Channel)
+}
+
+// readObjects reads the contacts and contact groups; the snapshot's
+// channel is left to the caller.
+func (p *Provider) readObjects(ctx context.Context) (*snapshot, error) {
+	start := time.Now()
 	// One interner for both lists: a group's users are the contacts' ids.
 	in := interner{}
 	// Each contact is held on its own as it arrives: no slice of 100,000
 	// structs grows by doubling and is then copied.
 	var contacts []*heldContact
-	err = p.client.eachContact(ctx, in, false, func() { contacts = nil }, func(v *Contact) {
+	err := p.client.eachContact(ctx, in, false, func() { contacts = nil }, func(v *Contact) {
 		c := &heldContact{Contact: *v}
 		c.compact()
 		contacts = append(contacts, c)
@@ -123,7 +141,7 @@ func (p *Provider) read(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("icinga: read contact groups: %w", err)
 	}
-	s := &snapshot{channel: ch, contacts: make(map[string]*heldContact, len(contacts)), groups: make(map[string]*Group, len(groups))}
+	s := &snapshot{contacts: make(map[string]*heldContact, len(contacts)), groups: make(map[string]*Group, len(groups))}
 	for _, c := range contacts {
 		s.contacts[c.ID] = c
 	}
@@ -139,9 +157,12 @@ func (p *Provider) read(ctx context.Context) (*snapshot, error) {
 }
 
 // Prefetch starts reading the target in the background, so that the read
-// overlaps the directory's; the next Plan uses its result.
+// overlaps the directory's; the next Plan uses its result. The channels
+// come on their own: Plan drafts the desired side with them while the
+// contacts and groups are still arriving.
 func (p *Provider) Prefetch(ctx context.Context) {
-	p.prefetched = prefetch.Start(ctx, p.read)
+	p.prefetchedChannel = prefetch.Start(ctx, p.readChannel)
+	p.prefetched = prefetch.Start(ctx, p.readObjects)
 }
 
 // pickChannel finds the default channel by id, then name, then type.
@@ -296,94 +317,44 @@ func (p *Provider) SourceAttributes() []string {
 // It fills the returned plan's Changes, Refs, Warnings and Counts; the
 // caller fills the header.
 func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.Bindings) (*plan.Plan, error) {
-	snap, err := prefetch.Take(ctx, &p.prefetched, p.read)
+	// The desired side needs the directory and the channel alone: it is
+	// drafted while the target's contacts and groups are still arriving.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if p.prefetched == nil {
+		p.Prefetch(ctx)
+	}
+	ch, err := prefetch.Take(ctx, &p.prefetchedChannel, p.readChannel)
 	if err != nil {
 		return nil, err
 	}
 	res := &plan.Plan{Counts: map[string]int{
 		"source users": len(dir.Users), "source groups": len(dir.Groups),
-		"target contacts": len(snap.contacts), "target contact groups": len(snap.groups),
 		"managed users": len(bindings[plan.KindUser]), "managed groups": len(bindings[plan.KindGroup]),
 	}}
-	var buf bytes.Buffer
-	var problems []string
+	d, err := p.draft(dir, bindings, ch)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := prefetch.Take(ctx, &p.prefetched, p.readObjects)
+	if err != nil {
+		return nil, err
+	}
+	snap.channel = ch
+	res.Counts["target contacts"], res.Counts["target contact groups"] = len(snap.contacts), len(snap.groups)
+	res.Warnings = d.warnings
+	problems := d.problems
 
-	// Users.
-	desired := make([]*plan.Object, 0, len(dir.Users))
-	desiredDN := make([]string, 0, len(dir.Users)) // NormDN of desired[i]
-	type named struct{ dn, id string }
-	byUsername := make(map[string]named, len(dir.Users)) // lower(username) -> source user
+	// The target's string for each id it shares with the directory: the
+	// member lists and the diff then compare pointers, not text.
+	for r, o := range d.byID {
+		if c, ok := snap.contacts[o.ID]; ok {
+			o.ID, d.uids[r] = c.ID, c.ID
+		}
+	}
 	boundUsers := bindings.ByID(plan.KindUser)
-	for _, e := range dir.Users {
-		username, err := p.tmpl.username.Execute(e, &buf)
-		if err != nil {
-			return nil, fmt.Errorf("icinga: target.icinga.map.username for %s: %w", e.DN, err)
-		}
-		if username == "" {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("user %s has no username (map.username is empty) and is skipped", e.DN))
-			continue
-		}
-		email, err := p.tmpl.email.Execute(e, &buf)
-		if err != nil {
-			return nil, fmt.Errorf("icinga: target.icinga.map.email for %s: %w", e.DN, err)
-		}
-		if email == "" && snap.channel.Type == "email" {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("user %s (%s) has no email address and is skipped: an Icinga contact needs one for its email default channel", username, e.DN))
-			continue
-		}
-		fullName, err := p.tmpl.fullName.Execute(e, &buf)
-		if err != nil {
-			return nil, fmt.Errorf("icinga: target.icinga.map.full_name for %s: %w", e.DN, err)
-		}
-		if fullName == "" {
-			fullName = username
-		}
-		lower := strings.ToLower(username)
-		if other, dup := byUsername[lower]; dup {
-			problems = append(problems, fmt.Sprintf("source users %s and %s both map to username %q; Icinga usernames are unique (case-insensitive): fix the directory or target.icinga.map.username", other.dn, e.DN, username))
-			continue
-		}
-		var id string
-		if b, ok := bindings[plan.KindUser][e.Key]; ok {
-			id = b.ID
-		} else {
-			id = p.ContactID(e.Key, username)
-		}
-		if c, ok := snap.contacts[id]; ok {
-			// The target's string for the same id: the member lists
-			// and the diff then compare pointers, not text.
-			id = c.ID
-		}
-		byUsername[lower] = named{e.DN, id}
-		o := &plan.Object{Kind: plan.KindUser, Key: e.Key, ID: id, Name: username, Attrs: map[string]string{
-			attrUsername: username, attrFullName: fullName, attrDefaultChannel: snap.channel.ID,
-		}}
-		if email != "" {
-			o.Attrs[attrEmail] = email
-		}
-		desired = append(desired, o)
-		desiredDN = append(desiredDN, e.NormDN)
-	}
-	// Members are collected as ranks in the sorted contact ids: they sort
-	// as integers, and a rank gives the id and the username back.
-	order := make([]int32, len(desired))
-	for i := range order {
-		order[i] = int32(i)
-	}
-	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(desired[a].ID, desired[b].ID) })
-	uids := make([]string, len(order))   // contact ids, sorted
-	unames := make([]string, len(order)) // their usernames
-	rankByDN := make(map[string]int32, len(order))
-	for r, i := range order {
-		uids[r], unames[r] = desired[i].ID, desired[i].Name
-		rankByDN[desiredDN[i]] = int32(r)
-	}
-	desiredDN, order = nil, nil
-	// The user entries are done with (their NormDNs live on as keys of
-	// rankByDN): at 100,000 users they are a third of the heap.
-	clear(dir.Users)
 	isDesiredUser := func(id string) bool {
-		_, found := slices.BinarySearch(uids, id)
+		_, found := slices.BinarySearch(d.uids, id)
 		return found
 	}
 	// A username held by a contact ldapply does not manage blocks the sync
@@ -395,82 +366,29 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 		if _, managed := boundUsers[c.ID]; managed {
 			continue
 		}
-		if u, ok := byUsername[strings.ToLower(*c.Username)]; ok && u.id != c.ID {
+		if u, ok := d.byUsername[strings.ToLower(*c.Username)]; ok && u.id != c.ID {
 			problems = append(problems, fmt.Sprintf("source user %s maps to username %q, which Icinga contact %s already has and ldapply does not manage; rename or delete that contact in Icinga", u.dn, *c.Username, c.ID))
 		}
 	}
 
-	// Groups.
-	groupByDN := make(map[string]*plan.Entry, len(dir.Groups))
-	for _, g := range dir.Groups {
-		groupByDN[g.NormDN] = g
-	}
-	groupNameDN := map[string]string{}
-	nested := map[string]string{} // "group id/member id" -> via group
-	var ms []member               // reused per group
+	// The groups' member lists.
 	boundGroups := bindings.ByID(plan.KindGroup)
-	var desiredGroups []*plan.Object
-	for _, g := range dir.Groups {
-		name, err := p.tmpl.groupName.Execute(g, &buf)
-		if err != nil {
-			return nil, fmt.Errorf("icinga: target.icinga.map.group_name for %s: %w", g.DN, err)
+	desiredGroups := d.groups
+	for i, g := range desiredGroups {
+		list := make([]string, len(d.ranks[i]))
+		for j, r := range d.ranks[i] {
+			list[j] = d.uids[r]
 		}
-		if name == "" {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("group %s has no name (map.group_name is empty) and is skipped", g.DN))
-			continue
-		}
-		if other, dup := groupNameDN[strings.ToLower(name)]; dup {
-			problems = append(problems, fmt.Sprintf("source groups %s and %s both map to group name %q: fix the directory, target.icinga.map.group_name or source.groups.exclude", other, g.DN, name))
-			continue
-		}
-		groupNameDN[strings.ToLower(name)] = g.DN
-		id := p.GroupID(g.Key, name)
-		if b, ok := bindings[plan.KindGroup][g.Key]; ok {
-			id = b.ID
-		}
-		ms = collectMembers(g, groupByDN, rankByDN, ms[:0])
-		var list []string
-		if tm, ok := g.Attrs[plan.AttrTransitiveMembers]; ok {
-			// The source resolved nesting (AD's in-chain rule), also
-			// through groups it did not read.
-			ranks := make([]int32, 0, len(tm))
-			for _, dn := range tm {
-				if r, ok := rankByDN[dn]; ok {
-					ranks = append(ranks, r)
-				}
-			}
-			slices.Sort(ranks)
-			ranks = slices.Compact(ranks)
-			list = make([]string, len(ranks))
-			for i, r := range ranks {
-				list[i] = uids[r]
-				v := "a nested group"
-				if j, found := slices.BinarySearchFunc(ms, r, func(m member, r int32) int { return cmp.Compare(m.rank, r) }); found {
-					v = ms[j].via
-				}
-				if v != "" {
-					nested[id+"/"+list[i]] = v
-				}
-			}
-		} else {
-			list = make([]string, len(ms))
-			for i, m := range ms {
-				list[i] = uids[m.rank]
-				// The plan shows how a nested member got in: "dave (via dev)".
-				if m.via != "" {
-					nested[id+"/"+list[i]] = m.via
-				}
-			}
-		}
+		d.ranks[i] = nil
 		// Members ldapply does not manage (contacts made by hand) stay.
 		// Both lists are sorted: one walk finds the members not desired.
-		if cur, ok := snap.groups[id]; ok {
-			n, i := len(list), 0
+		if cur, ok := snap.groups[g.ID]; ok {
+			n, k := len(list), 0
 			for _, u := range cur.Users {
-				for i < n && list[i] < u {
-					i++
+				for k < n && list[k] < u {
+					k++
 				}
-				if i < n && list[i] == u {
+				if k < n && list[k] == u {
 					continue
 				}
 				if _, managed := boundUsers[u]; managed || isDesiredUser(u) {
@@ -483,17 +401,13 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 				list = slices.Compact(list)
 			}
 		}
-		desiredGroups = append(desiredGroups, &plan.Object{Kind: plan.KindGroup, Key: g.Key, ID: id, Name: name,
-			Lists: map[string][]string{listMembers: list}})
+		g.Lists = map[string][]string{listMembers: list}
 	}
-	// So are the group entries (nested group names live on in nested).
-	clear(dir.Groups)
-	groupByDN, rankByDN = nil, nil
 	for _, g := range snap.groups {
 		if _, managed := boundGroups[g.ID]; managed {
 			continue
 		}
-		if dn, ok := groupNameDN[strings.ToLower(g.Name)]; ok {
+		if dn, ok := d.groupNameDN[strings.ToLower(g.Name)]; ok {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("group %s maps to name %q, which the unmanaged Icinga contact group %s also has", dn, g.Name, g.ID))
 		}
 	}
@@ -509,7 +423,7 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	for _, g := range snap.groups {
 		current = append(current, groupObject(g))
 	}
-	changes, err := plan.Diff(plan.Input{Desired: append(desired, desiredGroups...), Current: current, Bindings: bindings})
+	changes, err := plan.Diff(plan.Input{Desired: append(d.users, desiredGroups...), Current: current, Bindings: bindings})
 	if err != nil {
 		return nil, err
 	}
@@ -563,8 +477,8 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	// else the contact's. A member that came through a nested group gets
 	// a ref of its own under "group id/member id".
 	nameOf := func(id string) (string, bool) {
-		if r, found := slices.BinarySearch(uids, id); found {
-			return unames[r], true
+		if r, found := slices.BinarySearch(d.uids, id); found {
+			return d.unames[r], true
 		}
 		if c, ok := snap.contacts[id]; ok && c.Username != nil {
 			return *c.Username, true
@@ -580,7 +494,7 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 			for _, id := range o.Lists[listMembers] {
 				if n, ok := nameOf(id); ok {
 					used[id] = n
-					if v, ok := nested[changes[i].ID+"/"+id]; ok {
+					if v, ok := d.nested[changes[i].ID+"/"+id]; ok {
 						used[changes[i].ID+"/"+id] = n + " (via " + v + ")"
 					}
 				}
@@ -590,6 +504,166 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	res.Refs = used
 	res.Changes = changes
 	return res, nil
+}
+
+// draft is the desired side of a plan, drafted from the directory alone.
+type draft struct {
+	users      []*plan.Object       // the desired contacts, in directory order
+	byID       []*plan.Object       // the same, sorted by id
+	uids       []string             // their ids, sorted: a member is a rank here
+	unames     []string             // their usernames, by rank
+	byUsername map[string]namedUser // lower(username) -> source user
+	groups     []*plan.Object       // the desired groups, lists not yet filled
+	ranks      [][]int32            // groups[i]'s members, as ranks in uids
+	// nested names the group a nested member came through, under
+	// "group id/contact id".
+	nested      map[string]string
+	groupNameDN map[string]string // lower(group name) -> source group DN
+	warnings    []string
+	problems    []string
+}
+
+// namedUser is a source user by DN and contact id.
+type namedUser struct{ dn, id string }
+
+// draft maps the directory's users and groups to contacts and contact
+// groups. It releases dir's entries as it goes.
+func (p *Provider) draft(dir *plan.Directory, bindings plan.Bindings, ch Channel) (*draft, error) {
+	d := &draft{
+		users:       make([]*plan.Object, 0, len(dir.Users)),
+		byUsername:  make(map[string]namedUser, len(dir.Users)),
+		nested:      map[string]string{},
+		groupNameDN: map[string]string{},
+	}
+	var buf bytes.Buffer
+	desiredDN := make([]string, 0, len(dir.Users)) // NormDN of d.users[i]
+	for _, e := range dir.Users {
+		username, err := p.tmpl.username.Execute(e, &buf)
+		if err != nil {
+			return nil, fmt.Errorf("icinga: target.icinga.map.username for %s: %w", e.DN, err)
+		}
+		if username == "" {
+			d.warnings = append(d.warnings, fmt.Sprintf("user %s has no username (map.username is empty) and is skipped", e.DN))
+			continue
+		}
+		email, err := p.tmpl.email.Execute(e, &buf)
+		if err != nil {
+			return nil, fmt.Errorf("icinga: target.icinga.map.email for %s: %w", e.DN, err)
+		}
+		if email == "" && ch.Type == "email" {
+			d.warnings = append(d.warnings, fmt.Sprintf("user %s (%s) has no email address and is skipped: an Icinga contact needs one for its email default channel", username, e.DN))
+			continue
+		}
+		fullName, err := p.tmpl.fullName.Execute(e, &buf)
+		if err != nil {
+			return nil, fmt.Errorf("icinga: target.icinga.map.full_name for %s: %w", e.DN, err)
+		}
+		if fullName == "" {
+			fullName = username
+		}
+		lower := strings.ToLower(username)
+		if other, dup := d.byUsername[lower]; dup {
+			d.problems = append(d.problems, fmt.Sprintf("source users %s and %s both map to username %q; Icinga usernames are unique (case-insensitive): fix the directory or target.icinga.map.username", other.dn, e.DN, username))
+			continue
+		}
+		var id string
+		if b, ok := bindings[plan.KindUser][e.Key]; ok {
+			id = b.ID
+		} else {
+			id = p.ContactID(e.Key, username)
+		}
+		d.byUsername[lower] = namedUser{e.DN, id}
+		o := &plan.Object{Kind: plan.KindUser, Key: e.Key, ID: id, Name: username, Attrs: map[string]string{
+			attrUsername: username, attrFullName: fullName, attrDefaultChannel: ch.ID,
+		}}
+		if email != "" {
+			o.Attrs[attrEmail] = email
+		}
+		d.users = append(d.users, o)
+		desiredDN = append(desiredDN, e.NormDN)
+	}
+	// Members are collected as ranks in the sorted contact ids: they sort
+	// as integers, and a rank gives the id and the username back.
+	order := make([]int32, len(d.users))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(d.users[a].ID, d.users[b].ID) })
+	d.byID = make([]*plan.Object, len(order))
+	d.uids = make([]string, len(order))
+	d.unames = make([]string, len(order))
+	rankByDN := make(map[string]int32, len(order))
+	for r, i := range order {
+		o := d.users[i]
+		d.byID[r], d.uids[r], d.unames[r] = o, o.ID, o.Name
+		rankByDN[desiredDN[i]] = int32(r)
+	}
+	desiredDN, order = nil, nil
+	// The user entries are done with (their NormDNs live on as keys of
+	// rankByDN): at 100,000 users they are a third of the heap.
+	clear(dir.Users)
+
+	groupByDN := make(map[string]*plan.Entry, len(dir.Groups))
+	for _, g := range dir.Groups {
+		groupByDN[g.NormDN] = g
+	}
+	var ms []member // reused per group
+	for _, g := range dir.Groups {
+		name, err := p.tmpl.groupName.Execute(g, &buf)
+		if err != nil {
+			return nil, fmt.Errorf("icinga: target.icinga.map.group_name for %s: %w", g.DN, err)
+		}
+		if name == "" {
+			d.warnings = append(d.warnings, fmt.Sprintf("group %s has no name (map.group_name is empty) and is skipped", g.DN))
+			continue
+		}
+		if other, dup := d.groupNameDN[strings.ToLower(name)]; dup {
+			d.problems = append(d.problems, fmt.Sprintf("source groups %s and %s both map to group name %q: fix the directory, target.icinga.map.group_name or source.groups.exclude", other, g.DN, name))
+			continue
+		}
+		d.groupNameDN[strings.ToLower(name)] = g.DN
+		id := p.GroupID(g.Key, name)
+		if b, ok := bindings[plan.KindGroup][g.Key]; ok {
+			id = b.ID
+		}
+		ms = collectMembers(g, groupByDN, rankByDN, ms[:0])
+		var ranks []int32
+		if tm, ok := g.Attrs[plan.AttrTransitiveMembers]; ok {
+			// The source resolved nesting (AD's in-chain rule), also
+			// through groups it did not read.
+			ranks = make([]int32, 0, len(tm))
+			for _, dn := range tm {
+				if r, ok := rankByDN[dn]; ok {
+					ranks = append(ranks, r)
+				}
+			}
+			slices.Sort(ranks)
+			ranks = slices.Compact(ranks)
+			for _, r := range ranks {
+				v := "a nested group"
+				if j, found := slices.BinarySearchFunc(ms, r, func(m member, r int32) int { return cmp.Compare(m.rank, r) }); found {
+					v = ms[j].via
+				}
+				if v != "" {
+					d.nested[id+"/"+d.uids[r]] = v
+				}
+			}
+		} else {
+			ranks = make([]int32, len(ms))
+			for i, m := range ms {
+				ranks[i] = m.rank
+				// The plan shows how a nested member got in: "dave (via dev)".
+				if m.via != "" {
+					d.nested[id+"/"+d.uids[m.rank]] = m.via
+				}
+			}
+		}
+		d.groups = append(d.groups, &plan.Object{Kind: plan.KindGroup, Key: g.Key, ID: id, Name: name})
+		d.ranks = append(d.ranks, ranks)
+	}
+	// So are the group entries (nested group names live on in nested).
+	clear(dir.Groups)
+	return d, nil
 }
 
 func (p *Provider) contactPayload(o *plan.Object, snap *snapshot, managedGroups []string, boundGroups map[string]plan.Binding) Contact {
