@@ -1,58 +1,69 @@
 package icinga
 
 import (
-	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
 	"unsafe"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/ldapply/ldapply/plan"
 )
 
 // TestDecodeList covers the streaming list decoder: other keys around
 // "data" are skipped, ids come through the interner (one string per id),
-// escaped ids take the general path, and broken answers are errors.
+// escaped ids take the general path, names match as encoding/json's do,
+// and broken answers are errors.
 func TestDecodeList(t *testing.T) {
 	in := interner{}
-	var groups []Group
-	body := `{"meta": {"x": [1, {"y": 2}]}, "data": [
+	decodeGroups := func(body string) ([]Group, error) {
+		var groups []Group
+		var scratch []string
+		err := decodeList(strings.NewReader(body), func(dec *jsontext.Decoder) error {
+			var v struct {
+				Group
+				Users idList `json:"users"`
+			}
+			v.Users.in, v.Users.scratch = in, scratch
+			err := jsonv2.UnmarshalDecode(dec, &v)
+			v.Group.Users, scratch = v.Users.ids, v.Users.scratch
+			groups = append(groups, v.Group)
+			return err
+		})
+		return groups, err
+	}
+	groups, err := decodeGroups(`{"meta": {"x": [1, {"y": 2}]}, "data": [
 		{"id": "g1", "name": "a", "users": ["u1", "u2"]},
 		{"id": "g2", "name": "b", "users": [ "u2" , "u\u0033" ]},
-		{"id": "g3", "name": "c", "users": null}
-	], "more": true}`
-	err := decodeList(strings.NewReader(body), func(dec *json.Decoder) error {
-		var v struct {
-			Group
-			Users idList `json:"users"`
-		}
-		v.Users.in = in
-		err := dec.Decode(&v)
-		v.Group.Users = v.Users.ids
-		groups = append(groups, v.Group)
-		return err
-	})
+		{"id": "g3", "name": "c", "users": null},
+		{"ID": "g4", "Name": "d", "users": [], "name": "e"}
+	], "more": true}`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(groups) != 3 || !slices.Equal(groups[0].Users, []string{"u1", "u2"}) || !slices.Equal(groups[1].Users, []string{"u2", "u3"}) || groups[2].Users != nil {
+	if len(groups) != 4 || !slices.Equal(groups[0].Users, []string{"u1", "u2"}) || !slices.Equal(groups[1].Users, []string{"u2", "u3"}) || groups[2].Users != nil {
 		t.Fatalf("decoded %+v", groups)
 	}
 	if unsafe.StringData(groups[0].Users[1]) != unsafe.StringData(groups[1].Users[0]) {
 		t.Error("the two u2 are separate strings; the interner should hand out one")
 	}
+	// As encoding/json: names match in any case, the last duplicate wins,
+	// and an empty list stays a list (a group's version hashes it).
+	if g := groups[3]; g.ID != "g4" || g.Name != "e" || g.Users == nil || len(g.Users) != 0 {
+		t.Errorf("decoded %+v, want id g4, name e and an empty, non-nil users list", g)
+	}
+	// The scratch list is reused: earlier groups keep their own members.
+	if !slices.Equal(groups[0].Users, []string{"u1", "u2"}) {
+		t.Errorf("a later group overwrote an earlier one's members: %v", groups[0].Users)
+	}
 
-	for _, bad := range []string{`[]`, `{"data": {}}`, `{"other": []}`, `{"data": [{"id": "g1", "users": [1]}]}`, `{"data": [`} {
-		err := decodeList(strings.NewReader(bad), func(dec *json.Decoder) error {
-			var v struct {
-				Group
-				Users idList `json:"users"`
-			}
-			v.Users.in = in
-			return dec.Decode(&v)
-		})
-		if err == nil {
+	for _, bad := range []string{`[]`, `{"data": {}}`, `{"other": []}`, `{"data": [{"id": "g1", "users": [1]}]}`, `{"data": [`, `{"data": [{"id": "g1", "users": ["u1"`, `{"data": []`, `{"data": [] "x": 1}`} {
+		if _, err := decodeGroups(bad); err == nil {
 			t.Errorf("%s: no error", bad)
+		} else if !strings.Contains(err.Error(), `the answer is not {"data": [...]}`) {
+			t.Errorf("%s: error %q does not say the answer is not a list", bad, err)
 		}
 	}
 }
