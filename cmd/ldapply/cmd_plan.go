@@ -15,6 +15,7 @@ import (
 
 	"github.com/ldapply/ldapply/plan"
 	"github.com/ldapply/ldapply/providers/ldap"
+	"github.com/ldapply/ldapply/providers/prefetch"
 	"github.com/ldapply/ldapply/state"
 )
 
@@ -40,14 +41,22 @@ func makePlan(ctx context.Context, cfg *Config, tgt target, store state.Backend,
 	if err := store.Init(ctx, lockTimeout); err != nil {
 		return nil, err
 	}
-	snap, err := store.Read(ctx, lockTimeout)
-	if err != nil {
-		return nil, err
+	// A failed read also stops the others.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// The state is read while the directory and the target are; a state
+	// that cannot be read (locked, say) stops them at once, and its error
+	// is the one reported.
+	readState := func(ctx context.Context) (*state.Snapshot, error) {
+		snap, err := store.Read(ctx, lockTimeout)
+		if err != nil {
+			cancel(err)
+		}
+		return snap, err
 	}
+	stateRead := prefetch.Start(ctx, readState)
+	var err error
 	dir := &plan.Directory{}
-	// A failed directory read also stops a prefetch of the target.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	if needsSource(tgt) {
 		if pf, ok := tgt.(prefetcher); ok {
 			pf.Prefetch(ctx)
@@ -62,11 +71,18 @@ func makePlan(ctx context.Context, cfg *Config, tgt target, store state.Backend,
 		dir, err = src.Read(ctx)
 		bar.Finish()
 		if err != nil {
+			if cause := context.Cause(ctx); ctx.Err() != nil && cause != ctx.Err() {
+				return nil, cause // the state's error stopped the read
+			}
 			return nil, err
 		}
 		if err := checkSourceSize(cfg, dir); err != nil {
 			return nil, err
 		}
+	}
+	snap, err := prefetch.Take(ctx, &stateRead, readState)
+	if err != nil {
+		return nil, err
 	}
 	bindings, held := dir.HoldReferred(snap.Bindings)
 	warnings := referralWarnings(cfg, dir, held)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -187,6 +188,64 @@ func TestPostgresLockedAndForceUnlock(t *testing.T) {
 		t.Errorf("force-unlock printed:\n%s", out)
 	}
 	p.must(0, "plan", "--lock-timeout", "0s")
+}
+
+// TestPostgresLockedStopsTheReads: plan reads the state while it reads
+// the directory, and a state it cannot read stops that read at once. The
+// PostgreSQL backend waits for the lock in Read (the file backend already
+// fails in Init); here the LDAP server never answers (source.timeout
+// 20s), yet plan reports the lock within seconds.
+func TestPostgresLockedStopsTheReads(t *testing.T) {
+	p := newPGEnv(t, "prod")
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // open and silent until the test ends
+		}
+	}()
+	b, err := os.ReadFile(p.pgConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uri := "uri: " + p.ldap.URL
+	if !strings.Contains(string(b), uri) {
+		t.Fatalf("no %q in %s", uri, p.pgConf)
+	}
+	b = []byte(strings.Replace(string(b), uri, "uri: ldap://"+silent.Addr().String()+"\n  timeout: 20s", 1))
+	if err := os.WriteFile(p.pgConf, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig(p.pgConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := cfg.stateBackend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := store.Init(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	info := state.NewLockInfo("apply", "test")
+	l, err := store.Lock(ctx, info, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	start := time.Now()
+	_, errs, code := p.run("plan", "--lock-timeout", "300ms")
+	if code != exitLocked || !strings.Contains(errs, info.ID) || time.Since(start) > 10*time.Second {
+		t.Errorf("plan while locked, with an LDAP server that never answers, exited %d after %v:\n%s", code, time.Since(start), errs)
+	}
 }
 
 // TestPostgresMigrateKeepsPlans is the end-to-end migration: a plan made

@@ -165,6 +165,13 @@ func (p *Provider) Prefetch(ctx context.Context) {
 	p.prefetched = prefetch.Start(ctx, p.readObjects)
 }
 
+// debug logs at debug level, if there is a logger.
+func (p *Provider) debug(msg string, args ...any) {
+	if p.log != nil {
+		p.log.Debug(msg, args...)
+	}
+}
+
 // pickChannel finds the default channel by id, then name, then type.
 func pickChannel(channels []Channel, want string) (Channel, error) {
 	var byName, byType []Channel
@@ -332,10 +339,12 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 		"source users": len(dir.Users), "source groups": len(dir.Groups),
 		"managed users": len(bindings[plan.KindUser]), "managed groups": len(bindings[plan.KindGroup]),
 	}}
+	started := time.Now()
 	d, err := p.draft(dir, bindings, ch)
 	if err != nil {
 		return nil, err
 	}
+	p.debug("Drafted the contacts and contact groups the directory asks for.", "contacts", len(d.users), "groups", len(d.groups), "duration", time.Since(started))
 	snap, err := prefetch.Take(ctx, &p.prefetched, p.readObjects)
 	if err != nil {
 		return nil, err
@@ -423,10 +432,12 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	for _, g := range snap.groups {
 		current = append(current, groupObject(g))
 	}
+	started = time.Now()
 	changes, err := plan.Diff(plan.Input{Desired: append(d.users, desiredGroups...), Current: current, Bindings: bindings})
 	if err != nil {
 		return nil, err
 	}
+	p.debug("Compared them with Icinga's.", "changes", len(changes), "duration", time.Since(started))
 
 	// The contacts a change touches get their groups (for the version
 	// and the payload), then the objects changed their versions.
@@ -448,13 +459,16 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	// Payloads. A contact PUT replaces its group memberships, so it must
 	// carry the final set: the groups ldapply does not manage that hold
 	// it now, plus the managed groups that will hold it and exist now.
+	// Only the contacts a change touches need theirs.
 	finalGroups := map[string][]string{} // contact id -> managed group ids
 	for _, g := range desiredGroups {
-		if _, exists := snap.groups[g.ID]; !exists {
+		if _, exists := snap.groups[g.ID]; !exists || len(need) == 0 {
 			continue
 		}
 		for _, u := range g.Lists[listMembers] {
-			finalGroups[u] = append(finalGroups[u], g.ID)
+			if need[u] {
+				finalGroups[u] = append(finalGroups[u], g.ID)
+			}
 		}
 	}
 	for i := range changes {
@@ -502,6 +516,7 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 		}
 	}
 	res.Refs = used
+	p.debug("Planned the changes.", "duration", time.Since(started))
 	res.Changes = changes
 	return res, nil
 }
