@@ -751,6 +751,14 @@ var attrAliases = map[string]string{
 // same entry under case-insensitive matching rules (as uid, cn, ou and dc
 // have) normalise to the same string.
 func NormalizeDN(dn string) (string, error) {
+	if n, ok := normalizeSimpleDN(dn); ok {
+		return n, nil
+	}
+	return normalizeParsedDN(dn)
+}
+
+// normalizeParsedDN is NormalizeDN by go-ldap's parser, for any DN.
+func normalizeParsedDN(dn string) (string, error) {
 	parsed, err := goldap.ParseDN(dn)
 	if err != nil {
 		return "", err
@@ -765,4 +773,74 @@ func NormalizeDN(dn string) (string, error) {
 		}
 	}
 	return parsed.String(), nil
+}
+
+// normalizeSimpleDN is NormalizeDN's fast path for the DNs directories
+// mostly hold, such as "uid=jdoe,ou=People,dc=example,dc=com": one
+// type=value per RDN, types of letters, digits and hyphens that start
+// with a letter and have no alias, values of letters, digits and ". _ @
+// -". Such a DN has nothing to unescape, trim, collapse or escape, so its
+// canonical form is the DN lower-cased (dn itself when it is already).
+// It reports false for any other DN. FuzzNormalizeDN checks it against
+// the parser.
+func normalizeSimpleDN(dn string) (string, bool) {
+	if dn == "" {
+		return "", false
+	}
+	upper := false
+	var lower [24]byte // an RDN's type, lower-cased, for the alias check
+	for i := 0; i < len(dn); {
+		// The type.
+		start := i
+		for i < len(dn) && dn[i] != '=' {
+			c := dn[i]
+			switch {
+			case 'a' <= c && c <= 'z':
+			case 'A' <= c && c <= 'Z':
+				c += 'a' - 'A'
+				upper = true
+			case i > start && ('0' <= c && c <= '9' || c == '-'):
+			default:
+				return "", false
+			}
+			if i-start >= len(lower) {
+				return "", false
+			}
+			lower[i-start] = c
+			i++
+		}
+		if i == start || i == len(dn) {
+			return "", false
+		}
+		if _, alias := attrAliases[string(lower[:i-start])]; alias {
+			return "", false
+		}
+		// The value.
+		i++
+		start = i
+		for i < len(dn) && dn[i] != ',' {
+			c := dn[i]
+			switch {
+			case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '.', c == '_', c == '@', c == '-':
+			case 'A' <= c && c <= 'Z':
+				upper = true
+			default:
+				return "", false
+			}
+			i++
+		}
+		if i == start {
+			return "", false
+		}
+		if i < len(dn) { // a comma: another RDN must follow
+			i++
+			if i == len(dn) {
+				return "", false
+			}
+		}
+	}
+	if upper {
+		return strings.ToLower(dn), true
+	}
+	return dn, true
 }
