@@ -1,9 +1,11 @@
 // Package endpoint checks the settings every HTTP target shares: its
-// URL and the credentials, with the password given inline or in a file.
+// URL and the credentials, with the password given inline or in a file;
+// and it makes their HTTP transport.
 package endpoint
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -38,4 +40,21 @@ func Resolve(key, example, rawURL, username string, password *string, passwordFi
 		return fmt.Errorf("%s.password (or password_file) is required", key)
 	}
 	return nil
+}
+
+// MaxIdlePerHost is how many idle connections to one target a transport
+// keeps for reuse: more than apply ever has in flight at its default
+// --parallelism (10).
+const MaxIdlePerHost = 64
+
+// Transport returns a copy of Go's default HTTP transport that keeps
+// MaxIdlePerHost idle connections per host. Go's default keeps 2: with
+// ten requests in flight, the other eight connections were closed after
+// every answer and dialled again, which halved apply's rate and left a
+// socket in TIME_WAIT per write.
+func Transport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = max(t.MaxIdleConns, MaxIdlePerHost)
+	t.MaxIdleConnsPerHost = MaxIdlePerHost
+	return t
 }

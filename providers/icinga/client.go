@@ -20,6 +20,8 @@ import (
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/ldapply/ldapply/providers/endpoint"
 )
 
 // ClientConfig configures a [Client].
@@ -120,7 +122,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.CACert != "" && len(cfg.CAPEM) > 0 {
 		return nil, errors.New("icinga: set only one of the CA certificate file and PEM")
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport := endpoint.Transport()
 	if cfg.CACert != "" || len(cfg.CAPEM) > 0 {
 		pem, name := cfg.CAPEM, "the CA PEM"
 		if cfg.CACert != "" {

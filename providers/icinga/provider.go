@@ -285,7 +285,10 @@ func (s *snapshot) fillGroups(need map[string]bool) {
 	}
 	for _, g := range s.groups {
 		for _, u := range g.Users {
-			if c, ok := s.contacts[u]; ok && (need == nil || need[u]) {
+			if need != nil && !need[u] {
+				continue // need is small: asked first, it spares most lookups in contacts
+			}
+			if c, ok := s.contacts[u]; ok {
 				c.Groups = append(c.Groups, g.ID)
 			}
 		}

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ldapply/ldapply/providers/endpoint"
 )
 
 // ClientConfig configures a [Client].
@@ -107,7 +109,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport := endpoint.Transport()
 	if cfg.CACert != "" || len(cfg.CAPEM) > 0 {
 		if cfg.CACert != "" && len(cfg.CAPEM) > 0 {
 			return nil, errors.New("teamwire: set only one of the CA certificate file and PEM")

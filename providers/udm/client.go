@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ldapply/ldapply/providers/endpoint"
 )
 
 // Object types.
@@ -78,7 +80,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = DefaultReadTimeout
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport := endpoint.Transport()
 	transport.DialContext = (&net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
 	transport.TLSHandshakeTimeout = cfg.ConnectTimeout
 	if cfg.CACert != "" || len(cfg.CAPEM) > 0 {
