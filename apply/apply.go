@@ -123,7 +123,13 @@ func Run(ctx context.Context, p *plan.Plan, t Target, rec Recorder, opts Options
 	// In-flight changes finish even when ctx is cancelled.
 	opCtx := context.WithoutCancel(ctx)
 	for _, phase := range Phases(p.Changes) {
+		// sem bounds the target writes in flight. A change gives its slot
+		// back once the target has answered, so the next write overlaps
+		// the state's fsync; recording bounds the changes that wait for
+		// it, so at most twice Parallelism writes are ever done but not
+		// yet recorded.
 		sem := make(chan struct{}, opts.Parallelism)
+		recording := make(chan struct{}, opts.Parallelism)
 		var wg sync.WaitGroup
 		for _, c := range phase {
 			acquired := false
@@ -144,8 +150,9 @@ func Run(ctx context.Context, p *plan.Plan, t Target, rec Recorder, opts Options
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				defer func() { <-sem }()
 				err := t.Apply(opCtx, c)
+				recording <- struct{}{}
+				<-sem
 				var rerr error
 				if err == nil {
 					if c.Action == plan.Delete {
@@ -154,6 +161,7 @@ func Run(ctx context.Context, p *plan.Plan, t Target, rec Recorder, opts Options
 						rerr = rec.Put(c.Binding())
 					}
 				}
+				<-recording
 				mu.Lock()
 				defer mu.Unlock()
 				finished++

@@ -125,6 +125,56 @@ func TestRunParallelismBound(t *testing.T) {
 	}
 }
 
+// slowRecorder holds each Put until release is closed, as an fsync would.
+type slowRecorder struct {
+	fakeRecorder
+	release chan struct{}
+	waiting atomic.Int32
+}
+
+func (r *slowRecorder) Put(b plan.Binding) error {
+	r.waiting.Add(1)
+	<-r.release
+	return r.fakeRecorder.Put(b)
+}
+
+// TestRunOverlapsRecording: the next target write starts while the last
+// one is being recorded, up to Parallelism writes awaiting the state, and
+// every success is still recorded before Run returns.
+func TestRunOverlapsRecording(t *testing.T) {
+	var cs []plan.Change
+	for i := range 6 {
+		cs = append(cs, ch(plan.Create, plan.KindUser, fmt.Sprintf("u%d", i)))
+	}
+	tg := &fakeTarget{}
+	rec := &slowRecorder{release: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() {
+		_, err := apply.Run(context.Background(), &plan.Plan{Changes: cs}, tg, rec, apply.Options{Parallelism: 2})
+		done <- err
+	}()
+	// With the state stalled, two writes go out, then two more while the
+	// first two wait to be recorded, and no further.
+	deadline := time.Now().Add(5 * time.Second)
+	for rec.waiting.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	tg.mu.Lock()
+	written := len(tg.order)
+	tg.mu.Unlock()
+	if written != 4 {
+		t.Errorf("%d target writes while the first ones wait for the state, want 4 (2 recording, 2 in flight)", written)
+	}
+	close(rec.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.put) != 6 {
+		t.Errorf("%d of 6 changes recorded", len(rec.put))
+	}
+}
+
 func TestRunContinuesPastFailures(t *testing.T) {
 	p := &plan.Plan{Changes: []plan.Change{
 		ch(plan.Create, plan.KindUser, "alice"),

@@ -56,6 +56,28 @@ func newPGEnv(t *testing.T, workspace string) *pgEnv {
 	return p
 }
 
+// lock takes the state's lock as an apply would, until the test ends.
+func (p *pgEnv) lock(t *testing.T, info state.LockInfo) state.Session {
+	t.Helper()
+	cfg, err := loadConfig(p.pgConf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := cfg.stateBackend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Init(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	l, err := store.Lock(context.Background(), info, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Unlock() })
+	return l
+}
+
 // cli2 runs the CLI in-process with exactly args (no --config added).
 // The state subcommands of cmd_state_migrate.go run through a small app
 // of their own while app.go does not list them yet.
@@ -150,22 +172,10 @@ func TestPostgresStateSync(t *testing.T) {
 // is cleared by force-unlock with its id.
 func TestPostgresLockedAndForceUnlock(t *testing.T) {
 	p := newPGEnv(t, "prod")
-	cfg, err := loadConfig(p.pgConf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := cfg.stateBackend()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
 	info := state.NewLockInfo("apply", "test")
 	info.Info = "https://ci.example/jobs/42"
-	l, err := store.Lock(ctx, info, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Unlock()
+	l := p.lock(t, info)
 	_, errs, code := p.run("plan", "--lock-timeout", "300ms")
 	if code != exitLocked || !strings.Contains(errs, info.ID) || !strings.Contains(errs, "https://ci.example/jobs/42") || !strings.Contains(errs, "force-unlock") {
 		t.Errorf("plan while locked exited %d:\n%s", code, errs)
@@ -223,24 +233,8 @@ func TestPostgresLockedStopsTheReads(t *testing.T) {
 	if err := os.WriteFile(p.pgConf, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := loadConfig(p.pgConf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := cfg.stateBackend()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := store.Init(ctx, 0); err != nil {
-		t.Fatal(err)
-	}
 	info := state.NewLockInfo("apply", "test")
-	l, err := store.Lock(ctx, info, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Unlock()
+	p.lock(t, info)
 	start := time.Now()
 	_, errs, code := p.run("plan", "--lock-timeout", "300ms")
 	if code != exitLocked || !strings.Contains(errs, info.ID) || time.Since(start) > 10*time.Second {
