@@ -136,18 +136,37 @@ func cmdPlan(c *cli.Context) (err error) {
 	if c.Bool("json") {
 		format = plan.FormatJSON
 	}
-	if err := plan.Render(c.App.Writer, p, format, plan.RenderOptions{Color: colorOK(c.App.Writer)}); err != nil {
-		return err
+	// The plan file is written while the plan is shown (both only read
+	// p), and takes its name once the delete guard has passed.
+	out := c.String("out")
+	var written <-chan planTemp
+	if out != "" {
+		written = startPlanWrite(out, p, pl.snap.SignKey)
 	}
+	err = plan.Render(c.App.Writer, p, format, plan.RenderOptions{Color: colorOK(c.App.Writer)})
 	// The guard runs after rendering, so the reviewer sees what the
 	// refused plan would have deleted; no plan file is written.
-	if err := checkDeletes(cfg, p, pl.managed, c.Int("allow-deletes")); err != nil {
+	if err == nil {
+		err = checkDeletes(cfg, p, pl.managed, c.Int("allow-deletes"))
+	}
+	if out != "" {
+		w := <-written
+		if err == nil {
+			err = w.err
+		}
+		if err == nil {
+			if rerr := os.Rename(w.name, out); rerr != nil {
+				err = fmt.Errorf("write plan %s: %w", out, rerr)
+			}
+		}
+		if err != nil && w.name != "" {
+			os.Remove(w.name)
+		}
+	}
+	if err != nil {
 		return err
 	}
-	if out := c.String("out"); out != "" {
-		if err := writePlanFile(out, p, pl.snap.SignKey); err != nil {
-			return err
-		}
+	if out != "" {
 		if format == plan.FormatText {
 			fmt.Fprintf(c.App.Writer, "\nSaved the plan to %s. To perform exactly these actions, run:\n    ldapply apply %s\n", out, out)
 		}
@@ -193,28 +212,39 @@ func needsSource(t target) bool {
 	return !ok || sl.NeedsSource()
 }
 
-// writePlanFile writes the plan next to its final name and renames it into
-// place, so a reader never sees half a plan. The file is readable by its
-// owner only: plans name every managed object.
-func writePlanFile(path string, p *plan.Plan, key []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".ldapply-plan-*")
-	if err != nil {
-		return fmt.Errorf("write plan: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := plan.Write(tmp, p, key); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write plan %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write plan %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write plan %s: %w", path, err)
-	}
-	return nil
+// planTemp is a plan written next to its final name, or the error.
+type planTemp struct {
+	name string
+	err  error
+}
+
+// startPlanWrite writes the plan to a temporary file next to path, in the
+// background. The caller renames it into place, so a reader never sees
+// half a plan, or removes it. The file is readable by its owner only:
+// plans name every managed object.
+func startPlanWrite(path string, p *plan.Plan, key []byte) <-chan planTemp {
+	done := make(chan planTemp, 1)
+	go func() {
+		tmp, err := os.CreateTemp(filepath.Dir(path), ".ldapply-plan-*")
+		if err != nil {
+			done <- planTemp{err: fmt.Errorf("write plan: %w", err)}
+			return
+		}
+		err = plan.Write(tmp, p, key)
+		if err == nil {
+			if err = tmp.Sync(); err != nil {
+				err = fmt.Errorf("write plan %s: %w", path, err)
+			}
+		}
+		if cerr := tmp.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("write plan %s: %w", path, cerr)
+		}
+		if err != nil {
+			os.Remove(tmp.Name())
+			done <- planTemp{err: err}
+			return
+		}
+		done <- planTemp{name: tmp.Name()}
+	}()
+	return done
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,10 @@ func TestMassDeleteGuard(t *testing.T) {
 	}
 	if _, err := os.Stat(e.path("big.plan")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused plan was written: %v", err)
+	}
+	// It was written while shown, then removed.
+	if tmp, _ := filepath.Glob(e.path(".ldapply-plan-*")); len(tmp) > 0 {
+		t.Errorf("a refused plan left %v behind", tmp)
 	}
 	if _, errs, code := e.run("plan", "--allow-deletes", "2"); code != 1 || !strings.Contains(errs, "--allow-deletes 3") {
 		t.Errorf("--allow-deletes below the count was accepted (exit %d): %s", code, errs)

@@ -516,12 +516,22 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 			if o == nil {
 				continue
 			}
+			// A contact is a member of many groups: its name is looked
+			// up once (ids hold no "/", so they never meet the nested
+			// keys).
 			for _, id := range o.Lists[listMembers] {
-				if n, ok := nameOf(id); ok {
-					used[id] = n
-					if v, ok := d.nested[changes[i].ID+"/"+id]; ok {
-						used[changes[i].ID+"/"+id] = n + " (via " + v + ")"
+				n, ok := used[id]
+				if !ok {
+					if n, ok = nameOf(id); !ok {
+						continue
 					}
+					used[id] = n
+				}
+				if len(d.nested) == 0 {
+					continue
+				}
+				if v, ok := d.nested[changes[i].ID+"/"+id]; ok {
+					used[changes[i].ID+"/"+id] = n + " (via " + v + ")"
 				}
 			}
 		}
