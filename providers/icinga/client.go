@@ -188,12 +188,12 @@ func (c *Client) Channels(ctx context.Context) ([]Channel, error) {
 // Contacts returns every contact, sorted by id.
 func (c *Client) Contacts(ctx context.Context) ([]Contact, error) {
 	var out []Contact
-	return out, c.eachContact(ctx, interner{}, true, func() { out = nil }, func(v *Contact) { out = append(out, *v) })
+	return out, c.eachContact(ctx, newInterner(), true, func() { out = nil }, func(v *Contact) { out = append(out, *v) })
 }
 
 // Groups returns every contact group, sorted by id.
 func (c *Client) Groups(ctx context.Context) ([]Group, error) {
-	return c.groups(ctx, interner{})
+	return c.groups(ctx, newInterner())
 }
 
 // eachContact reads the contacts and hands each to each (after reset,
@@ -203,7 +203,7 @@ func (c *Client) Groups(ctx context.Context) ([]Group, error) {
 // Without withGroups, each contact's Groups stays nil: the same
 // memberships are in the groups' users lists, and skipping them here
 // saves decoding and holding 2,000,000 ids in a large directory.
-func (c *Client) eachContact(ctx context.Context, in interner, withGroups bool, reset func(), each func(*Contact)) error {
+func (c *Client) eachContact(ctx context.Context, in *interner, withGroups bool, reset func(), each func(*Contact)) error {
 	var scratch []string
 	return c.list(ctx, "contacts", reset, func(dec *jsontext.Decoder) error {
 		var v Contact
@@ -234,7 +234,7 @@ func (c *Client) eachContact(ctx context.Context, in interner, withGroups bool, 
 }
 
 // groups reads the contact groups, with ids in lists from in.
-func (c *Client) groups(ctx context.Context, in interner) ([]Group, error) {
+func (c *Client) groups(ctx context.Context, in *interner) ([]Group, error) {
 	var out []Group
 	var scratch []string
 	return out, c.list(ctx, "contact-groups", func() { out = nil }, func(dec *jsontext.Decoder) error {
@@ -373,15 +373,64 @@ func expectDelim(dec *jsontext.Decoder, want jsontext.Kind) error {
 // interner hands out one string per distinct id: the 2,000,000
 // memberships of a large directory name only 100,000 contacts and 2,000
 // groups, so the lists share their strings instead of holding copies.
-type interner map[string]string
+// Ids in the lower-case UUID form Icinga uses are found by their 16
+// bytes, which the map holds inline: no string to follow and compare on
+// each of the 2,000,000 lookups. Any other id is found as text.
+type interner struct {
+	uuids map[[16]byte]string
+	other map[string]string
+}
 
-func (in interner) get(b []byte) string {
-	if s, ok := in[string(b)]; ok {
+func newInterner() *interner {
+	return &interner{uuids: map[[16]byte]string{}, other: map[string]string{}}
+}
+
+func (in *interner) get(b []byte) string {
+	if k, ok := uuidKey(b); ok {
+		if s, ok := in.uuids[k]; ok {
+			return s
+		}
+		s := string(b)
+		in.uuids[k] = s
+		return s
+	}
+	if s, ok := in.other[string(b)]; ok {
 		return s
 	}
 	s := string(b)
-	in[s] = s
+	in.other[s] = s
 	return s
+}
+
+// uuidKey returns the 16 bytes of a UUID written as 36 lower-case hex
+// digits and dashes (8-4-4-4-12). Upper case is refused, so one key
+// never stands for two spellings.
+func uuidKey(b []byte) (k [16]byte, ok bool) {
+	if len(b) != 36 || b[8] != '-' || b[13] != '-' || b[18] != '-' || b[23] != '-' {
+		return k, false
+	}
+	for n, i := range uuidDigits {
+		hi, ok1 := lowerHex(b[i])
+		lo, ok2 := lowerHex(b[i+1])
+		if !ok1 || !ok2 {
+			return k, false
+		}
+		k[n] = hi<<4 | lo
+	}
+	return k, true
+}
+
+// uuidDigits are the offsets of a UUID's 16 pairs of hex digits.
+var uuidDigits = [16]int{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
+
+func lowerHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
 }
 
 // ignored decodes any JSON value into nothing.
@@ -393,7 +442,7 @@ func (*ignored) UnmarshalJSONFrom(dec *jsontext.Decoder) error { return dec.Skip
 // are gathered in scratch, which the caller may hand to the next idList,
 // and then copied to ids at their exact length.
 type idList struct {
-	in      interner
+	in      *interner
 	ids     []string
 	scratch []string
 }

@@ -8,6 +8,7 @@ import (
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+	"github.com/google/uuid"
 
 	"github.com/ldapply/ldapply/plan"
 )
@@ -17,7 +18,7 @@ import (
 // escaped ids take the general path, names match as encoding/json's do,
 // and broken answers are errors.
 func TestDecodeList(t *testing.T) {
-	in := interner{}
+	in := newInterner()
 	decodeGroups := func(body string) ([]Group, error) {
 		var groups []Group
 		var scratch []string
@@ -112,5 +113,34 @@ func TestCompactContact(t *testing.T) {
 		if len(addrs) == 1 && c.Addresses != nil {
 			t.Errorf("%v: the map was kept", addrs)
 		}
+	}
+}
+
+// TestInternerUUIDs: a lower-case UUID is found by its bytes, any other
+// id as text, and each spelling keeps its own string.
+func TestInternerUUIDs(t *testing.T) {
+	for range 100 {
+		u := uuid.New()
+		k, ok := uuidKey([]byte(u.String()))
+		if !ok || k != [16]byte(u) {
+			t.Fatalf("uuidKey(%s) = %x, %v", u, k, ok)
+		}
+	}
+	for _, bad := range []string{
+		"5F4DCC3B-5AA7-4C5E-8E3F-0123456789AB", // upper case
+		"5f4dcc3b5aa74c5e8e3f0123456789ab",     // no dashes
+		"5f4dcc3b-5aa7-4c5e-8e3f-0123456789a",  // short
+		"5f4dcc3b-5aa7-4c5e-8e3f-0123456789ag", // not hex
+		"5f4dcc3b-5aa74-c5e-8e3f-0123456789ab", // a dash moved
+	} {
+		if _, ok := uuidKey([]byte(bad)); ok {
+			t.Errorf("uuidKey(%q) accepted", bad)
+		}
+	}
+	in := newInterner()
+	lower, upper := "5f4dcc3b-5aa7-4c5e-8e3f-0123456789ab", "5F4DCC3B-5AA7-4C5E-8E3F-0123456789AB"
+	a, b, c := in.get([]byte(lower)), in.get([]byte(upper)), in.get([]byte(lower))
+	if a != lower || b != upper || unsafe.StringData(a) != unsafe.StringData(c) {
+		t.Errorf("interned %q, %q, %q; want each spelling kept and the repeat shared", a, b, c)
 	}
 }

@@ -127,7 +127,7 @@ func (p *Provider) readChannel(ctx context.Context) (Channel, error) {
 func (p *Provider) readObjects(ctx context.Context) (*snapshot, error) {
 	start := time.Now()
 	// One interner for both lists: a group's users are the contacts' ids.
-	in := interner{}
+	in := newInterner()
 	// Each contact is held on its own as it arrives: no slice of 100,000
 	// structs grows by doubling and is then copied.
 	var contacts []*heldContact
