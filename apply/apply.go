@@ -124,12 +124,13 @@ func Run(ctx context.Context, p *plan.Plan, t Target, rec Recorder, opts Options
 	opCtx := context.WithoutCancel(ctx)
 	for _, phase := range Phases(p.Changes) {
 		// sem bounds the target writes in flight. A change gives its slot
-		// back once the target has answered, so the next write overlaps
-		// the state's fsync; recording bounds the changes that wait for
-		// it, so at most twice Parallelism writes are ever done but not
-		// yet recorded.
+		// back once the target has answered, so the next writes overlap
+		// the state's fsync and more results share one commit. recording
+		// bounds the changes that wait for it: at most five times
+		// Parallelism writes are ever done but not yet recorded (after a
+		// crash, the next plan adopts them).
 		sem := make(chan struct{}, opts.Parallelism)
-		recording := make(chan struct{}, opts.Parallelism)
+		recording := make(chan struct{}, 4*opts.Parallelism)
 		var wg sync.WaitGroup
 		for _, c := range phase {
 			acquired := false

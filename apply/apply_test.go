@@ -138,13 +138,13 @@ func (r *slowRecorder) Put(b plan.Binding) error {
 	return r.fakeRecorder.Put(b)
 }
 
-// TestRunOverlapsRecording: the next target write starts while the last
-// one is being recorded, up to Parallelism writes awaiting the state, and
-// every success is still recorded before Run returns.
+// TestRunOverlapsRecording: the next target writes start while the last
+// ones are being recorded, up to four times Parallelism writes awaiting
+// the state, and every success is still recorded before Run returns.
 func TestRunOverlapsRecording(t *testing.T) {
 	var cs []plan.Change
-	for i := range 6 {
-		cs = append(cs, ch(plan.Create, plan.KindUser, fmt.Sprintf("u%d", i)))
+	for i := range 20 {
+		cs = append(cs, ch(plan.Create, plan.KindUser, fmt.Sprintf("u%02d", i)))
 	}
 	tg := &fakeTarget{}
 	rec := &slowRecorder{release: make(chan struct{})}
@@ -153,25 +153,25 @@ func TestRunOverlapsRecording(t *testing.T) {
 		_, err := apply.Run(context.Background(), &plan.Plan{Changes: cs}, tg, rec, apply.Options{Parallelism: 2})
 		done <- err
 	}()
-	// With the state stalled, two writes go out, then two more while the
-	// first two wait to be recorded, and no further.
+	// With the state stalled, eight writes wait to be recorded, two more
+	// are done and wait for a place, and no further write starts.
 	deadline := time.Now().Add(5 * time.Second)
-	for rec.waiting.Load() < 2 && time.Now().Before(deadline) {
+	for rec.waiting.Load() < 8 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	time.Sleep(50 * time.Millisecond)
 	tg.mu.Lock()
 	written := len(tg.order)
 	tg.mu.Unlock()
-	if written != 4 {
-		t.Errorf("%d target writes while the first ones wait for the state, want 4 (2 recording, 2 in flight)", written)
+	if written != 10 || rec.waiting.Load() != 8 {
+		t.Errorf("%d target writes and %d awaiting the state while it stalls, want 10 and 8", written, rec.waiting.Load())
 	}
 	close(rec.release)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if len(rec.put) != 6 {
-		t.Errorf("%d of 6 changes recorded", len(rec.put))
+	if len(rec.put) != 20 {
+		t.Errorf("%d of 20 changes recorded", len(rec.put))
 	}
 }
 

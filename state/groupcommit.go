@@ -1,5 +1,7 @@
 package state
 
+import "time"
+
 // GroupCommit runs a state backend's group commit: Do queues one write and
 // waits for its result, and a single goroutine takes every write queued
 // meanwhile (up to 1,024) and commits them together with commit. When a
@@ -20,6 +22,7 @@ type gcRequest[W any] struct {
 const (
 	gcQueueSize = 256
 	gcMaxBatch  = 1024
+	gcLinger    = time.Millisecond
 )
 
 // NewGroupCommit starts the writer goroutine. commit must apply the whole
@@ -47,6 +50,9 @@ func (g *GroupCommit[W]) run() {
 	defer close(g.exited)
 	batch := make([]*gcRequest[W], 0, 64)
 	ws := make([]W, 0, 64)
+	linger := time.NewTimer(0)
+	<-linger.C
+	last := 0 // the last batch's size
 	for first := range g.queue {
 		batch = append(batch[:0], first)
 	drain:
@@ -61,6 +67,32 @@ func (g *GroupCommit[W]) run() {
 				break drain
 			}
 		}
+		// While writes come concurrently, those that arrive within
+		// gcLinger share the commit too: an fsync costs about a
+		// millisecond, and apply's results arrive a few per millisecond.
+		// A lone writer does not wait.
+		if len(batch) > 1 || last > 1 {
+			linger.Reset(gcLinger)
+		collect:
+			for len(batch) < gcMaxBatch {
+				select {
+				case r, ok := <-g.queue:
+					if !ok {
+						break collect
+					}
+					batch = append(batch, r)
+				case <-linger.C:
+					break collect
+				}
+			}
+			if !linger.Stop() {
+				select {
+				case <-linger.C:
+				default:
+				}
+			}
+		}
+		last = len(batch)
 		ws = ws[:0]
 		for _, r := range batch {
 			ws = append(ws, r.w)

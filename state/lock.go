@@ -181,7 +181,8 @@ func Lock(ctx context.Context, path string, info LockInfo, timeout time.Duration
 		db:    db,
 	}
 	l.gc = NewGroupCommit(func(batch []func(*bolt.Tx) error) error {
-		defer l.commits.Add(1)
+		start := time.Now()
+		defer func() { l.commits.Add(1); l.committing.Add(int64(time.Since(start))) }()
 		return l.db.Update(func(tx *bolt.Tx) error {
 			for _, fn := range batch {
 				if err := fn(tx); err != nil {
@@ -215,7 +216,14 @@ type Locked struct {
 	unlockOnce sync.Once
 	unlockErr  error
 
-	commits atomic.Int64 // transactions committed, for tests and benchmarks
+	commits    atomic.Int64 // transactions committed
+	committing atomic.Int64 // time spent committing them, in nanoseconds
+}
+
+// CommitStats returns how many transactions the writes took and how long
+// committing them (fsyncs included) took in all.
+func (l *Locked) CommitStats() (commits int64, busy time.Duration) {
+	return l.commits.Load(), time.Duration(l.committing.Load())
 }
 
 // Info returns the lock record this Locked holds.

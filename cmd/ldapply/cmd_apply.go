@@ -76,6 +76,15 @@ func (a *applyRun) run(ctx context.Context, load func(*state.Snapshot) (*plan.Pl
 	res, applyErr := apply.Run(ctx, p, a.tgt, locked, apply.Options{Parallelism: a.parallelism, Log: a.log, Progress: bar.Set})
 	bar.Finish()
 	run.Finished = time.Now().UTC()
+	if cs, ok := locked.(interface {
+		CommitStats() (int64, time.Duration)
+	}); ok && len(p.Changes) > 0 {
+		// What recording costs: the fsyncs mostly overlap the target's
+		// writes, but a share near the whole means the disk sets the pace.
+		commits, busy := cs.CommitStats()
+		took := run.Finished.Sub(run.Started)
+		a.log.Info("Recorded the results in the state.", "commits", commits, "committing", busy.Round(time.Millisecond), "of", took.Round(time.Millisecond), "share", fmt.Sprintf("%.0f%%", 100*busy.Seconds()/max(took.Seconds(), 1e-9)))
+	}
 	run.Counts = map[string]int{}
 	for act, n := range res.Done {
 		run.Counts[act.String()] = n

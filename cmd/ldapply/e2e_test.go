@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -398,4 +400,21 @@ member: uid=alice,ou=people,dc=example,dc=com
 			t.Error("alice's contact was deleted")
 		}
 	})
+}
+
+// TestApplyReportsStateCost: apply says how many commits recording took
+// and how long they took, the figure that tells a slow disk apart.
+func TestApplyReportsStateCost(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.must(0, "plan", "--out", e.path("p.plan"))
+	_, errs, code := e.run("apply", e.path("p.plan"))
+	m := regexp.MustCompile(`msg="Recorded the results in the state\." commits=(\d+) committing=\S+ of=\S+ share=\d+%`).FindStringSubmatch(errs)
+	if code != 0 || m == nil {
+		t.Fatalf("apply exited %d without the state's cost:\n%s", code, errs)
+	}
+	// 13 changes, group-committed: at least one commit, at most one each
+	// (plus the serial's).
+	if n, _ := strconv.Atoi(m[1]); n < 1 || n > 14 {
+		t.Errorf("%d commits for 13 changes", n)
+	}
 }
