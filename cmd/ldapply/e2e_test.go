@@ -407,6 +407,7 @@ member: uid=alice,ou=people,dc=example,dc=com
 func TestApplyReportsStateCost(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.must(0, "plan", "--out", e.path("p.plan"))
+	t.Setenv("LOG_LEVEL", "INFO")
 	_, errs, code := e.run("apply", e.path("p.plan"))
 	m := regexp.MustCompile(`msg="Recorded the results in the state\." commits=(\d+) committing=\S+ of=\S+ share=\d+%`).FindStringSubmatch(errs)
 	if code != 0 || m == nil {
