@@ -282,7 +282,7 @@ func int64Length(i int64) (numBytes int) {
 // DecodePacket decodes the given bytes into a single Packet
 // If a decode error is encountered, nil is returned.
 func DecodePacket(data []byte) *Packet {
-	p, _, _ := readPacket(&sliceReader{b: data}, 0)
+	p, _, _ := readPacket(ownCopy(data), 0)
 
 	return p
 }
@@ -290,11 +290,18 @@ func DecodePacket(data []byte) *Packet {
 // DecodePacketErr decodes the given bytes into a single Packet
 // If a decode error is encountered, nil is returned.
 func DecodePacketErr(data []byte) (*Packet, error) {
-	p, _, err := readPacket(&sliceReader{b: data}, 0)
+	p, _, err := readPacket(ownCopy(data), 0)
 	if err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// ownCopy reads data from a copy of its own: the packets decoded from it
+// share their bytes, and the caller may change data afterwards (go-ldap
+// decodes a control's value, then rewrites that value's Data in place).
+func ownCopy(data []byte) *sliceReader {
+	return &sliceReader{b: bytes.Clone(data)}
 }
 
 // readPacket reads a single Packet from the reader, returning the number of bytes read.

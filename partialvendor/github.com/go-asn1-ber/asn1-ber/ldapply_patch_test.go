@@ -286,3 +286,40 @@ func BenchmarkReadSearchEntry(b *testing.B) {
 		})
 	}
 }
+
+// TestControlValueRewrite follows go-ldap's handling of a paged-results
+// control (control.go): it decodes the control value's bytes with
+// DecodePacketErr, truncates the value's Data and appends the decoded
+// packet to it, then reads the cookie from the decoded packet. When the
+// server wrote long-form lengths (Active Directory writes 0x84 ...),
+// re-encoding is shorter and lands on the same bytes; the cookie must
+// still read as sent, so DecodePacketErr must not keep the caller's
+// bytes.
+func TestControlValueRewrite(t *testing.T) {
+	cookie := []byte("cookie-0123456789")
+	// SEQUENCE { INTEGER 0, OCTET STRING cookie }, with 4-byte lengths.
+	inner := append([]byte{0x30, 0x84, 0, 0, 0, byte(3 + 6 + len(cookie))}, 0x02, 0x01, 0x00)
+	inner = append(inner, 0x04, 0x84, 0, 0, 0, byte(len(cookie)))
+	inner = append(inner, cookie...)
+	// The control: SEQUENCE { OCTET STRING type, OCTET STRING value }.
+	ctype := []byte("1.2.840.113556.1.4.319")
+	msg := append([]byte{0x30, byte(2 + len(ctype) + 2 + len(inner)), 0x04, byte(len(ctype))}, ctype...)
+	msg = append(msg, 0x04, byte(len(inner)))
+	msg = append(msg, inner...)
+
+	control, err := ReadPacket(bufio.NewReader(bytes.NewReader(msg)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := control.Children[1]
+	decoded, err := DecodePacketErr(value.Data.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	value.Data.Truncate(0)
+	value.Value = nil
+	value.AppendChild(decoded)
+	if got := decoded.Children[1].Data.Bytes(); !bytes.Equal(got, cookie) {
+		t.Errorf("the cookie reads %q after go-ldap's rewrite, want %q", got, cookie)
+	}
+}
