@@ -12,6 +12,7 @@ type GroupCommit[W any] struct {
 	queue  chan *gcRequest[W]
 	exited chan struct{}
 	commit func(batch []W) error
+	linger time.Duration // gcLinger; tests set their own
 }
 
 type gcRequest[W any] struct {
@@ -28,7 +29,11 @@ const (
 // NewGroupCommit starts the writer goroutine. commit must apply the whole
 // batch in one transaction, or none of it.
 func NewGroupCommit[W any](commit func(batch []W) error) *GroupCommit[W] {
-	g := &GroupCommit[W]{queue: make(chan *gcRequest[W], gcQueueSize), exited: make(chan struct{}), commit: commit}
+	return newGroupCommit(commit, gcLinger)
+}
+
+func newGroupCommit[W any](commit func(batch []W) error, linger time.Duration) *GroupCommit[W] {
+	g := &GroupCommit[W]{queue: make(chan *gcRequest[W], gcQueueSize), exited: make(chan struct{}), commit: commit, linger: linger}
 	go g.run()
 	return g
 }
@@ -50,8 +55,8 @@ func (g *GroupCommit[W]) run() {
 	defer close(g.exited)
 	batch := make([]*gcRequest[W], 0, 64)
 	ws := make([]W, 0, 64)
-	linger := time.NewTimer(0)
-	<-linger.C
+	linger := time.NewTimer(g.linger)
+	linger.Stop()
 	last := 0 // the last batch's size
 	for first := range g.queue {
 		batch = append(batch[:0], first)
@@ -72,7 +77,7 @@ func (g *GroupCommit[W]) run() {
 		// millisecond, and apply's results arrive a few per millisecond.
 		// A lone writer does not wait.
 		if len(batch) > 1 || last > 1 {
-			linger.Reset(gcLinger)
+			linger.Reset(g.linger)
 		collect:
 			for len(batch) < gcMaxBatch {
 				select {
@@ -85,12 +90,7 @@ func (g *GroupCommit[W]) run() {
 					break collect
 				}
 			}
-			if !linger.Stop() {
-				select {
-				case <-linger.C:
-				default:
-				}
-			}
+			linger.Stop() // since Go 1.23, no stale tick stays behind
 		}
 		last = len(batch)
 		ws = ws[:0]

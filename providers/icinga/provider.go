@@ -337,6 +337,8 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	if p.prefetched == nil {
 		p.Prefetch(ctx)
 	}
+	// A Plan that fails early leaves no read behind for the next one.
+	defer func() { p.prefetched, p.prefetchedChannel = nil, nil }()
 	ch, err := prefetch.Take(ctx, &p.prefetchedChannel, p.readChannel)
 	if err != nil {
 		return nil, err
