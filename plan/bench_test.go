@@ -191,3 +191,18 @@ func BenchmarkPlanFile(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRender renders the plan of 100,000 creates as plan does after
+// the reads (text to the terminal) and as show --json does.
+func BenchmarkRender(b *testing.B) {
+	p := createPlan(100000)
+	for _, f := range []plan.Format{plan.FormatText, plan.FormatJSON} {
+		b.Run(string(f)+"-100000", func(b *testing.B) {
+			for b.Loop() {
+				if err := plan.Render(io.Discard, p, f, plan.RenderOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

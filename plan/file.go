@@ -116,7 +116,7 @@ type Writer struct {
 	mac     hash.Hash
 	changes int
 	enc     *json.Encoder
-	ids     map[string]int // id -> number of the first change written with it
+	ids     *Index[int]    // id -> number of the first change written with it
 	buf     []byte         // scratch for listsOutOfPayload
 }
 
@@ -126,7 +126,7 @@ type Writer struct {
 // p.Changes is ignored.
 func NewWriter(w io.Writer, p *Plan, signKey []byte) (*Writer, error) {
 	gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
-	pw := &Writer{gz: gz, async: newAsyncWriter(gz), sum: sha256.New(), mac: hmac.New(sha256.New, signKey), ids: map[string]int{}}
+	pw := &Writer{gz: gz, async: newAsyncWriter(gz), sum: sha256.New(), mac: hmac.New(sha256.New, signKey), ids: NewIndex[int](0)}
 	pw.w = bufio.NewWriterSize(pw.async, 256<<10)
 	pw.enc = json.NewEncoder(io.MultiWriter(pw.w, pw.sum, pw.mac))
 	pw.enc.SetEscapeHTML(false)
@@ -146,8 +146,8 @@ func (pw *Writer) Change(c *Change) error {
 		pw.async.Close()
 		return fmt.Errorf("plan: write change %s %s: %w", c.Kind, c.Name(), err)
 	}
-	if _, dup := pw.ids[c.ID]; !dup {
-		pw.ids[c.ID] = pw.changes
+	if _, dup := pw.ids.Get(c.ID); !dup {
+		pw.ids.Set(c.ID, pw.changes)
 	}
 	pw.changes++
 	return nil
@@ -256,12 +256,12 @@ func (pw *Writer) fileObject(o *Object) *fileObject {
 // holds, or nil when it holds none or is not sorted (its order could not
 // be restored).
 func (pw *Writer) listRefs(list []string) *listRefs {
-	if len(pw.ids) == 0 || !slices.IsSorted(list) {
+	if pw.ids.Len() == 0 || !slices.IsSorted(list) {
 		return nil
 	}
 	var r listRefs
 	for _, v := range list {
-		if n, ok := pw.ids[v]; ok {
+		if n, ok := pw.ids.Get(v); ok {
 			r.Refs = append(r.Refs, n)
 		} else {
 			r.Others = append(r.Others, v)

@@ -529,26 +529,25 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 		return "", false
 	}
 	used := map[string]string{}
+	named := plan.NewIndex[string](len(d.uids)) // used, by the lists' strings
 	for i := range changes {
+		nest := d.nested[changes[i].ID] // nil for most groups
 		for _, o := range []*plan.Object{changes[i].Before, changes[i].After} {
 			if o == nil {
 				continue
 			}
 			// A contact is a member of many groups: its name is looked
-			// up once (ids hold no "/", so they never meet the nested
-			// keys).
+			// up once.
 			for _, id := range o.Lists[listMembers] {
-				n, ok := used[id]
+				n, ok := named.Get(id)
 				if !ok {
 					if n, ok = nameOf(id); !ok {
 						continue
 					}
+					named.Set(id, n)
 					used[id] = n
 				}
-				if len(d.nested) == 0 {
-					continue
-				}
-				if v, ok := d.nested[changes[i].ID+"/"+id]; ok {
+				if v, ok := nest[id]; ok {
 					used[changes[i].ID+"/"+id] = n + " (via " + v + ")"
 				}
 			}
@@ -569,9 +568,9 @@ type draft struct {
 	byUsername map[string]namedUser // lower(username) -> source user
 	groups     []*plan.Object       // the desired groups, lists not yet filled
 	ranks      [][]int32            // groups[i]'s members, as ranks in uids
-	// nested names the group a nested member came through, under
-	// "group id/contact id".
-	nested      map[string]string
+	// nested names, by group id and contact id, the group a nested
+	// member came through.
+	nested      map[string]map[string]string
 	groupNameDN map[string]string // lower(group name) -> source group DN
 	warnings    []string
 	problems    []string
@@ -586,7 +585,7 @@ func (p *Provider) draft(dir *plan.Directory, bindings plan.Bindings, ch Channel
 	d := &draft{
 		users:       make([]*plan.Object, 0, len(dir.Users)),
 		byUsername:  make(map[string]namedUser, len(dir.Users)),
-		nested:      map[string]string{},
+		nested:      map[string]map[string]string{},
 		groupNameDN: map[string]string{},
 	}
 	var buf bytes.Buffer
@@ -646,11 +645,13 @@ func (p *Provider) draft(dir *plan.Directory, bindings plan.Bindings, ch Channel
 	d.byID = make([]*plan.Object, len(order))
 	d.uids = make([]string, len(order))
 	d.unames = make([]string, len(order))
-	rankByDN := make(map[string]int32, len(order))
+	// Member DNs are their users' NormDN strings (providers/ldap interns
+	// them): an Index finds them by address.
+	rankByDN := plan.NewIndex[int32](len(order))
 	for r, i := range order {
 		o := d.users[i]
 		d.byID[r], d.uids[r], d.unames[r] = o, o.ID, o.Name
-		rankByDN[desiredDN[i]] = int32(r)
+		rankByDN.Set(desiredDN[i], int32(r))
 	}
 	desiredDN, order = nil, nil
 	// The user entries are done with (their NormDNs live on as keys of
@@ -687,21 +688,22 @@ func (p *Provider) draft(dir *plan.Directory, bindings plan.Bindings, ch Channel
 	// every core: the other reads are done or nearly so by now.
 	d.ranks = make([][]int32, len(d.groups))
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(entries)/64))
-	nested := make([]map[string]string, workers)
+	nested := make([]map[string]string, len(entries))
 	var wg sync.WaitGroup
 	for w := range workers {
-		nested[w] = map[string]string{}
 		wg.Go(func() {
 			var ms []member // reused per group
 			for i := w; i < len(entries); i += workers {
 				ms = collectMembers(entries[i], groupByDN, rankByDN, ms[:0])
-				d.ranks[i] = memberRanks(entries[i], d.groups[i].ID, ms, rankByDN, d.uids, nested[w])
+				d.ranks[i], nested[i] = memberRanks(entries[i], ms, rankByDN, d.uids)
 			}
 		})
 	}
 	wg.Wait()
-	for _, n := range nested {
-		maps.Copy(d.nested, n)
+	for i, n := range nested {
+		if n != nil {
+			d.nested[d.groups[i].ID] = n
+		}
 	}
 	// So are the group entries (nested group names live on in nested).
 	clear(dir.Groups)
@@ -756,7 +758,7 @@ type member struct {
 // collectMembers appends g's members to ms, following nested groups, and
 // returns them sorted by rank, one per rank: the direct membership if
 // there is one, else the first nested group found.
-func collectMembers(g *plan.Entry, groups map[string]*plan.Entry, users map[string]int32, ms []member) []member {
+func collectMembers(g *plan.Entry, groups map[string]*plan.Entry, users *plan.Index[int32], ms []member) []member {
 	ms = appendMembers(g, groups, users, ms, "", nil)
 	slices.SortFunc(ms, func(a, b member) int {
 		return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.ord, b.ord))
@@ -765,9 +767,15 @@ func collectMembers(g *plan.Entry, groups map[string]*plan.Entry, users map[stri
 }
 
 // memberRanks returns the ranks of group g's members (ms, from
-// collectMembers), and adds to nested, under "id/contact id", the group
-// each nested member came through.
-func memberRanks(g *plan.Entry, id string, ms []member, rankByDN map[string]int32, uids []string, nested map[string]string) []int32 {
+// collectMembers), and by contact id the group each nested member came
+// through (nil when none did).
+func memberRanks(g *plan.Entry, ms []member, rankByDN *plan.Index[int32], uids []string) (ranks []int32, nested map[string]string) {
+	via := func(r int32, v string) {
+		if nested == nil {
+			nested = map[string]string{}
+		}
+		nested[uids[r]] = v
+	}
 	tm, ok := g.Attrs[plan.AttrTransitiveMembers]
 	if !ok {
 		ranks := make([]int32, len(ms))
@@ -775,16 +783,16 @@ func memberRanks(g *plan.Entry, id string, ms []member, rankByDN map[string]int3
 			ranks[i] = m.rank
 			// The plan shows how a nested member got in: "dave (via dev)".
 			if m.via != "" {
-				nested[id+"/"+uids[m.rank]] = m.via
+				via(m.rank, m.via)
 			}
 		}
-		return ranks
+		return ranks, nested
 	}
 	// The source resolved nesting (AD's in-chain rule), also through
 	// groups it did not read.
-	ranks := make([]int32, 0, len(tm))
+	ranks = make([]int32, 0, len(tm))
 	for _, dn := range tm {
-		if r, ok := rankByDN[dn]; ok {
+		if r, ok := rankByDN.Get(dn); ok {
 			ranks = append(ranks, r)
 		}
 	}
@@ -796,17 +804,17 @@ func memberRanks(g *plan.Entry, id string, ms []member, rankByDN map[string]int3
 			v = ms[j].via
 		}
 		if v != "" {
-			nested[id+"/"+uids[r]] = v
+			via(r, v)
 		}
 	}
-	return ranks
+	return ranks, nested
 }
 
 // appendMembers appends g's members, found through via; seen, made at
 // the first nested group, guards against cycles.
-func appendMembers(g *plan.Entry, groups map[string]*plan.Entry, users map[string]int32, ms []member, via string, seen map[string]bool) []member {
+func appendMembers(g *plan.Entry, groups map[string]*plan.Entry, users *plan.Index[int32], ms []member, via string, seen map[string]bool) []member {
 	for _, m := range g.Members {
-		if r, ok := users[m]; ok {
+		if r, ok := users.Get(m); ok {
 			var ord int32
 			if via != "" {
 				ord = int32(len(ms) + 1)
