@@ -116,8 +116,8 @@ type Writer struct {
 	mac     hash.Hash
 	changes int
 	enc     *json.Encoder
-	ids     *Index[int]    // id -> number of the first change written with it
-	buf     []byte         // scratch for listsOutOfPayload
+	ids     *Index[int] // id -> number of the first change written with it
+	buf     []byte      // scratch for listsOutOfPayload
 }
 
 // NewWriter writes p's header to w; signKey keys the trailer's HMAC.
