@@ -153,6 +153,10 @@ func TestApplyKilled(t *testing.T) {
 			if code := exitStatus(cmd.Wait()); code != -int(syscall.SIGKILL) {
 				t.Fatalf("apply was not killed (exit %d); it finished too fast for the test:\n%s", code, out)
 			}
+			// The writes it had in flight still land in the target.
+			if !e.sim.WaitIdle(50*time.Millisecond, 10*time.Second) {
+				t.Fatal("the simulator was still answering requests 10 s after the kill")
+			}
 			// The dead holder's lock is taken over, not left for force-unlock.
 			_, errs, code := e.run("plan", "--out", e.path("again.plan"))
 			if code != 0 {
