@@ -115,9 +115,9 @@ type Writer struct {
 	sum     hash.Hash
 	mac     hash.Hash
 	changes int
-	enc     *json.Encoder
 	ids     *Index[int] // id -> number of the first change written with it
-	buf     []byte      // scratch for listsOutOfPayload
+	buf     []byte      // scratch for a line
+	list    []byte      // scratch for listsOutOfPayload
 }
 
 // NewWriter writes p's header to w; signKey keys the trailer's HMAC.
@@ -128,11 +128,24 @@ func NewWriter(w io.Writer, p *Plan, signKey []byte) (*Writer, error) {
 	gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
 	pw := &Writer{gz: gz, async: newAsyncWriter(gz), sum: sha256.New(), mac: hmac.New(sha256.New, signKey), ids: NewIndex[int](0)}
 	pw.w = bufio.NewWriterSize(pw.async, 256<<10)
-	pw.enc = json.NewEncoder(io.MultiWriter(pw.w, pw.sum, pw.mac))
-	pw.enc.SetEscapeHTML(false)
+	// The refs (one per member of a large plan) are appended by hand,
+	// after the rest of the header.
 	hdr := *p
 	hdr.FormatVersion = FormatVersion
-	if err := pw.enc.Encode(&hdr); err != nil {
+	hdr.Refs = nil
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(&hdr); err != nil {
+		pw.async.Close()
+		return nil, fmt.Errorf("plan: write header: %w", err)
+	}
+	line := bytes.TrimSuffix(buf.Bytes(), []byte("}\n"))
+	if len(p.Refs) > 0 {
+		line = slices.Grow(line, 64*len(p.Refs))
+		line = appendStringMap(append(line, `,"refs":`...), p.Refs)
+	}
+	if err := pw.line(append(line, "}\n"...)); err != nil {
 		pw.async.Close()
 		return nil, fmt.Errorf("plan: write header: %w", err)
 	}
@@ -142,7 +155,12 @@ func NewWriter(w io.Writer, p *Plan, signKey []byte) (*Writer, error) {
 // Change appends one change (see the file format notes for how its lists
 // are stored).
 func (pw *Writer) Change(c *Change) error {
-	if err := pw.enc.Encode(pw.fileChange(c)); err != nil {
+	line, err := appendFileChange(pw.buf[:0], pw.fileChange(c))
+	if err == nil {
+		err = pw.line(append(line, '\n'))
+		pw.buf = line
+	}
+	if err != nil {
 		pw.async.Close()
 		return fmt.Errorf("plan: write change %s %s: %w", c.Kind, c.Name(), err)
 	}
@@ -151,6 +169,15 @@ func (pw *Writer) Change(c *Change) error {
 	}
 	pw.changes++
 	return nil
+}
+
+// line writes one line of the file, which the checksum and the
+// signature cover.
+func (pw *Writer) line(b []byte) error {
+	pw.sum.Write(b)
+	pw.mac.Write(b)
+	_, err := pw.w.Write(b)
+	return err
 }
 
 // Close writes the trailer and flushes. It does not close the underlying
@@ -343,10 +370,9 @@ func (pw *Writer) listsOutOfPayload(payload []byte, lists map[string][]string) (
 		if len(list) == 0 {
 			continue
 		}
-		pw.buf = appendList(pw.buf[:0], list)
 		for _, m := range topMembers(payload) {
 			var key string
-			if !bytes.Equal(payload[m.start:m.end], pw.buf) || json.Unmarshal(m.key, &key) != nil {
+			if !pw.isList(payload[m.start:m.end], list) || json.Unmarshal(m.key, &key) != nil {
 				continue
 			}
 			out := slices.Concat(payload[:m.start], []byte("null"), payload[m.end:])
@@ -363,6 +389,39 @@ func (pw *Writer) listsOutOfPayload(payload []byte, lists map[string][]string) (
 		}
 	}
 	return payload, keys
+}
+
+// isList reports whether data is appendList(list), comparing in place
+// when list's values need no escaping.
+func (pw *Writer) isList(data []byte, list []string) bool {
+	if len(list) == 0 {
+		pw.list = appendList(pw.list[:0], list)
+		return bytes.Equal(data, pw.list)
+	}
+	if len(data) < 2 || data[0] != '[' || data[len(data)-1] != ']' {
+		return false
+	}
+	i := 1
+	for k, v := range list {
+		if k > 0 {
+			if data[i] != ',' {
+				return false
+			}
+			i++
+		}
+		for j := range len(v) {
+			if !plainJSON[v[j]] {
+				pw.list = appendList(pw.list[:0], list)
+				return bytes.Equal(data, pw.list)
+			}
+		}
+		end := i + 1 + len(v)
+		if end >= len(data) || data[i] != '"' || string(data[i+1:end]) != v || data[end] != '"' {
+			return false
+		}
+		i = end + 1
+	}
+	return i == len(data)-1
 }
 
 // listIntoPayload undoes listsOutOfPayload for one list.

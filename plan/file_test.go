@@ -277,6 +277,18 @@ func TestFileListRoundTrip(t *testing.T) {
 			changes: []plan.Change{group(`{"users":["\u003cb\u003e","a\u0026b","u-1","é"]}`, "<b>", "a&b", "u-1", "é")},
 			line:    []string{`"others":["<b>","a&b","é"]`, `"payload":{"users":null}`},
 		},
+		"payload holds another list": {
+			changes: []plan.Change{group(`{"users":["u-1","u-3"]}`, "u-1", "u-2")},
+			line:    []string{`"payload":{"users":["u-1","u-3"]}`},
+		},
+		"payload holds a longer list": {
+			changes: []plan.Change{group(`{"users":["u-1","u-2","u-3"]}`, "u-1", "u-2")},
+			line:    []string{`"payload":{"users":["u-1","u-2","u-3"]}`},
+		},
+		"payload holds a shorter list": {
+			changes: []plan.Change{group(`{"users":["u-1"]}`, "u-1", "u-2")},
+			line:    []string{`"payload":{"users":["u-1"]}`},
+		},
 		"no members": {
 			changes: []plan.Change{group(`{"users":[]}`)},
 			line:    []string{`"payload":{"users":[]}`},

@@ -408,7 +408,6 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 		for j, r := range d.ranks[i] {
 			list[j] = d.uids[r]
 		}
-		d.ranks[i] = nil
 		// Members ldapply does not manage (contacts made by hand) stay.
 		// Both lists are sorted: one walk finds the members not desired.
 		if cur, ok := snap.groups[g.ID]; ok {
@@ -518,40 +517,73 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	}
 	// Refs name the members in the changes' lists: the desired username,
 	// else the contact's. A member that came through a nested group gets
-	// a ref of its own under "group id/member id".
-	nameOf := func(id string) (string, bool) {
-		if r, found := slices.BinarySearch(d.uids, id); found {
-			return d.unames[r], true
-		}
-		if c, ok := snap.contacts[id]; ok && c.Username != nil {
-			return *c.Username, true
-		}
-		return "", false
-	}
+	// a ref of its own under "group id/member id". A contact is a member
+	// of many groups: its name is added once. A desired group's list as
+	// drafted is its ranks, which are walked instead of its ids; other
+	// lists find a desired contact's rank by the address of its id. The
+	// nested refs (a fifth of the members in make bench) are written into
+	// two buffers, which become the strings of their keys and names.
 	used := map[string]string{}
-	named := plan.NewIndex[string](len(d.uids)) // used, by the lists' strings
+	var rankOf *plan.Index[int32]
+	var named []bool // by rank: in used
+	var byList map[*string]int
+	var viaKeys, viaNames []byte
+	var vias [][4]int // where each nested ref's key and name end in viaKeys and viaNames
 	for i := range changes {
 		nest := d.nested[changes[i].ID] // nil for most groups
 		for _, o := range []*plan.Object{changes[i].Before, changes[i].After} {
-			if o == nil {
+			if o == nil || len(o.Lists[listMembers]) == 0 {
 				continue
 			}
-			// A contact is a member of many groups: its name is looked
-			// up once.
-			for _, id := range o.Lists[listMembers] {
-				n, ok := named.Get(id)
-				if !ok {
-					if n, ok = nameOf(id); !ok {
-						continue
+			list := o.Lists[listMembers]
+			if named == nil {
+				named = make([]bool, len(d.uids))
+				byList = make(map[*string]int, len(desiredGroups))
+				n := len(d.uids)
+				for gi, g := range desiredGroups {
+					if l := g.Lists[listMembers]; len(l) > 0 {
+						byList[&l[0]] = gi
 					}
-					named.Set(id, n)
-					used[id] = n
+					n += len(d.nested[g.ID])
 				}
-				if v, ok := nest[id]; ok {
-					used[changes[i].ID+"/"+id] = n + " (via " + v + ")"
+				used = make(map[string]string, n)
+			}
+			ref := func(r int32) {
+				if !named[r] {
+					named[r] = true
+					used[d.uids[r]] = d.unames[r]
+				}
+				if v, ok := nest[r]; ok {
+					k, m := len(viaKeys), len(viaNames)
+					viaKeys = append(append(append(viaKeys, changes[i].ID...), '/'), d.uids[r]...)
+					viaNames = append(append(append(append(viaNames, d.unames[r]...), " (via "...), v...), ')')
+					vias = append(vias, [4]int{k, len(viaKeys), m, len(viaNames)})
+				}
+			}
+			if gi, ok := byList[&list[0]]; ok && len(list) == len(d.ranks[gi]) {
+				for _, r := range d.ranks[gi] {
+					ref(r)
+				}
+				continue
+			}
+			if rankOf == nil {
+				rankOf = plan.NewIndex[int32](len(d.uids))
+				for r, id := range d.uids {
+					rankOf.Set(id, int32(r))
+				}
+			}
+			for _, id := range list {
+				if r, ok := rankOf.Get(id); ok {
+					ref(r)
+				} else if c, ok := snap.contacts[id]; ok && c.Username != nil {
+					used[id] = *c.Username
 				}
 			}
 		}
+	}
+	keys, names := string(viaKeys), string(viaNames)
+	for _, v := range vias {
+		used[keys[v[0]:v[1]]] = names[v[2]:v[3]]
 	}
 	res.Refs = used
 	p.debug("Planned the changes.", "duration", time.Since(started))
@@ -568,9 +600,9 @@ type draft struct {
 	byUsername map[string]namedUser // lower(username) -> source user
 	groups     []*plan.Object       // the desired groups, lists not yet filled
 	ranks      [][]int32            // groups[i]'s members, as ranks in uids
-	// nested names, by group id and contact id, the group a nested
-	// member came through.
-	nested      map[string]map[string]string
+	// nested names, by group id and the contact's rank, the group a
+	// nested member came through.
+	nested      map[string]map[int32]string
 	groupNameDN map[string]string // lower(group name) -> source group DN
 	warnings    []string
 	problems    []string
@@ -585,7 +617,7 @@ func (p *Provider) draft(dir *plan.Directory, bindings plan.Bindings, ch Channel
 	d := &draft{
 		users:       make([]*plan.Object, 0, len(dir.Users)),
 		byUsername:  make(map[string]namedUser, len(dir.Users)),
-		nested:      map[string]map[string]string{},
+		nested:      map[string]map[int32]string{},
 		groupNameDN: map[string]string{},
 	}
 	var buf bytes.Buffer
@@ -688,14 +720,14 @@ func (p *Provider) draft(dir *plan.Directory, bindings plan.Bindings, ch Channel
 	// every core: the other reads are done or nearly so by now.
 	d.ranks = make([][]int32, len(d.groups))
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(entries)/64))
-	nested := make([]map[string]string, len(entries))
+	nested := make([]map[int32]string, len(entries))
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
 			var ms []member // reused per group
 			for i := w; i < len(entries); i += workers {
 				ms = collectMembers(entries[i], groupByDN, rankByDN, ms[:0])
-				d.ranks[i], nested[i] = memberRanks(entries[i], ms, rankByDN, d.uids)
+				d.ranks[i], nested[i] = memberRanks(entries[i], ms, rankByDN)
 			}
 		})
 	}
@@ -767,14 +799,14 @@ func collectMembers(g *plan.Entry, groups map[string]*plan.Entry, users *plan.In
 }
 
 // memberRanks returns the ranks of group g's members (ms, from
-// collectMembers), and by contact id the group each nested member came
-// through (nil when none did).
-func memberRanks(g *plan.Entry, ms []member, rankByDN *plan.Index[int32], uids []string) (ranks []int32, nested map[string]string) {
+// collectMembers), and by rank the group each nested member came through
+// (nil when none did).
+func memberRanks(g *plan.Entry, ms []member, rankByDN *plan.Index[int32]) (ranks []int32, nested map[int32]string) {
 	via := func(r int32, v string) {
 		if nested == nil {
-			nested = map[string]string{}
+			nested = map[int32]string{}
 		}
-		nested[uids[r]] = v
+		nested[r] = v
 	}
 	tm, ok := g.Attrs[plan.AttrTransitiveMembers]
 	if !ok {

@@ -1,0 +1,113 @@
+package plan
+
+import (
+	"bytes"
+	"encoding/json"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// encodingJSON is how plan files were written before appendFileChange:
+// encoding/json's Encoder with HTML escaping off.
+func encodingJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// TestFileLinesMatchEncodingJSON: a change line written by hand is the
+// line encoding/json writes, byte for byte, whatever the strings hold
+// and whichever fields are empty, nil or missing.
+func TestFileLinesMatchEncodingJSON(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	pieces := []string{"", "a", "alice", "Chloé", `"`, `\`, "<b>&amp;", "\n", "\t\r\b\f", "\x00\x01\x1f", "\x7f", "\xff", "\xe2\x80", "\u2028", "\u2029", "日本", "😀", "/", "uid=x,dc=y"}
+	str := func() string {
+		var b strings.Builder
+		for range rng.IntN(4) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		return b.String()
+	}
+	list := func() []string {
+		switch rng.IntN(4) {
+		case 0:
+			return nil
+		case 1:
+			return []string{}
+		}
+		l := make([]string, rng.IntN(4)+1)
+		for i := range l {
+			l[i] = str()
+		}
+		return l
+	}
+	strMap := func() map[string]string {
+		if rng.IntN(3) == 0 {
+			return nil
+		}
+		m := map[string]string{}
+		for range rng.IntN(4) {
+			m[str()] = str()
+		}
+		return m
+	}
+	object := func() *fileObject {
+		if rng.IntN(4) == 0 {
+			return nil
+		}
+		o := &fileObject{Object: Object{Kind: Kind(str()), Key: str(), ID: str(), Name: str(), Attrs: strMap(), Sensitive: list(), Version: str()}}
+		if rng.IntN(2) == 0 {
+			o.Lists = map[string][]string{}
+			for range rng.IntN(3) {
+				o.Lists[str()] = list()
+			}
+		}
+		if rng.IntN(2) == 0 {
+			o.ListRefs = map[string]*listRefs{}
+			for range rng.IntN(3) {
+				var r *listRefs
+				if rng.IntN(4) > 0 {
+					r = &listRefs{Others: list()}
+					for range rng.IntN(4) {
+						r.Refs = append(r.Refs, rng.IntN(2000)-1)
+					}
+				}
+				o.ListRefs[str()] = r
+			}
+		}
+		return o
+	}
+	payloads := []string{"", `{"id":"x","users":["a","b"]}`, "{ \"id\" : \"x\",\n  \"n\": [1, 2.5e3, true, null] }", `"<&>"`, `[]`}
+	for i := range 3000 {
+		fc := &fileChange{
+			Action: []Action{Create, Update, Rename, Adopt, Delete, NoOp, Action('?')}[rng.IntN(7)],
+			Kind:   Kind(str()), Key: str(), ID: str(),
+			Before: object(), After: object(),
+			Payload:      json.RawMessage(payloads[rng.IntN(len(payloads))]),
+			PayloadLists: strMap(),
+		}
+		if len(fc.Payload) == 0 {
+			fc.Payload = nil
+		}
+		got, err := appendFileChange(nil, fc)
+		if err != nil {
+			t.Fatalf("case %d: %v", i, err)
+		}
+		if want := encodingJSON(t, fc); !bytes.Equal(got, want) {
+			t.Fatalf("case %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}
+
+func TestFileLineRefusesBadPayload(t *testing.T) {
+	fc := &fileChange{Action: Create, Kind: KindUser, ID: "u", Payload: json.RawMessage(`{"id":`)}
+	if _, err := appendFileChange(nil, fc); err == nil {
+		t.Error("a change whose payload is not JSON was written")
+	}
+}
