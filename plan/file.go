@@ -286,7 +286,7 @@ func (pw *Writer) listRefs(list []string) *listRefs {
 	if pw.ids.Len() == 0 || !slices.IsSorted(list) {
 		return nil
 	}
-	var r listRefs
+	r := listRefs{Refs: make([]int, 0, len(list))}
 	for _, v := range list {
 		if n, ok := pw.ids.Get(v); ok {
 			r.Refs = append(r.Refs, n)

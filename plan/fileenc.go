@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -62,7 +61,8 @@ func appendFileObject(b []byte, o *fileObject) []byte {
 	}
 	if len(o.Lists) > 0 {
 		b = append(b, `,"lists":`...)
-		for i, name := range sortedKeys(o.Lists) {
+		var buf [8]string
+		for i, name := range sortedKeys(o.Lists, buf[:]) {
 			b = appendText(append(b, "{,"[min(i, 1)]), name)
 			b = appendTextList(append(b, ':'), o.Lists[name])
 		}
@@ -76,7 +76,8 @@ func appendFileObject(b []byte, o *fileObject) []byte {
 	}
 	if len(o.ListRefs) > 0 {
 		b = append(b, `,"list_refs":`...)
-		for i, name := range sortedKeys(o.ListRefs) {
+		var buf [8]string
+		for i, name := range sortedKeys(o.ListRefs, buf[:]) {
 			b = appendText(append(b, "{,"[min(i, 1)]), name)
 			r := o.ListRefs[name]
 			if r == nil {
@@ -106,14 +107,24 @@ func appendFileObject(b []byte, o *fileObject) []byte {
 	return append(b, '}')
 }
 
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+// sortedKeys returns m's keys sorted, in buf when they fit (a user's
+// handful of attributes: 100,000 of them in a large plan).
+func sortedKeys[V any](m map[string]V, buf []string) []string {
+	keys := buf[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
 
 // appendStringMap appends m with its keys sorted, as encoding/json does.
 func appendStringMap(b []byte, m map[string]string) []byte {
 	if len(m) == 0 {
 		return append(b, "{}"...)
 	}
-	for i, k := range sortedKeys(m) {
+	var buf [8]string
+	for i, k := range sortedKeys(m, buf[:]) {
 		b = appendText(append(b, "{,"[min(i, 1)]), k)
 		b = appendText(append(b, ':'), m[k])
 	}
