@@ -16,7 +16,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -376,10 +375,8 @@ func expectDelim(dec *jsontext.Decoder, want jsontext.Kind) error {
 // groups, so the lists share their strings instead of holding copies.
 // Ids in the lower-case UUID form Icinga uses are found by their 16
 // bytes, which the map holds inline: no string to follow and compare on
-// each of the 2,000,000 lookups. Any other id is found as text. It is
-// safe for concurrent use: the contacts and the groups are read at once.
+// each of the 2,000,000 lookups. Any other id is found as text.
 type interner struct {
-	mu    sync.Mutex
 	uuids map[[16]byte]string
 	other map[string]string
 }
@@ -389,10 +386,7 @@ func newInterner() *interner {
 }
 
 func (in *interner) get(b []byte) string {
-	k, isUUID := uuidKey(b)
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if isUUID {
+	if k, ok := uuidKey(b); ok {
 		if s, ok := in.uuids[k]; ok {
 			return s
 		}

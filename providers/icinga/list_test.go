@@ -1,18 +1,15 @@
 package icinga
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 	"unsafe"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/uuid"
 
-	"github.com/ldapply/ldapply/fixtures/icingasim"
 	"github.com/ldapply/ldapply/plan"
 )
 
@@ -145,37 +142,5 @@ func TestInternerUUIDs(t *testing.T) {
 	a, b, c := in.get([]byte(lower)), in.get([]byte(upper)), in.get([]byte(lower))
 	if a != lower || b != upper || unsafe.StringData(a) != unsafe.StringData(c) {
 		t.Errorf("interned %q, %q, %q; want each spelling kept and the repeat shared", a, b, c)
-	}
-}
-
-// TestReadObjectsReportsTheFailedList: the contacts and the groups are
-// read at once; when one list fails, the other read stops at once and
-// the error names the list that failed, not the read it cancelled.
-func TestReadObjectsReportsTheFailedList(t *testing.T) {
-	for _, tc := range []struct{ fails, slow, want, notWant string }{
-		{"contact-groups", "contacts", "icinga: read contact groups: ", "read contacts"},
-		{"contacts", "contact-groups", "icinga: read contacts: ", "read contact groups"},
-	} {
-		t.Run(tc.fails, func(t *testing.T) {
-			srv, base := icingasim.Start(t, icingasim.Options{})
-			srv.Inject(icingasim.Fault{Method: "GET", Path: tc.fails, Status: 403, Message: "not for you"})
-			srv.Inject(icingasim.Fault{Method: "GET", Path: tc.slow, Latency: 5 * time.Second})
-			cfg := Config{URL: base, Username: "icinga", Password: "icinga"}
-			if err := cfg.Resolve("inetorgperson"); err != nil {
-				t.Fatal(err)
-			}
-			p, err := New(cfg, "test", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			start := time.Now()
-			_, err = p.readObjects(context.Background())
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "not for you") || strings.Contains(err.Error(), tc.notWant) {
-				t.Errorf("error %v, want one that starts %q and gives the server's message", err, tc.want)
-			}
-			if d := time.Since(start); d > 3*time.Second {
-				t.Errorf("readObjects took %v: the slow read was not stopped", d)
-			}
-		})
 	}
 }

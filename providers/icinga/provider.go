@@ -129,38 +129,20 @@ func (p *Provider) readObjects(ctx context.Context) (*snapshot, error) {
 	start := time.Now()
 	// One interner for both lists: a group's users are the contacts' ids.
 	in := newInterner()
-	// The groups are read while the contacts are: at 100,000 contacts
-	// each list takes seconds to arrive. The first error stops both.
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var groups []Group
-	var groupsErr error
-	groupsRead := make(chan struct{})
-	go func() {
-		defer close(groupsRead)
-		if groups, groupsErr = p.client.groups(rctx, in); groupsErr != nil {
-			cancel()
-		}
-	}()
 	// Each contact is held on its own as it arrives: no slice of 100,000
 	// structs grows by doubling and is then copied.
 	var contacts []*heldContact
-	err := p.client.eachContact(rctx, in, false, func() { contacts = nil }, func(v *Contact) {
+	err := p.client.eachContact(ctx, in, false, func() { contacts = nil }, func(v *Contact) {
 		c := &heldContact{Contact: *v}
 		c.compact()
 		contacts = append(contacts, c)
 	})
 	if err != nil {
-		cancel()
-	}
-	<-groupsRead
-	// A contacts read that only stopped because the groups read failed
-	// reports the groups' error.
-	if err != nil && !(groupsErr != nil && ctx.Err() == nil && errors.Is(err, context.Canceled)) {
 		return nil, fmt.Errorf("icinga: read contacts: %w", err)
 	}
-	if groupsErr != nil {
-		return nil, fmt.Errorf("icinga: read contact groups: %w", groupsErr)
+	groups, err := p.client.groups(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("icinga: read contact groups: %w", err)
 	}
 	s := &snapshot{contacts: make(map[string]*heldContact, len(contacts)), groups: make(map[string]*Group, len(groups))}
 	for _, c := range contacts {
