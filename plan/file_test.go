@@ -497,3 +497,50 @@ func TestFileRejectsBadListRefs(t *testing.T) {
 		t.Errorf("edited refs: error = %v, want ErrTampered", err)
 	}
 }
+
+// TestFileRestoresListsInOrder: member lists come back sorted and whole,
+// whether the changes they name were ordered by id before the list was
+// read (most of a large plan) or came after that (the list is sorted by
+// its ids), with members that are not changes mixed in.
+func TestFileRestoresListsInOrder(t *testing.T) {
+	user := func(id string) plan.Change {
+		return plan.Change{Action: plan.Create, Kind: plan.KindUser, Key: "k-" + id, ID: id,
+			After: &plan.Object{Kind: plan.KindUser, Key: "k-" + id, ID: id, Name: id}}
+	}
+	group := func(id string, members ...string) plan.Change {
+		slices.Sort(members)
+		return plan.Change{Action: plan.Create, Kind: plan.KindGroup, Key: "k-" + id, ID: id,
+			After: &plan.Object{Kind: plan.KindGroup, Key: "k-" + id, ID: id, Name: id, Lists: map[string][]string{"members": members}}}
+	}
+	p := samplePlan()
+	p.Changes = nil
+	var ids []string
+	for _, id := range []string{"u-m", "u-c", "u-x", "u-a", "u-q", "u-b", "u-z", "u-d"} {
+		p.Changes = append(p.Changes, user(id))
+		ids = append(ids, id)
+	}
+	// Ordered by id once the first list is read: all eight.
+	p.Changes = append(p.Changes, group("g-1", "u-z", "u-a", "x-0", "u-m", "u-b", "x-zz", "u-q", "u-d", "u-c", "u-x", "u-m"))
+	// Two more users: not ordered yet (10 changes, ordered at 9).
+	p.Changes = append(p.Changes, user("u-k"), user("u-e"))
+	p.Changes = append(p.Changes, group("g-2", "u-k", "u-a", "u-e", "v-1"), group("g-3", "u-b", "a-0", "u-z"))
+	var buf bytes.Buffer
+	if err := plan.Write(&buf, p, key); err != nil {
+		t.Fatal(err)
+	}
+	if text := gunzip(t, buf.Bytes()); strings.Count(text, `"list_refs"`) != 3 {
+		t.Fatalf("the groups' lists were not stored as refs:\n%s", text)
+	}
+	got, err := plan.Read(bytes.NewReader(buf.Bytes()), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range p.Changes {
+		if c.Kind != plan.KindGroup {
+			continue
+		}
+		if d := cmp.Diff(c.After.Lists, got.Changes[i].After.Lists); d != "" {
+			t.Errorf("%s's lists (-want +got):\n%s", c.ID, d)
+		}
+	}
+}
