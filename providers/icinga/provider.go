@@ -599,7 +599,7 @@ type draft struct {
 	unames     []string             // their usernames, by rank
 	byUsername map[string]namedUser // lower(username) -> source user
 	groups     []*plan.Object       // the desired groups, lists not yet filled
-	ranks      [][]int32            // groups[i]'s members, as ranks in uids
+	ranks      [][]int32            // groups[i]'s members, as ranks in uids (the refs walk them)
 	// nested names, by group id and the contact's rank, the group a
 	// nested member came through.
 	nested      map[string]map[int32]string
