@@ -18,7 +18,14 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
+
+// lineOptions decode a change line with encoding/json/v2, as leniently
+// as encoding/json: duplicate names and invalid UTF-8 are accepted.
+var lineOptions = jsonv2.JoinOptions(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 
 // The plan file is JSON Lines so that it can be written and shown as a
 // stream: the first line is the header (a [Plan] without its changes),
@@ -843,7 +850,7 @@ func newDecodeAhead() *decodeAhead {
 			for b := range d.work {
 				b.fcs, b.errs = make([]fileChange, len(b.lines)), make([]error, len(b.lines))
 				for i, line := range b.lines {
-					b.errs[i] = json.Unmarshal(line, &b.fcs[i])
+					b.errs[i] = jsonv2.Unmarshal(line, &b.fcs[i], lineOptions)
 				}
 				close(b.done)
 			}
