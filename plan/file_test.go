@@ -544,3 +544,22 @@ func TestFileRestoresListsInOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestFileReadsLenientLines: a payload is stored as the provider built
+// it, and one holding bytes that are not UTF-8 (a Latin-1 value passed
+// through) still reads back, byte for byte, as encoding/json read it.
+func TestFileReadsLenientLines(t *testing.T) {
+	p := samplePlan()
+	p.Changes[0].Payload = []byte("{\"id\":\"u-alice\",\"note\":\"caf\xe9\"}")
+	var buf bytes.Buffer
+	if err := plan.Write(&buf, p, key); err != nil {
+		t.Fatal(err)
+	}
+	got, err := plan.Read(bytes.NewReader(buf.Bytes()), key)
+	if err != nil {
+		t.Fatalf("a plan whose payload holds a byte that is not UTF-8: %v", err)
+	}
+	if !bytes.Equal(got.Changes[0].Payload, p.Changes[0].Payload) {
+		t.Errorf("payload read back as %q, want %q", got.Changes[0].Payload, p.Changes[0].Payload)
+	}
+}
