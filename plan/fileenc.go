@@ -12,8 +12,8 @@ import (
 // This file encodes plan file lines without reflection. A plan of
 // 100,000 creates is about 100 MB of JSON before compression, and
 // encoding/json spent most of its time finding fields and sorting map
-// keys as reflect values. The lines are what encoding/json would write
-// with HTML escaping off (the reader is encoding/json), byte for byte:
+// keys as reflect values. The lines are what encoding/json's Encoder
+// wrote with HTML escaping off, byte for byte, as in earlier releases:
 // TestFileLinesMatchEncodingJSON holds them to it.
 
 // appendFileChange appends fc as one JSON object.
