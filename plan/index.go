@@ -7,7 +7,7 @@ import "unsafe"
 // group's member list are the strings of the member contacts' ids, and
 // a member DN is the string of its user's NormDN (providers/ldap interns
 // them). An Index looks such a string up by where its bytes are, a key
-// of 16 bytes held inline in the table, before it looks at the text.
+// of 8 bytes held inline in the table, before it looks at the text.
 //
 // That matters at scale. A string-keyed map must follow each key to its
 // bytes to compare it: at 100,000 keys the table and the bytes no longer
