@@ -16,7 +16,6 @@ import (
 	"maps"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -490,29 +489,6 @@ func listLen(list []string) int {
 	}
 	return n
 }
-
-// appendString appends s as json.Marshal encodes it.
-func appendString(b []byte, s string) []byte {
-	at := len(b)
-	b = append(append(b, '"'), s...)
-	for _, c := range b[at+1:] { // the copy, not s: s is read from memory once
-		if !plainJSON[c] {
-			enc, _ := json.Marshal(s)
-			return append(b[:at], enc...)
-		}
-	}
-	return append(b, '"')
-}
-
-// plainJSON holds the bytes json.Marshal copies into a string as they
-// are: printable ASCII but for the quote, the backslash and <, > and &,
-// which it escapes for HTML.
-var plainJSON = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = !strings.ContainsRune(`"\<>&`, rune(c))
-	}
-	return t
-}()
 
 // member is a member of a JSON object: its key as written, quotes
 // included, and where its value starts and ends.

@@ -146,16 +146,52 @@ func appendTextList(b []byte, list []string) []byte {
 	return append(b, ']')
 }
 
-// appendText appends s as a JSON string, as encoding/json's Encoder
-// writes it with SetEscapeHTML(false) (json.Marshal's appendString also
-// escapes <, > and &).
-func appendText(b []byte, s string) []byte {
+// appendString appends s as json.Marshal encodes it (<, > and & escaped
+// for HTML), as payloads hold it.
+func appendString(b []byte, s string) []byte { return appendQuoted(b, s, true) }
+
+// appendText appends s as encoding/json's Encoder writes it with
+// SetEscapeHTML(false), as plan file lines hold it.
+func appendText(b []byte, s string) []byte { return appendQuoted(b, s, false) }
+
+// appendQuoted appends s as a JSON string, with <, > and & escaped when
+// html is set. Most strings need no escaping: they are copied, and the
+// copy is checked (s is read from memory once, and a member id's bytes
+// are rarely in the cache).
+func appendQuoted(b []byte, s string, html bool) []byte {
+	plain := &plainText
+	if html {
+		plain = &plainJSON
+	}
+	at := len(b)
+	b = append(append(b, '"'), s...)
+	for _, c := range b[at+1:] {
+		if !plain[c] {
+			return appendEscaped(b[:at], s, html)
+		}
+	}
+	return append(b, '"')
+}
+
+// plainText holds the bytes encoding/json copies into a string as they
+// are: printable ASCII but for the quote and the backslash. plainJSON
+// leaves out <, > and & too, which json.Marshal escapes for HTML.
+var plainText, plainJSON = func() (text, html [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		text[c] = c != '"' && c != '\\'
+		html[c] = text[c] && c != '<' && c != '>' && c != '&'
+	}
+	return text, html
+}()
+
+// appendEscaped appends s quoted, escaping as encoding/json does.
+func appendEscaped(b []byte, s string, html bool) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+			if c >= 0x20 && c != '"' && c != '\\' && !(html && (c == '<' || c == '>' || c == '&')) {
 				i++
 				continue
 			}

@@ -111,3 +111,21 @@ func TestFileLineRefusesBadPayload(t *testing.T) {
 		t.Error("a change whose payload is not JSON was written")
 	}
 }
+
+// TestAppendStringMatchesMarshal: payload lists are compared with and
+// rebuilt by appendString, which must write what json.Marshal writes.
+func TestAppendStringMatchesMarshal(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	pieces := []string{"", "u-1", "Chloé", `"`, `\`, "<b>", "&", "\n\t", "\x00\x1f", "\x7f", "\xff", "\u2028", "😀"}
+	for range 2000 {
+		var b strings.Builder
+		for range rng.IntN(5) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		s := b.String()
+		want, _ := json.Marshal(s)
+		if got := appendString([]byte("x"), s); string(got) != "x"+string(want) {
+			t.Fatalf("appendString(%q) = %s, json.Marshal gives %s", s, got[1:], want)
+		}
+	}
+}

@@ -128,12 +128,12 @@ type refNames struct {
 }
 
 func newRefNames(p *Plan) *refNames {
-	r := &refNames{byID: NewIndex[string](0)}
-	if p == nil {
-		return r
+	var refs map[string]string
+	if p != nil {
+		refs = p.Refs
 	}
-	r.refs, r.byID = p.Refs, NewIndex[string](len(p.Refs))
-	for k, n := range p.Refs {
+	r := &refNames{refs: refs, byID: NewIndex[string](len(refs))}
+	for k, n := range refs {
 		owned := false
 		for i := range len(k) {
 			if k[i] == '/' {
@@ -216,6 +216,7 @@ func textDiff(old, new string) []string {
 // that the next change reuses: a plan of 100,000 creates has 2,000,000
 // member lines, and a string for each was most of the renderer's time.
 type attrLines struct {
+	refs  *refNames // the plan's names for list values
 	buf   []byte
 	ends  []int    // where each line ends in buf
 	names []string // scratch: one list's names, to sort
@@ -235,7 +236,7 @@ func (l *attrLines) each(f func(line []byte)) {
 
 // render replaces l's lines with c's attribute differences, indented by
 // ind; maxItems caps the items shown per list (0: all).
-func (l *attrLines) render(refs *refNames, c *Change, ind string, maxItems int) {
+func (l *attrLines) render(c *Change, ind string, maxItems int) {
 	l.buf, l.ends = l.buf[:0], l.ends[:0]
 	if c.Action == Delete {
 		return
@@ -254,7 +255,7 @@ func (l *attrLines) render(refs *refNames, c *Change, ind string, maxItems int) 
 	for _, a := range changes {
 		l.buf = append(l.buf, ind...)
 		if a.List {
-			l.list(refs, c, &a, ind, maxItems)
+			l.list(c, &a, ind, maxItems)
 			continue
 		}
 		sign := byte('~')
@@ -298,7 +299,7 @@ func (l *attrLines) render(refs *refNames, c *Change, ind string, maxItems int) 
 
 // list renders a list attribute's heading (its indent already written)
 // and items: the added names, then the removed ones, each sorted.
-func (l *attrLines) list(refs *refNames, c *Change, a *AttrChange, ind string, maxItems int) {
+func (l *attrLines) list(c *Change, a *AttrChange, ind string, maxItems int) {
 	sign := byte('~')
 	if c.Action == Create {
 		sign = '+'
@@ -307,14 +308,14 @@ func (l *attrLines) list(refs *refNames, c *Change, a *AttrChange, ind string, m
 	l.line()
 	total := len(a.Added) + len(a.Removed)
 	shown := 0
-	owned := refs.owns(c.ID)
+	owned := l.refs.owns(c.ID)
 	for _, set := range [...]struct {
 		sign string
 		ids  []string
 	}{{"+ ", a.Added}, {"- ", a.Removed}} {
 		l.names = l.names[:0]
 		for _, id := range set.ids {
-			l.names = append(l.names, refs.of(owned, c.ID, id))
+			l.names = append(l.names, l.refs.of(owned, c.ID, id))
 		}
 		slices.Sort(l.names)
 		for _, n := range l.names {
@@ -363,13 +364,12 @@ type textRenderer struct {
 	w     *bufio.Writer
 	opts  RenderOptions
 	p     *Plan
-	refs  *refNames
 	lines attrLines
 	sum   Summary
 }
 
 func (r *textRenderer) Header(p *Plan) error {
-	r.p, r.refs = p, newRefNames(p)
+	r.p, r.lines.refs = p, newRefNames(p)
 	fmt.Fprintf(r.w, "ldapply plan: source %s, target %s\n", p.Source, p.Target)
 	state := "no state yet"
 	if p.Lineage != "" {
@@ -391,7 +391,7 @@ func (r *textRenderer) Change(c *Change) error {
 		r.w.WriteString(ansiReset)
 	}
 	r.w.WriteByte('\n')
-	r.lines.render(r.refs, c, "      ", 0)
+	r.lines.render(c, "      ", 0)
 	r.lines.each(func(l []byte) {
 		color := ""
 		if r.opts.Color && len(l) > 6 {
@@ -432,7 +432,6 @@ type markdownRenderer struct {
 	w      *bufio.Writer
 	opts   RenderOptions
 	p      *Plan
-	refs   *refNames
 	lines  attrLines
 	sum    Summary
 	groups []*mdGroup
@@ -449,7 +448,7 @@ type mdGroup struct {
 // mdMaxChanges caps the changes listed per block; the rest are counted.
 const mdMaxChanges = 200
 
-func (r *markdownRenderer) Header(p *Plan) error { r.p, r.refs = p, newRefNames(p); return nil }
+func (r *markdownRenderer) Header(p *Plan) error { r.p, r.lines.refs = p, newRefNames(p); return nil }
 
 func (r *markdownRenderer) Change(c *Change) error {
 	r.sum.Count(c)
@@ -469,7 +468,7 @@ func (r *markdownRenderer) Change(c *Change) error {
 		return nil
 	}
 	g.lines = append(g.lines, headline(c))
-	r.lines.render(r.refs, c, "    ", r.opts.MaxListItems)
+	r.lines.render(c, "    ", r.opts.MaxListItems)
 	r.lines.each(func(l []byte) { g.lines = append(g.lines, string(l)) })
 	return nil
 }

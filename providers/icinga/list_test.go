@@ -1,6 +1,7 @@
 package icinga
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/uuid"
 
+	"github.com/ldapply/ldapply/fixtures/icingasim"
 	"github.com/ldapply/ldapply/plan"
 )
 
@@ -143,4 +145,65 @@ func TestInternerUUIDs(t *testing.T) {
 	if a != lower || b != upper || unsafe.StringData(a) != unsafe.StringData(c) {
 		t.Errorf("interned %q, %q, %q; want each spelling kept and the repeat shared", a, b, c)
 	}
+}
+
+// TestPlanRefsName every member a change's lists hold: a new group's
+// members as drafted (walked by rank), a member an update removes (found
+// in the target's list by its id, named as the directory names it) and a
+// contact made by hand that stays.
+func TestPlanRefsName(t *testing.T) {
+	srv, base := icingasim.Start(t, icingasim.Options{})
+	cfg := Config{URL: base, Username: "icinga", Password: "icinga"}
+	if err := cfg.Resolve("inetorgperson"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(cfg, "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := func(uid string) *plan.Entry {
+		dn := "uid=" + uid + ",ou=people,dc=example,dc=com"
+		return &plan.Entry{DN: dn, NormDN: dn, Key: "k-" + uid, Attrs: map[string][]string{"uid": {uid}, "cn": {uid}, "mail": {uid + "@example.com"}}}
+	}
+	alice, bob, dave := user("alice"), user("bob"), user("dave")
+	aliceID, bobID, daveID := p.ContactID(alice.Key, "alice"), p.ContactID(bob.Key, "bob"), p.ContactID(dave.Key, "dave")
+	carolID, opsID := "5f4dcc3b-5aa7-4c5e-8e3f-0123456789ab", p.GroupID("k-ops", "ops")
+	contact := func(id, name string) icingasim.Contact {
+		return icingasim.Contact{ID: id, FullName: name, Username: &name, DefaultChannel: icingasim.DefaultChannelID,
+			Groups: []string{opsID}, Addresses: map[string]string{"email": name + "@example.com"}}
+	}
+	// bob is renamed: the refs give the directory's name.
+	srv.Seed([]icingasim.Contact{contact(aliceID, "alice"), contact(bobID, "bob-old"), contact(carolID, "carol")},
+		[]icingasim.Group{{ID: opsID, Name: "ops"}})
+	ops := &plan.Entry{DN: "cn=ops,ou=groups,dc=example,dc=com", NormDN: "cn=ops,ou=groups,dc=example,dc=com", Key: "k-ops",
+		Attrs: map[string][]string{"cn": {"ops"}}, Members: []string{alice.NormDN}}
+	dev := &plan.Entry{DN: "cn=dev,ou=groups,dc=example,dc=com", NormDN: "cn=dev,ou=groups,dc=example,dc=com", Key: "k-dev",
+		Attrs: map[string][]string{"cn": {"dev"}}, Members: []string{alice.NormDN, dave.NormDN}}
+	b := plan.Bindings{}
+	b.Add(plan.Binding{Kind: plan.KindUser, Key: alice.Key, ID: aliceID, Name: "alice"})
+	b.Add(plan.Binding{Kind: plan.KindUser, Key: bob.Key, ID: bobID, Name: "bob"})
+	b.Add(plan.Binding{Kind: plan.KindGroup, Key: "k-ops", ID: opsID, Name: "ops"})
+	res, err := p.Plan(context.Background(), &plan.Directory{Users: []*plan.Entry{alice, bob, dave}, Groups: []*plan.Entry{ops, dev}}, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var group *plan.Change
+	for i := range res.Changes {
+		if res.Changes[i].ID == opsID {
+			group = &res.Changes[i]
+		}
+	}
+	if group == nil || group.Action != plan.Update || !slices.Equal(group.After.Lists[listMembers], sortedIDs(aliceID, carolID)) {
+		t.Fatalf("changes %+v: want an update of ops keeping alice and carol", res.Changes)
+	}
+	for id, want := range map[string]string{aliceID: "alice", bobID: "bob", carolID: "carol", daveID: "dave"} {
+		if got := res.Refs[id]; got != want {
+			t.Errorf("ref of %s = %q, want %q (refs %v)", id, got, want, res.Refs)
+		}
+	}
+}
+
+func sortedIDs(ids ...string) []string {
+	slices.Sort(ids)
+	return ids
 }
