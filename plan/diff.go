@@ -96,12 +96,21 @@ func Diff(in Input) ([]Change, error) {
 		m[o.ID] = o
 	}
 	var problems []string
+	// The state's bindings by id are needed only to refuse an adoption
+	// of a bound id, which an in-sync plan never makes: built on demand.
 	boundIDs := map[Kind]map[string]Binding{}
-	for k := range in.Bindings {
-		boundIDs[k] = in.Bindings.ByID(k)
+	boundID := func(k Kind, id string) (Binding, bool) {
+		m, ok := boundIDs[k]
+		if !ok {
+			m = in.Bindings.ByID(k)
+			boundIDs[k] = m
+		}
+		b, ok := m[id]
+		return b, ok
 	}
 	seenKey := map[Kind]map[string]bool{}
 	seenID := map[Kind]map[string]string{}
+	seenBound := map[Kind]int{} // distinct bound keys among the desired
 	var changes []Change
 	for _, d := range in.Desired {
 		if seenKey[d.Kind] == nil {
@@ -113,10 +122,14 @@ func Diff(in Input) ([]Change, error) {
 		}
 		seenKey[d.Kind][d.Key] = true
 		after := d
-		if b, ok := in.Bindings[d.Kind][d.Key]; ok && b.ID != d.ID {
-			cp := *d
-			cp.ID = b.ID
-			after = &cp
+		b, bound := in.Bindings[d.Kind][d.Key]
+		if bound {
+			seenBound[d.Kind]++
+			if b.ID != d.ID {
+				cp := *d
+				cp.ID = b.ID
+				after = &cp
+			}
 		}
 		if other, dup := seenID[d.Kind][after.ID]; dup {
 			problems = append(problems, fmt.Sprintf("source %ss %q and %q map to the same target id %s", d.Kind, other, after.Name, after.ID))
@@ -124,13 +137,12 @@ func Diff(in Input) ([]Change, error) {
 		}
 		seenID[d.Kind][after.ID] = after.Name
 		cur := current[d.Kind][after.ID]
-		_, bound := in.Bindings[d.Kind][d.Key]
 		c := Change{Kind: d.Kind, Key: d.Key, ID: after.ID, After: after, Before: cur}
 		switch {
 		case cur == nil:
 			c.Action = Create
 		case !bound:
-			if owner, ok := boundIDs[d.Kind][cur.ID]; ok {
+			if owner, ok := boundID(d.Kind, cur.ID); ok {
 				problems = append(problems, fmt.Sprintf("%s %q would take target id %s, which the state binds to key %q", d.Kind, after.Name, cur.ID, owner.Key))
 				continue
 			}
@@ -147,6 +159,9 @@ func Diff(in Input) ([]Change, error) {
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(in.Bindings)) {
+		if seenBound[k] == len(in.Bindings[k]) {
+			continue // every binding is desired: nothing to delete
+		}
 		for _, b := range in.Bindings[k] {
 			if seenKey[k][b.Key] {
 				continue

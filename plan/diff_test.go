@@ -90,6 +90,17 @@ func TestDiff(t *testing.T) {
 			},
 			want: []row{{plan.Delete, plan.KindUser, "u1", "bob"}, {plan.Delete, plan.KindGroup, "g1", "ops"}},
 		},
+		"a bound object gone from the source is deleted among new and kept ones": {
+			in: plan.Input{
+				Desired: []*plan.Object{user("k1", "u1", "alice", mail("a@x")), user("k3", "u3", "carol", mail("c@x"))},
+				Current: []*plan.Object{user("", "u1", "alice", mail("a@x")), user("", "u2", "bob", nil)},
+				Bindings: bindings(
+					plan.Binding{Kind: plan.KindUser, Key: "k1", ID: "u1", Name: "alice"},
+					plan.Binding{Kind: plan.KindUser, Key: "k2", ID: "u2", Name: "bob"},
+				),
+			},
+			want: []row{{plan.Create, plan.KindUser, "u3", "carol"}, {plan.Delete, plan.KindUser, "u2", "bob"}},
+		},
 		"a bound object already gone from the target is still deleted (idempotent)": {
 			in: plan.Input{
 				Bindings: bindings(plan.Binding{Kind: plan.KindUser, Key: "k1", ID: "u1", Name: "bob"}),

@@ -2,6 +2,8 @@ package icinga
 
 import (
 	"context"
+	"encoding/json"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -23,15 +25,15 @@ func TestDecodeList(t *testing.T) {
 	in := newInterner()
 	decodeGroups := func(body string) ([]Group, error) {
 		var groups []Group
-		var scratch []string
+		var scratch idScratch
 		err := decodeList(strings.NewReader(body), func(dec *jsontext.Decoder) error {
 			var v struct {
 				Group
 				Users idList `json:"users"`
 			}
-			v.Users.in, v.Users.scratch = in, scratch
+			v.Users.in, v.Users.scratch = in, &scratch
 			err := jsonv2.UnmarshalDecode(dec, &v)
-			v.Group.Users, scratch = v.Users.ids, v.Users.scratch
+			v.Group.Users = v.Users.ids
 			groups = append(groups, v.Group)
 			return err
 		})
@@ -206,4 +208,72 @@ func TestPlanRefsName(t *testing.T) {
 func sortedIDs(ids ...string) []string {
 	slices.Sort(ids)
 	return ids
+}
+
+// TestInternerResolve checks idList's sorted path against the plain one:
+// lists of UUIDs known before the seal, unknown ones, repeats, any order
+// and a list with an id that is not a lower-case UUID all come out as
+// their ids sorted, each as the interner's one string for it.
+func TestInternerResolve(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	in := newInterner()
+	var contacts []string
+	for range 3000 {
+		contacts = append(contacts, uuid.NewString())
+	}
+	slices.Sort(contacts)
+	if r.IntN(2) == 0 { // contacts normally arrive sorted; seal must cope if not
+		r.Shuffle(len(contacts), func(i, j int) { contacts[i], contacts[j] = contacts[j], contacts[i] })
+	}
+	for _, c := range contacts {
+		in.get([]byte(c))
+	}
+	in.seal()
+	plain := newInterner() // the reference: one lookup per id, then a sort
+	unknown := []string{uuid.NewString(), uuid.NewString(), "00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff"}
+	for round := range 300 {
+		list := []string{}
+		for range r.IntN(200) {
+			switch n := r.IntN(20); {
+			case n == 0:
+				list = append(list, unknown[r.IntN(len(unknown))])
+			case n == 1 && len(list) > 0:
+				list = append(list, list[r.IntN(len(list))]) // a repeat
+			default:
+				list = append(list, contacts[r.IntN(len(contacts))])
+			}
+		}
+		if round%3 == 0 {
+			slices.Sort(list)
+		}
+		if round%10 == 1 {
+			list = append(list, "Not-A-UUID")
+		}
+		body, _ := json.Marshal(list)
+		var l idList
+		l.in, l.scratch = in, &idScratch{}
+		if err := jsonv2.Unmarshal(body, &l); err != nil {
+			t.Fatal(err)
+		}
+		got := l.ids
+		if !l.sorted {
+			slices.Sort(got)
+		}
+		var want []string
+		for _, id := range list {
+			want = append(want, plain.get([]byte(id)))
+		}
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: %v\ngot  %v\nwant %v", round, list, got, want)
+		}
+		if l.sorted == slices.Contains(list, "Not-A-UUID") {
+			t.Errorf("round %d: sorted = %v for %v", round, l.sorted, list)
+		}
+		for _, id := range got {
+			if s := in.get([]byte(id)); unsafe.StringData(s) != unsafe.StringData(id) {
+				t.Fatalf("round %d: %s is not the interner's string", round, id)
+			}
+		}
+	}
 }

@@ -140,6 +140,7 @@ func (p *Provider) readObjects(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("icinga: read contacts: %w", err)
 	}
+	in.seal() // the groups' users are the contacts: found in order
 	groups, err := p.client.groups(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("icinga: read contact groups: %w", err)
@@ -149,9 +150,7 @@ func (p *Provider) readObjects(ctx context.Context) (*snapshot, error) {
 		s.contacts[c.ID] = c
 	}
 	for i := range groups {
-		g := &groups[i]
-		slices.Sort(g.Users)
-		s.groups[g.ID] = g
+		s.groups[groups[i].ID] = &groups[i]
 	}
 	if p.log != nil {
 		p.log.Info("Read Icinga's contacts and contact groups.", "contacts", len(contacts), "groups", len(groups), "duration", time.Since(start).Round(time.Millisecond))
@@ -381,7 +380,17 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 			o.ID, d.uids[r] = c.ID, c.ID
 		}
 	}
-	boundUsers := bindings.ByID(plan.KindUser)
+	// The bound contacts by id are asked about only for contacts that are
+	// not where the directory wants them, which an in-sync plan has none
+	// of: the map of 100,000 is built on demand.
+	var boundUsers map[string]plan.Binding
+	managedUser := func(id string) bool {
+		if boundUsers == nil {
+			boundUsers = bindings.ByID(plan.KindUser)
+		}
+		_, ok := boundUsers[id]
+		return ok
+	}
 	isDesiredUser := func(id string) bool {
 		_, found := slices.BinarySearch(d.uids, id)
 		return found
@@ -392,10 +401,7 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 		if c.Username == nil {
 			continue
 		}
-		if _, managed := boundUsers[c.ID]; managed {
-			continue
-		}
-		if u, ok := d.byUsername[strings.ToLower(*c.Username)]; ok && u.id != c.ID {
+		if u, ok := d.byUsername[strings.ToLower(*c.Username)]; ok && u.id != c.ID && !managedUser(c.ID) {
 			problems = append(problems, fmt.Sprintf("source user %s maps to username %q, which Icinga contact %s already has and ldapply does not manage; rename or delete that contact in Icinga", u.dn, *c.Username, c.ID))
 		}
 	}
@@ -413,13 +419,19 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 		if cur, ok := snap.groups[g.ID]; ok {
 			n, k := len(list), 0
 			for _, u := range cur.Users {
+				// Mostly the same string (both come from the target's
+				// read): equal pointers, so no text is compared.
+				if k < n && list[k] == u {
+					k++
+					continue
+				}
 				for k < n && list[k] < u {
 					k++
 				}
 				if k < n && list[k] == u {
 					continue
 				}
-				if _, managed := boundUsers[u]; managed || isDesiredUser(u) {
+				if managedUser(u) || isDesiredUser(u) {
 					continue
 				}
 				list = append(list, u)
