@@ -232,7 +232,7 @@ func (c *Client) eachContact(ctx context.Context, in *interner, withGroups bool,
 			}
 			v = ng.Contact
 		}
-		v.ID = in.get([]byte(strings.ToLower(v.ID)))
+		v.ID = in.contact(strings.ToLower(v.ID))
 		each(&v)
 		return nil
 	})
@@ -414,7 +414,7 @@ func newInterner() *interner {
 
 func (in *interner) get(b []byte) string {
 	if k, ok := uuidKey(b); ok {
-		if s, ok := in.uuids[k]; ok {
+		if s, ok := in.known(k); ok {
 			return s
 		}
 		return in.add(k, string(b))
@@ -427,9 +427,22 @@ func (in *interner) get(b []byte) string {
 	return s
 }
 
+// contact interns the id of a contact, as read before the seal: a UUID
+// is only staged for resolve, which is all that looks contacts up, and
+// keeps the string it came in. That spares 100,000 inserts into a map
+// that would grow step by step while the contacts arrive.
+func (in *interner) contact(id string) string {
+	k, ok := uuidKey(id)
+	if !ok || in.sealed {
+		return in.get([]byte(id))
+	}
+	in.staged = append(in.staged, orderedID{binary.BigEndian.Uint64(k[:8]), binary.BigEndian.Uint64(k[8:]), id})
+	return id
+}
+
 // byKey returns the string of the UUID whose bytes are k.
 func (in *interner) byKey(k [16]byte) string {
-	if s, ok := in.uuids[k]; ok {
+	if s, ok := in.known(k); ok {
 		return s
 	}
 	return in.add(k, uuid.UUID(k).String()) // the lower-case form uuidKey reads
@@ -441,6 +454,22 @@ func (in *interner) add(k [16]byte, s string) string {
 		in.staged = append(in.staged, orderedID{binary.BigEndian.Uint64(k[:8]), binary.BigEndian.Uint64(k[8:]), s})
 	}
 	return s
+}
+
+// known returns the string of the UUID k if it has one: from the map,
+// or after the seal from the ordered contacts.
+func (in *interner) known(k [16]byte) (string, bool) {
+	if s, ok := in.uuids[k]; ok {
+		return s, true
+	}
+	hi, lo := binary.BigEndian.Uint64(k[:8]), binary.BigEndian.Uint64(k[8:])
+	i, _ := slices.BinarySearch(in.his, hi)
+	for ; i < len(in.his) && in.his[i] == hi; i++ {
+		if in.rest[i].lo == lo {
+			return in.rest[i].s, true
+		}
+	}
+	return "", false
 }
 
 // seal orders the UUIDs interned so far for resolve; later ones are
@@ -507,7 +536,7 @@ func (in *interner) resolve(keys [][16]byte, out []string) []string {
 // uuidKey returns the 16 bytes of a UUID written as 36 lower-case hex
 // digits and dashes (8-4-4-4-12). Upper case is refused, so one key
 // never stands for two spellings.
-func uuidKey(b []byte) (k [16]byte, ok bool) {
+func uuidKey[T ~string | ~[]byte](b T) (k [16]byte, ok bool) {
 	if len(b) != 36 || b[8] != '-' || b[13] != '-' || b[18] != '-' || b[23] != '-' {
 		return k, false
 	}

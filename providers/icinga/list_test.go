@@ -226,7 +226,7 @@ func TestInternerResolve(t *testing.T) {
 		r.Shuffle(len(contacts), func(i, j int) { contacts[i], contacts[j] = contacts[j], contacts[i] })
 	}
 	for _, c := range contacts {
-		in.get([]byte(c))
+		in.contact(c)
 	}
 	in.seal()
 	plain := newInterner() // the reference: one lookup per id, then a sort
