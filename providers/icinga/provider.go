@@ -98,6 +98,7 @@ func (p *Provider) GroupID(key, name string) string {
 type snapshot struct {
 	channel  Channel
 	contacts map[string]*heldContact
+	ordered  []*heldContact // the contacts as read: by id, as Icinga lists them
 	groups   map[string]*Group
 }
 
@@ -145,7 +146,7 @@ func (p *Provider) readObjects(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("icinga: read contact groups: %w", err)
 	}
-	s := &snapshot{contacts: make(map[string]*heldContact, len(contacts)), groups: make(map[string]*Group, len(groups))}
+	s := &snapshot{contacts: make(map[string]*heldContact, len(contacts)), ordered: contacts, groups: make(map[string]*Group, len(groups))}
 	for _, c := range contacts {
 		s.contacts[c.ID] = c
 	}
@@ -363,8 +364,8 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	// The target's objects are built on another core meanwhile.
 	currentCh := make(chan []*plan.Object, 1)
 	go func() {
-		current := make([]*plan.Object, 0, len(snap.contacts)+len(snap.groups))
-		for _, c := range snap.contacts {
+		current := make([]*plan.Object, 0, len(snap.ordered)+len(snap.groups))
+		for _, c := range snap.ordered {
 			current = append(current, contactObject(c))
 		}
 		for _, g := range snap.groups {
@@ -374,21 +375,28 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	}()
 
 	// The target's string for each id it shares with the directory: the
-	// member lists and the diff then compare pointers, not text.
-	for r, o := range d.byID {
-		if c, ok := snap.contacts[o.ID]; ok {
-			o.ID, d.uids[r] = c.ID, c.ID
+	// member lists and the diff then compare pointers, not text. Both
+	// sides are in id order (Icinga lists by id), so one walk pairs them.
+	byID := func(a, b *heldContact) int { return strings.Compare(a.ID, b.ID) }
+	cs := snap.ordered
+	if !slices.IsSortedFunc(cs, byID) {
+		cs = slices.SortedFunc(slices.Values(cs), byID)
+	}
+	for r, j := 0, 0; r < len(d.byID); r++ {
+		o := d.byID[r]
+		for j < len(cs) && cs[j].ID < o.ID {
+			j++
+		}
+		if j < len(cs) && cs[j].ID == o.ID {
+			o.ID, d.uids[r] = cs[j].ID, cs[j].ID
 		}
 	}
 	// The bound contacts by id are asked about only for contacts that are
 	// not where the directory wants them, which an in-sync plan has none
 	// of: the map of 100,000 is built on demand.
-	var boundUsers map[string]plan.Binding
+	boundUsers := sync.OnceValue(func() map[string]plan.Binding { return bindings.ByID(plan.KindUser) })
 	managedUser := func(id string) bool {
-		if boundUsers == nil {
-			boundUsers = bindings.ByID(plan.KindUser)
-		}
-		_, ok := boundUsers[id]
+		_, ok := boundUsers()[id]
 		return ok
 	}
 	isDesiredUser := func(id string) bool {
@@ -396,15 +404,21 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 		return found
 	}
 	// A username held by a contact ldapply does not manage blocks the sync
-	// of that user: Icinga would reject it at apply time.
-	for _, c := range snap.contacts {
-		if c.Username == nil {
-			continue
+	// of that user: Icinga would reject it at apply time. This is checked
+	// on another core while the lists are made and compared.
+	taken := make(chan []string, 1)
+	go func() {
+		var problems []string
+		for _, c := range snap.ordered {
+			if c.Username == nil {
+				continue
+			}
+			if u, ok := d.byUsername[strings.ToLower(*c.Username)]; ok && u.id != c.ID && !managedUser(c.ID) {
+				problems = append(problems, fmt.Sprintf("source user %s maps to username %q, which Icinga contact %s already has and ldapply does not manage; rename or delete that contact in Icinga", u.dn, *c.Username, c.ID))
+			}
 		}
-		if u, ok := d.byUsername[strings.ToLower(*c.Username)]; ok && u.id != c.ID && !managedUser(c.ID) {
-			problems = append(problems, fmt.Sprintf("source user %s maps to username %q, which Icinga contact %s already has and ldapply does not manage; rename or delete that contact in Icinga", u.dn, *c.Username, c.ID))
-		}
-	}
+		taken <- problems
+	}()
 
 	// The groups' member lists.
 	boundGroups := bindings.ByID(plan.KindGroup)
@@ -451,14 +465,15 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 			res.Warnings = append(res.Warnings, fmt.Sprintf("group %s maps to name %q, which the unmanaged Icinga contact group %s also has", dn, g.Name, g.ID))
 		}
 	}
-	if len(problems) > 0 {
-		slices.Sort(problems)
-		return nil, &plan.ConflictError{Problems: problems}
-	}
 
 	current := <-currentCh
 	started = time.Now()
 	changes, err := plan.Diff(plan.Input{Desired: append(d.users, desiredGroups...), Current: current, Bindings: bindings})
+	// The problems found here come first: they say what to fix.
+	if problems = append(problems, <-taken...); len(problems) > 0 {
+		slices.Sort(problems)
+		return nil, &plan.ConflictError{Problems: problems}
+	}
 	if err != nil {
 		return nil, err
 	}
