@@ -646,39 +646,6 @@ func (c *collector) done() []*plan.Entry {
 	return c.out
 }
 
-// dnCache remembers normalised DNs: a user is a member of many groups,
-// and parsing each member value again is most of a large read's work.
-// Equal inputs also share one output string.
-type dnCache struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-func newDNCache() *dnCache { return &dnCache{m: map[string]string{}} }
-
-// normalize is safe for concurrent use: the users and groups searches
-// share one cache, so a member value and its user's NormDN are one
-// string (the targets' DN lookups then compare pointers, not text).
-func (c *dnCache) normalize(dn string) (string, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if n, ok := c.m[dn]; ok {
-		return n, nil
-	}
-	n, err := NormalizeDN(dn)
-	if err != nil {
-		return "", err
-	}
-	if prev, ok := c.m[n]; ok && prev == n {
-		n = prev // share the canonical string
-	} else if n == dn {
-		n = dn // already canonical: one string for both
-	}
-	c.m[dn] = n
-	c.m[n] = n
-	return n, nil
-}
-
 // members returns the sorted, distinct NormDNs of e's members. Values that
 // are not DNs are logged and skipped.
 func (s *Source) members(e *goldap.Entry, attrs []string, norm *dnCache) []string {
