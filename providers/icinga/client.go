@@ -435,7 +435,7 @@ func (in *interner) contact(id string) string {
 	if !ok || in.sealed {
 		return in.get([]byte(id))
 	}
-	in.staged = append(in.staged, orderedID{binary.BigEndian.Uint64(k[:8]), binary.BigEndian.Uint64(k[8:]), id})
+	in.staged = append(in.staged, ordered(k, id))
 	return id
 }
 
@@ -450,7 +450,7 @@ func (in *interner) byKey(k [16]byte) string {
 func (in *interner) add(k [16]byte, s string) string {
 	in.uuids[k] = s
 	if !in.sealed {
-		in.staged = append(in.staged, orderedID{binary.BigEndian.Uint64(k[:8]), binary.BigEndian.Uint64(k[8:]), s})
+		in.staged = append(in.staged, ordered(k, s))
 	}
 	return s
 }
@@ -461,10 +461,16 @@ func (in *interner) known(k [16]byte) (string, bool) {
 	if s, ok := in.uuids[k]; ok {
 		return s, true
 	}
-	hi, lo := binary.BigEndian.Uint64(k[:8]), binary.BigEndian.Uint64(k[8:])
-	i, _ := slices.BinarySearch(in.his, hi)
-	for ; i < len(in.his) && in.his[i] == hi; i++ {
-		if in.rest[i].lo == lo {
+	id := ordered(k, "")
+	i, _ := slices.BinarySearch(in.his, id.hi)
+	return in.sealedAt(i, id)
+}
+
+// sealedAt returns the string of the sealed UUID id, if there is one at
+// index i or after it among those with the same first half.
+func (in *interner) sealedAt(i int, id orderedID) (string, bool) {
+	for ; i < len(in.his) && in.his[i] == id.hi; i++ {
+		if in.rest[i].lo == id.lo {
 			return in.rest[i].s, true
 		}
 	}
@@ -491,16 +497,18 @@ func (in *interner) seal() {
 	in.rest = ids
 }
 
+// ordered returns the UUID k, with the string s, as two big-endian
+// halves: they order as its bytes do, and so as its lower-case text.
+func ordered(k [16]byte, s string) orderedID {
+	return orderedID{binary.BigEndian.Uint64(k[:8]), binary.BigEndian.Uint64(k[8:]), s}
+}
+
 func compareOrdered(a, b orderedID) int {
 	return cmp.Or(cmp.Compare(a.hi, b.hi), cmp.Compare(a.lo, b.lo))
 }
 
-// compareKeys orders UUIDs by their bytes, which is also the order of
-// their lower-case text.
-func compareKeys(a, b [16]byte) int {
-	return cmp.Or(cmp.Compare(binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])),
-		cmp.Compare(binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:])))
-}
+// compareKeys orders UUIDs by their bytes.
+func compareKeys(a, b [16]byte) int { return compareOrdered(ordered(a, ""), ordered(b, "")) }
 
 // resolve appends the strings of keys, which must be sorted, to out.
 // Each key is searched for from where the one before it was found:
@@ -508,23 +516,16 @@ func compareKeys(a, b [16]byte) int {
 func (in *interner) resolve(keys [][16]byte, out []string) []string {
 	his, at := in.his, 0
 	for _, k := range keys {
-		hi, lo := binary.BigEndian.Uint64(k[:8]), binary.BigEndian.Uint64(k[8:])
-		// The first index at or after at whose hi is not below hi.
-		lo0, step := at, 1
-		for lo0+step <= len(his) && his[lo0+step-1] < hi {
-			lo0 += step
+		id := ordered(k, "")
+		// The first index at or after at whose first half is not below id's.
+		lo, step := at, 1
+		for lo+step <= len(his) && his[lo+step-1] < id.hi {
+			lo += step
 			step *= 2
 		}
-		i := lo0 + sort.Search(min(step, len(his)-lo0), func(j int) bool { return his[lo0+j] >= hi })
-		at = i
-		s := ""
-		for ; i < len(his) && his[i] == hi; i++ {
-			if in.rest[i].lo == lo {
-				s = in.rest[i].s
-				break
-			}
-		}
-		if s == "" { // not a contact read before the seal
+		at = lo + sort.Search(min(step, len(his)-lo), func(j int) bool { return his[lo+j] >= id.hi })
+		s, ok := in.sealedAt(at, id)
+		if !ok { // not a contact read before the seal (seldom)
 			s = in.byKey(k)
 		}
 		out = append(out, s)

@@ -211,8 +211,9 @@ func sortedIDs(ids ...string) []string {
 }
 
 // TestInternerResolve checks idList's sorted path against the plain one:
-// lists of UUIDs known before the seal, unknown ones, repeats, any order
-// and a list with an id that is not a lower-case UUID all come out as
+// lists of UUIDs known before the seal, unknown ones, ids that share a
+// first half, repeats, any order and a list with an id that is not a
+// lower-case UUID all come out as
 // their ids sorted, each as the interner's one string for it.
 func TestInternerResolve(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
@@ -221,6 +222,10 @@ func TestInternerResolve(t *testing.T) {
 	for range 3000 {
 		contacts = append(contacts, uuid.NewString())
 	}
+	// Ids that share their first 8 bytes (the walk's first half) with a
+	// contact: two more contacts, and below an unknown id.
+	twin := contacts[0][:19]
+	contacts = append(contacts, twin+"0000-000000000001", twin+"ffff-ffffffffffff")
 	slices.Sort(contacts)
 	if r.IntN(2) == 0 { // contacts normally arrive sorted; seal must cope if not
 		r.Shuffle(len(contacts), func(i, j int) { contacts[i], contacts[j] = contacts[j], contacts[i] })
@@ -230,7 +235,7 @@ func TestInternerResolve(t *testing.T) {
 	}
 	in.seal()
 	plain := newInterner() // the reference: one lookup per id, then a sort
-	unknown := []string{uuid.NewString(), uuid.NewString(), "00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff"}
+	unknown := []string{uuid.NewString(), uuid.NewString(), "00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff", twin + "8000-000000000000"}
 	for round := range 300 {
 		list := []string{}
 		for range r.IntN(200) {
