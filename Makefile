@@ -61,7 +61,7 @@ test-short:
 # bench: the Go micro-benchmarks, then the directory-scale harness
 # (BENCH_SIZES users; results in bench/results.md, profiles in bench/out/).
 BENCH_SIZES ?= 1000,10000,100000
-BENCH_RUNS ?= 5
+BENCH_RUNS ?= 7
 bench: deps build
 	{ $(GO) test -run '^$$' -bench . -benchmem ./plan/ ./state/ && \
 	  $(GO) test -run '^$$' -bench DNCache -benchmem ./providers/ldap/ && \
