@@ -281,4 +281,11 @@ func TestInternerResolve(t *testing.T) {
 			}
 		}
 	}
+	// The contacts' ids, as readObjects sets them after the seal, are the
+	// very strings the lists hold.
+	for _, c := range append(contacts, in.get([]byte("Not-A-UUID"))) {
+		if s, g := in.canonical(c), in.get([]byte(c)); s != c || unsafe.StringData(s) != unsafe.StringData(g) {
+			t.Fatalf("canonical(%s) = %q, not the interner's string for it", c, s)
+		}
+	}
 }

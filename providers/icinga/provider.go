@@ -142,6 +142,11 @@ func (p *Provider) readObjects(ctx context.Context) (*snapshot, error) {
 		return nil, fmt.Errorf("icinga: read contacts: %w", err)
 	}
 	in.seal() // the groups' users are the contacts: found in order
+	// The contacts take the interner's strings for their ids, which the
+	// groups' users will be: the plan compares them by pointer.
+	for _, c := range contacts {
+		c.ID = in.canonical(c.ID)
+	}
 	groups, err := p.client.groups(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("icinga: read contact groups: %w", err)
