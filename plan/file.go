@@ -122,8 +122,17 @@ type Writer struct {
 	mac     hash.Hash
 	changes int
 	ids     *Index[int] // id -> number of the first change written with it
+	enc     lineEncoder // for Change, over ids
 	buf     []byte      // scratch for a line
-	list    []byte      // scratch for listsOutOfPayload
+}
+
+// lineEncoder makes the lines of changes; each goroutine that makes them
+// has its own.
+type lineEncoder struct {
+	ids *Index[int] // id -> number of the first change with it
+	n   int         // the number of the change being made: refs are to changes before it
+	// list is scratch for listsOutOfPayload.
+	list []byte
 }
 
 // NewWriter writes p's header to w; signKey keys the trailer's HMAC.
@@ -133,6 +142,7 @@ type Writer struct {
 func NewWriter(w io.Writer, p *Plan, signKey []byte) (*Writer, error) {
 	gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
 	pw := &Writer{gz: gz, async: newAsyncWriter(gz), sum: sha256.New(), mac: hmac.New(sha256.New, signKey), ids: NewIndex[int](0)}
+	pw.enc.ids = pw.ids
 	pw.w = bufio.NewWriterSize(pw.async, 256<<10)
 	// The refs (one per member of a large plan) are appended by hand,
 	// after the rest of the header.
@@ -161,7 +171,8 @@ func NewWriter(w io.Writer, p *Plan, signKey []byte) (*Writer, error) {
 // Change appends one change (see the file format notes for how its lists
 // are stored).
 func (pw *Writer) Change(c *Change) error {
-	line, err := appendFileChange(pw.buf[:0], pw.fileChange(c))
+	pw.enc.n = pw.changes
+	line, err := appendFileChange(pw.buf[:0], pw.enc.fileChange(c))
 	if err == nil {
 		err = pw.line(append(line, '\n'))
 		pw.buf = line
@@ -253,25 +264,25 @@ func (a *asyncWriter) Close() error {
 }
 
 // fileChange returns c as the file stores it; c is not modified.
-func (pw *Writer) fileChange(c *Change) *fileChange {
+func (e *lineEncoder) fileChange(c *Change) *fileChange {
 	c = listDiffs(c)
 	fc := &fileChange{Action: c.Action, Kind: c.Kind, Key: c.Key, ID: c.ID, Payload: c.Payload}
 	if c.Action == Create && c.After != nil {
-		fc.Payload, fc.PayloadLists = pw.listsOutOfPayload(c.Payload, c.After.Lists)
+		fc.Payload, fc.PayloadLists = e.listsOutOfPayload(c.Payload, c.After.Lists)
 	}
-	fc.Before, fc.After = pw.fileObject(c.Before), pw.fileObject(c.After)
+	fc.Before, fc.After = e.fileObject(c.Before), e.fileObject(c.After)
 	return fc
 }
 
 // fileObject returns o with each list that refers to earlier changes
 // moved to ListRefs; o is not modified.
-func (pw *Writer) fileObject(o *Object) *fileObject {
+func (e *lineEncoder) fileObject(o *Object) *fileObject {
 	if o == nil {
 		return nil
 	}
 	fo := &fileObject{Object: *o}
 	for name, list := range o.Lists {
-		r := pw.listRefs(list)
+		r := e.listRefs(list)
 		if r == nil {
 			continue
 		}
@@ -288,13 +299,13 @@ func (pw *Writer) fileObject(o *Object) *fileObject {
 // listRefs returns list as references to the earlier changes whose ids it
 // holds, or nil when it holds none or is not sorted (its order could not
 // be restored).
-func (pw *Writer) listRefs(list []string) *listRefs {
-	if pw.ids.Len() == 0 || !slices.IsSorted(list) {
+func (e *lineEncoder) listRefs(list []string) *listRefs {
+	if e.n == 0 || !slices.IsSorted(list) {
 		return nil
 	}
 	r := listRefs{Refs: make([]int, 0, len(list))}
 	for _, v := range list {
-		if n, ok := pw.ids.Get(v); ok {
+		if n, ok := e.ids.Get(v); ok && n < e.n {
 			r.Refs = append(r.Refs, n)
 		} else {
 			r.Others = append(r.Others, v)
@@ -369,7 +380,7 @@ func listDiffs(c *Change) *Change {
 // member's key by list name. Only a member whose key appears once and is
 // written as json.Marshal writes it qualifies; the rest of payload is
 // left as it is.
-func (pw *Writer) listsOutOfPayload(payload []byte, lists map[string][]string) ([]byte, map[string]string) {
+func (e *lineEncoder) listsOutOfPayload(payload []byte, lists map[string][]string) ([]byte, map[string]string) {
 	var keys map[string]string
 	for _, name := range slices.Sorted(maps.Keys(lists)) {
 		list := lists[name]
@@ -378,7 +389,7 @@ func (pw *Writer) listsOutOfPayload(payload []byte, lists map[string][]string) (
 		}
 		for _, m := range topMembers(payload) {
 			var key string
-			if !pw.isList(payload[m.start:m.end], list) || json.Unmarshal(m.key, &key) != nil {
+			if !e.isList(payload[m.start:m.end], list) || json.Unmarshal(m.key, &key) != nil {
 				continue
 			}
 			out := slices.Concat(payload[:m.start], []byte("null"), payload[m.end:])
@@ -399,10 +410,10 @@ func (pw *Writer) listsOutOfPayload(payload []byte, lists map[string][]string) (
 
 // isList reports whether data is appendList(list), comparing in place
 // when list's values need no escaping.
-func (pw *Writer) isList(data []byte, list []string) bool {
+func (e *lineEncoder) isList(data []byte, list []string) bool {
 	if len(list) == 0 {
-		pw.list = appendList(pw.list[:0], list)
-		return bytes.Equal(data, pw.list)
+		e.list = appendList(e.list[:0], list)
+		return bytes.Equal(data, e.list)
 	}
 	if len(data) < 2 || data[0] != '[' || data[len(data)-1] != ']' {
 		return false
@@ -417,8 +428,8 @@ func (pw *Writer) isList(data []byte, list []string) bool {
 		}
 		for j := range len(v) {
 			if !plainJSON[v[j]] {
-				pw.list = appendList(pw.list[:0], list)
-				return bytes.Equal(data, pw.list)
+				e.list = appendList(e.list[:0], list)
+				return bytes.Equal(data, e.list)
 			}
 		}
 		end := i + 1 + len(v)
@@ -637,18 +648,141 @@ func (fo *fileObject) object(ids []string) (*Object, error) {
 	return o, nil
 }
 
-// Write writes p with all its changes.
+// Write writes p with all its changes. Their lines are made on every
+// core, starting while the header is (see lineMaker); the file is the
+// one [Writer.Change] makes.
 func Write(w io.Writer, p *Plan, signKey []byte) error {
+	m := startLines(p.Changes)
 	pw, err := NewWriter(w, p, signKey)
 	if err != nil {
+		m.stop()
 		return err
 	}
-	for i := range p.Changes {
-		if err := pw.Change(&p.Changes[i]); err != nil {
-			return err
+	if m == nil {
+		for i := range p.Changes {
+			if err := pw.Change(&p.Changes[i]); err != nil {
+				return err
+			}
 		}
+	} else if err := pw.writeLines(m); err != nil {
+		return err
 	}
 	return pw.Close()
+}
+
+// writeBatch is how many changes' lines a worker of a lineMaker makes
+// at a time.
+const writeBatch = 256
+
+// lineMaker makes the lines of changes on workers, a batch at a time,
+// and hands the batches back in order. A line depends only on its change
+// and the ids of the changes before it, so every id is indexed first.
+type lineMaker struct {
+	cs    []Change
+	ids   *Index[int] // set before the first batch is sent
+	order chan *lineBatchOut
+	free  chan []byte
+	done  chan struct{} // closed by stop
+	wg    sync.WaitGroup
+}
+
+// lineBatchOut is the lines of cs[first:end], each ending in a newline;
+// when err is set, they stop before the change errAt, which failed.
+type lineBatchOut struct {
+	first, end int
+	lines      []byte
+	err        error
+	errAt      int
+	made       chan struct{}
+}
+
+// startLines starts making the lines of cs, or returns nil when one
+// core, or few changes, would not gain from it.
+func startLines(cs []Change) *lineMaker {
+	workers := min(runtime.GOMAXPROCS(0), 8)
+	if workers < 2 || len(cs) < 2*writeBatch {
+		return nil
+	}
+	// Batches go to the workers in order and come back in that order, at
+	// most 2×workers ahead of the one being written; buffers are reused.
+	m := &lineMaker{cs: cs, order: make(chan *lineBatchOut, 2*workers), free: make(chan []byte, 3*workers), done: make(chan struct{})}
+	jobs := make(chan *lineBatchOut)
+	m.wg.Go(func() {
+		defer close(jobs)
+		m.ids = NewIndex[int](len(cs))
+		for i := range cs {
+			if _, dup := m.ids.Get(cs[i].ID); !dup {
+				m.ids.Set(cs[i].ID, i)
+			}
+		}
+		for first := 0; first < len(cs); first += writeBatch {
+			b := &lineBatchOut{first: first, end: min(first+writeBatch, len(cs)), made: make(chan struct{})}
+			select {
+			case b.lines = <-m.free:
+			default:
+			}
+			for _, ch := range []chan *lineBatchOut{m.order, jobs} {
+				select {
+				case ch <- b:
+				case <-m.done:
+					return
+				}
+			}
+		}
+		close(m.order)
+	})
+	for range workers {
+		m.wg.Go(func() {
+			e := lineEncoder{}
+			for b := range jobs {
+				e.ids = m.ids // set before the first batch was sent
+				for i := b.first; i < b.end; i++ {
+					e.n = i
+					line, err := appendFileChange(b.lines, e.fileChange(&cs[i]))
+					if err != nil {
+						b.err, b.errAt = err, i
+						break
+					}
+					b.lines = append(line, '\n')
+				}
+				close(b.made)
+			}
+		})
+	}
+	return m
+}
+
+// stop ends m's goroutines; m may be nil.
+func (m *lineMaker) stop() {
+	if m != nil {
+		close(m.done)
+		m.wg.Wait()
+	}
+}
+
+// writeLines writes the lines m makes, in order, as Change would have.
+func (pw *Writer) writeLines(m *lineMaker) error {
+	defer m.stop()
+	for b := range m.order {
+		<-b.made
+		err := pw.line(b.lines)
+		if err == nil && b.err != nil {
+			c := &m.cs[b.errAt]
+			err = fmt.Errorf("change %s %s: %w", c.Kind, c.Name(), b.err)
+		}
+		if err != nil {
+			pw.async.Close()
+			return fmt.Errorf("plan: write %w", err)
+		}
+		pw.changes = b.end
+		select {
+		case m.free <- b.lines[:0]:
+		default:
+		}
+	}
+	pw.ids = m.ids
+	pw.enc.ids = m.ids
+	return nil
 }
 
 // Decode reads a plan file as a stream: header is called once with the

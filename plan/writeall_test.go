@@ -1,0 +1,101 @@
+package plan_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/ldapply/ldapply/plan"
+)
+
+// writeOneByOne writes p as Write did before its lines were made in
+// parallel: change by change through a Writer.
+func writeOneByOne(p *plan.Plan) ([]byte, error) {
+	var buf bytes.Buffer
+	pw, err := plan.NewWriter(&buf, p, key)
+	if err != nil {
+		return nil, err
+	}
+	for i := range p.Changes {
+		if err := pw.Change(&p.Changes[i]); err != nil {
+			return nil, err
+		}
+	}
+	err = pw.Close()
+	return buf.Bytes(), err
+}
+
+// trickyPlan has what the parallel writer must treat as the one-by-one
+// writer does, across batches: lists naming changes before and after
+// them and their own change, ids that repeat, an unsorted list, values
+// that are no change's id, and payloads holding their lists.
+func trickyPlan(n int) *plan.Plan {
+	p := &plan.Plan{ToolVersion: "test", Refs: map[string]string{}}
+	id := func(i int) string { return fmt.Sprintf("u-%05d", i%(n-n/10)) } // the last tenth repeat earlier ids
+	for i := range n {
+		c := plan.Change{Action: plan.Create, Kind: plan.KindUser, Key: fmt.Sprint("k", i), ID: id(i)}
+		o := &plan.Object{Kind: plan.KindUser, ID: c.ID, Name: fmt.Sprint("user", i)}
+		if i%7 == 3 {
+			c.Kind, o.Kind = plan.KindGroup, plan.KindGroup
+			list := []string{id(i - 300), id(i - 1), id(i), id(i + 1), id(i + 600), "x-not-a-change"}
+			if i%2 == 0 {
+				list = []string{id(i + 1), id(i - 1)} // unsorted: stays as it is
+			} else {
+				slicesSort(list)
+			}
+			o.Lists = map[string][]string{"members": list, "empty": {}}
+			c.Payload, _ = json.Marshal(map[string]any{"id": c.ID, "users": list})
+		}
+		c.After = o
+		p.Changes = append(p.Changes, c)
+	}
+	return p
+}
+
+func slicesSort(l []string) {
+	for i := 1; i < len(l); i++ {
+		for j := i; j > 0 && l[j] < l[j-1]; j-- {
+			l[j], l[j-1] = l[j-1], l[j]
+		}
+	}
+}
+
+// TestWriteAllMatchesOneByOne: Write, which makes lines on several
+// cores, writes the very file the Writer writes change by change, and
+// fails at the same change with the same error.
+func TestWriteAllMatchesOneByOne(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	for name, p := range map[string]*plan.Plan{"bench": createPlan(3000), "tricky": trickyPlan(3000)} {
+		want, err := writeOneByOne(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if err := plan.Write(&got, p, key); err != nil {
+			t.Fatal(err)
+		}
+		if g, w := gunzip(t, got.Bytes()), gunzip(t, want); g != w {
+			gl, wl := strings.Split(g, "\n"), strings.Split(w, "\n")
+			for i := range min(len(gl), len(wl)) {
+				if gl[i] != wl[i] {
+					t.Fatalf("%s: line %d differs:\n got %.600s\nwant %.600s", name, i, gl[i], wl[i])
+				}
+			}
+			t.Fatalf("%s: %d lines, want %d", name, len(gl), len(wl))
+		}
+		if _, err := plan.Read(&got, key); err != nil {
+			t.Fatalf("%s: read back: %v", name, err)
+		}
+	}
+	// A change that cannot be written, in a later batch: the same error.
+	p := trickyPlan(3000)
+	p.Changes[1234].Payload = json.RawMessage(`{"id":`)
+	_, want := writeOneByOne(p)
+	got := plan.Write(&bytes.Buffer{}, p, key)
+	if want == nil || got == nil || got.Error() != want.Error() {
+		t.Fatalf("Write failed with %v; one by one, %v", got, want)
+	}
+}
