@@ -321,20 +321,20 @@ func (e *lineEncoder) listRefs(list []string) *listRefs {
 	return &r
 }
 
-// list restores the list r stands for; ids holds the id of every earlier
-// change.
-func (r *listRefs) list(ids []string) ([]string, error) {
+// list restores the list r stands for from the ids of the changes
+// before its own.
+func (r *listRefs) list(ids *earlierIDs) ([]string, error) {
 	if r == nil || len(r.Refs) == 0 {
 		return nil, errors.New("no refs")
 	}
 	list := make([]string, 0, len(r.Refs)+len(r.Others))
-	n := 0
+	n, count := 0, ids.len()
 	for _, d := range r.Refs {
-		if d < 0 || d >= len(ids)-n {
-			return nil, fmt.Errorf("a ref past the %d changes before it", len(ids))
+		if d < 0 || d >= count-n {
+			return nil, fmt.Errorf("a ref past the %d changes before it", count)
 		}
 		n += d
-		list = append(list, ids[n])
+		list = append(list, ids.at(n))
 	}
 	list = append(list, r.Others...)
 	slices.Sort(list)
@@ -596,9 +596,9 @@ func skipValue(data []byte, i int) int {
 	return i
 }
 
-// change returns the Change fc was written from; ids holds the id of
-// every earlier change.
-func (fc *fileChange) change(ids []string) (*Change, error) {
+// change returns the Change fc was written from; ids are those of the
+// changes before it.
+func (fc *fileChange) change(ids *earlierIDs) (*Change, error) {
 	c := &Change{Action: fc.Action, Kind: fc.Kind, Key: fc.Key, ID: fc.ID, Payload: fc.Payload}
 	var err error
 	if c.Before, err = fc.Before.object(ids); err != nil {
@@ -624,9 +624,9 @@ func (fc *fileChange) change(ids []string) (*Change, error) {
 	return c, nil
 }
 
-// object returns the Object fo was written from; ids holds the id of
-// every earlier change.
-func (fo *fileObject) object(ids []string) (*Object, error) {
+// object returns the Object fo was written from; ids are those of the
+// changes before it.
+func (fo *fileObject) object(ids *earlierIDs) (*Object, error) {
 	if fo == nil {
 		return nil, nil
 	}
@@ -827,24 +827,18 @@ func decode(r io.Reader, signKey []byte, header func(*Plan) error, change func(*
 	if signKey != nil {
 		mac = hmac.New(sha256.New, signKey)
 	}
-	// Change lines are unmarshaled ahead, on other goroutines; they are
-	// checked and passed to change in file order, each before any error
-	// found further on is returned.
+	// Change lines are unmarshaled and their changes restored ahead, on
+	// other goroutines; they are checked and passed to change in file
+	// order, each before any error found further on is returned.
 	ahead := newDecodeAhead()
 	defer ahead.stop()
-	var ids []string // of the changes passed so far, for list_refs
 	changes := 0
 	flush := func(all bool) error {
 		for b := range ahead.ready(all) {
-			for i := range b.fcs {
+			for i, c := range b.changes {
 				if b.errs[i] != nil {
 					return fmt.Errorf("%w: change %d: %v", ErrCorrupt, b.first+i, b.errs[i])
 				}
-				c, err := b.fcs[i].change(ids)
-				if err != nil {
-					return fmt.Errorf("%w: change %d: %v", ErrCorrupt, b.first+i, err)
-				}
-				ids = append(ids, c.ID)
 				changes++
 				if err := change(c); err != nil {
 					return err
@@ -909,7 +903,7 @@ func decode(r io.Reader, signKey []byte, header func(*Plan) error, change func(*
 			Plan
 			FormatVersion *int `json:"format_version"`
 		}
-		err = json.Unmarshal(line, &h)
+		err = jsonv2.Unmarshal(line, &h, lineOptions)
 		if h.FormatVersion == nil {
 			return fmt.Errorf("%w: it does not start with an ldapply plan header", ErrCorrupt)
 		}
@@ -927,23 +921,54 @@ func decode(r io.Reader, signKey []byte, header func(*Plan) error, change func(*
 	}
 }
 
-// decodeAhead unmarshals change lines on worker goroutines, a batch at a
-// time, and hands the batches back in the order they were added.
+// decodeAhead unmarshals change lines and restores their changes on
+// worker goroutines, a batch at a time, and hands the batches back in
+// the order they were added. A batch's lists refer to the changes before
+// it: a worker restores them once every earlier batch is unmarshaled,
+// from those batches' ids.
 type decodeAhead struct {
 	work    chan *lineBatch
 	wg      sync.WaitGroup
 	cur     *lineBatch   // being filled
 	pending []*lineBatch // sent to the workers, in order
+	ids     []*batchIDs  // of every batch sent, in order
 }
 
 // lineBatch is a run of consecutive change lines, the first numbered
-// first (the header is line 0), and what they unmarshaled to.
+// first (the header is line 0), and what they unmarshaled to: a change
+// for each line, or the error that stops the decoding there.
 type lineBatch struct {
-	first int
-	lines [][]byte
-	fcs   []fileChange
-	errs  []error
-	done  chan struct{}
+	first   int
+	lines   [][]byte
+	fcs     []fileChange
+	changes []*Change
+	errs    []error
+	ids     *batchIDs   // this batch's
+	before  []*batchIDs // every earlier batch's, each of batchLines changes
+	done    chan struct{}
+}
+
+// batchIDs are the ids of a batch's changes, set before unmarshaled is
+// closed.
+type batchIDs struct {
+	ids         []string
+	unmarshaled chan struct{}
+}
+
+// earlierIDs are the ids of the changes before one: those of the earlier
+// batches, then those before it in its own.
+type earlierIDs struct {
+	before []*batchIDs
+	own    []string
+}
+
+func (e *earlierIDs) len() int { return len(e.before)*batchLines + len(e.own) }
+
+func (e *earlierIDs) at(n int) string {
+	if k := n / batchLines; k < len(e.before) {
+		return e.before[k].ids[n%batchLines]
+	}
+	return e.own[n-len(e.before)*batchLines]
 }
 
 const (
@@ -954,25 +979,49 @@ const (
 func newDecodeAhead() *decodeAhead {
 	d := &decodeAhead{work: make(chan *lineBatch, batchesAhead)}
 	for range min(runtime.GOMAXPROCS(0), batchesAhead) {
-		d.wg.Add(1)
-		go func() {
-			defer d.wg.Done()
+		d.wg.Go(func() {
 			for b := range d.work {
-				b.fcs, b.errs = make([]fileChange, len(b.lines)), make([]error, len(b.lines))
-				for i, line := range b.lines {
-					b.errs[i] = jsonv2.Unmarshal(line, &b.fcs[i], lineOptions)
-				}
-				close(b.done)
+				b.decode()
 			}
-		}()
+		})
 	}
 	return d
+}
+
+// decode unmarshals b's lines, then restores their changes once the
+// batches before it are unmarshaled.
+func (b *lineBatch) decode() {
+	defer close(b.done)
+	b.fcs, b.errs = make([]fileChange, len(b.lines)), make([]error, len(b.lines))
+	b.ids.ids = make([]string, len(b.lines))
+	for i, line := range b.lines {
+		b.errs[i] = jsonv2.Unmarshal(line, &b.fcs[i], lineOptions)
+		b.ids.ids[i] = b.fcs[i].ID
+	}
+	b.lines = nil
+	close(b.ids.unmarshaled)
+	for _, e := range b.before {
+		<-e.unmarshaled
+	}
+	b.changes = make([]*Change, len(b.fcs))
+	ids := earlierIDs{before: b.before}
+	for i := range b.fcs {
+		if b.errs[i] != nil {
+			return // the decoding stops here
+		}
+		ids.own = b.ids.ids[:i]
+		if b.changes[i], b.errs[i] = b.fcs[i].change(&ids); b.errs[i] != nil {
+			return
+		}
+	}
+	b.fcs = nil
 }
 
 // add queues line n.
 func (d *decodeAhead) add(n int, line []byte) {
 	if d.cur == nil {
-		d.cur = &lineBatch{first: n, lines: make([][]byte, 0, batchLines), done: make(chan struct{})}
+		d.cur = &lineBatch{first: n, lines: make([][]byte, 0, batchLines), done: make(chan struct{}),
+			ids: &batchIDs{unmarshaled: make(chan struct{})}, before: d.ids[:len(d.ids):len(d.ids)]}
 	}
 	if d.cur.lines = append(d.cur.lines, line); len(d.cur.lines) == batchLines {
 		d.send()
@@ -982,6 +1031,7 @@ func (d *decodeAhead) add(n int, line []byte) {
 func (d *decodeAhead) send() {
 	d.work <- d.cur
 	d.pending = append(d.pending, d.cur)
+	d.ids = append(d.ids, d.cur.ids)
 	d.cur = nil
 }
 

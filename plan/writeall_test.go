@@ -3,8 +3,10 @@ package plan_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -97,5 +99,57 @@ func TestWriteAllMatchesOneByOne(t *testing.T) {
 	got := plan.Write(&bytes.Buffer{}, p, key)
 	if want == nil || got == nil || got.Error() != want.Error() {
 		t.Fatalf("Write failed with %v; one by one, %v", got, want)
+	}
+}
+
+// TestDecodeReportsTheFirstBadChange breaks two group changes of a large
+// plan, batches apart: a list that refers past the changes before
+// it, and a line that is not JSON. Whichever comes first in the file is
+// the error, after every change before it was passed on, though the
+// batches are restored on several cores and the later one may be ready
+// first.
+func TestDecodeReportsTheFirstBadChange(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	p := trickyPlan(3000)
+	var buf bytes.Buffer
+	if err := plan.Write(&buf, p, key); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(gunzip(t, buf.Bytes()), "\n")
+	var groups []int // line numbers of group changes with refs
+	for i, l := range lines {
+		if strings.Contains(l, `"kind":"group"`) && strings.Contains(l, `"refs":[`) {
+			groups = append(groups, i)
+		}
+	}
+	if len(groups) < 40 {
+		t.Fatalf("only %d group lines with refs", len(groups))
+	}
+	early, late := groups[5], groups[len(groups)-5]
+	if late-early < 600 {
+		t.Fatalf("lines %d and %d are too close to be in different batches", early, late)
+	}
+	breakRef := func(l string) string { return strings.Replace(l, `"refs":[`, `"refs":[99999,`, 1) }
+	breakJSON := func(l string) string { return l[:len(l)/2] + "\n" }
+	for name, tt := range map[string]struct {
+		atEarly, atLate func(string) string
+		first           int
+		msg             string
+	}{
+		"bad ref first":  {breakRef, breakJSON, early, "a ref past the"},
+		"bad JSON first": {breakJSON, breakRef, early, "change"},
+	} {
+		edited := slices.Clone(lines)
+		edited[early], edited[late] = tt.atEarly(edited[early]), tt.atLate(edited[late])
+		text := resum(t, strings.Join(edited, ""))
+		passed := 0
+		err := plan.Decode(strings.NewReader(text), nil, func(*plan.Plan) error { return nil }, func(*plan.Change) error { passed++; return nil })
+		want := fmt.Sprintf("change %d:", tt.first)
+		if !errors.Is(err, plan.ErrCorrupt) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("%s: error = %v, want ErrCorrupt for %s", name, err, want)
+		}
+		if passed != tt.first-1 {
+			t.Errorf("%s: %d changes passed before the error, want the %d before line %d", name, passed, tt.first-1, tt.first)
+		}
 	}
 }
