@@ -15,6 +15,7 @@ import (
 	"maps"
 	"runtime"
 	"slices"
+	"sort"
 	"sync"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -766,13 +767,15 @@ func (pw *Writer) writeLines(m *lineMaker) error {
 	for b := range m.order {
 		<-b.made
 		err := pw.line(b.lines)
-		if err == nil && b.err != nil {
+		if err != nil {
+			err = fmt.Errorf("plan: write: %w", err)
+		} else if b.err != nil {
 			c := &m.cs[b.errAt]
-			err = fmt.Errorf("change %s %s: %w", c.Kind, c.Name(), b.err)
+			err = fmt.Errorf("plan: write change %s %s: %w", c.Kind, c.Name(), b.err)
 		}
 		if err != nil {
 			pw.async.Close()
-			return fmt.Errorf("plan: write %w", err)
+			return err
 		}
 		pw.changes = b.end
 		select {
@@ -932,6 +935,7 @@ type decodeAhead struct {
 	cur     *lineBatch   // being filled
 	pending []*lineBatch // sent to the workers, in order
 	ids     []*batchIDs  // of every batch sent, in order
+	changes int          // lines added
 }
 
 // lineBatch is a run of consecutive change lines, the first numbered
@@ -949,26 +953,37 @@ type lineBatch struct {
 }
 
 // batchIDs are the ids of a batch's changes, set before unmarshaled is
-// closed.
+// closed; first is the number of its first change (0 is the first in
+// the file).
 type batchIDs struct {
+	first       int
 	ids         []string
 	unmarshaled chan struct{}
 }
 
 // earlierIDs are the ids of the changes before one: those of the earlier
-// batches, then those before it in its own.
+// batches, then those before it in its own, which starts at change own0.
 type earlierIDs struct {
 	before []*batchIDs
 	own    []string
+	own0   int
 }
 
-func (e *earlierIDs) len() int { return len(e.before)*batchLines + len(e.own) }
+func (e *earlierIDs) len() int { return e.own0 + len(e.own) }
 
+// at returns the id of change n, which is before e's.
 func (e *earlierIDs) at(n int) string {
-	if k := n / batchLines; k < len(e.before) {
-		return e.before[k].ids[n%batchLines]
+	if n >= e.own0 {
+		return e.own[n-e.own0]
 	}
-	return e.own[n-len(e.before)*batchLines]
+	// Batches are batchLines changes long but for the last, so the guess
+	// is right; the search is for batches of other lengths.
+	k := n / batchLines
+	if k >= len(e.before) || e.before[k].first > n || n-e.before[k].first >= len(e.before[k].ids) {
+		k = sort.Search(len(e.before), func(j int) bool { return e.before[j].first > n }) - 1
+	}
+	b := e.before[k]
+	return b.ids[n-b.first]
 }
 
 const (
@@ -1004,7 +1019,7 @@ func (b *lineBatch) decode() {
 		<-e.unmarshaled
 	}
 	b.changes = make([]*Change, len(b.fcs))
-	ids := earlierIDs{before: b.before}
+	ids := earlierIDs{before: b.before, own0: b.ids.first}
 	for i := range b.fcs {
 		if b.errs[i] != nil {
 			return // the decoding stops here
@@ -1021,8 +1036,9 @@ func (b *lineBatch) decode() {
 func (d *decodeAhead) add(n int, line []byte) {
 	if d.cur == nil {
 		d.cur = &lineBatch{first: n, lines: make([][]byte, 0, batchLines), done: make(chan struct{}),
-			ids: &batchIDs{unmarshaled: make(chan struct{})}, before: d.ids[:len(d.ids):len(d.ids)]}
+			ids: &batchIDs{first: d.changes, unmarshaled: make(chan struct{})}, before: d.ids[:len(d.ids):len(d.ids)]}
 	}
+	d.changes++
 	if d.cur.lines = append(d.cur.lines, line); len(d.cur.lines) == batchLines {
 		d.send()
 	}
