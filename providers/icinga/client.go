@@ -518,6 +518,18 @@ func (in *interner) seal() {
 		texts.WriteString(id.s) // uuidKey took it: uuidLen bytes
 	}
 	in.texts = texts.String()
+	// The map's strings for the same UUIDs (interned by get before the
+	// seal) become these too: one string per id.
+	if len(in.uuids) > 0 {
+		for i := range ids {
+			var k [16]byte
+			binary.BigEndian.PutUint64(k[:8], in.his[i])
+			binary.BigEndian.PutUint64(k[8:], in.los[i])
+			if _, ok := in.uuids[k]; ok {
+				in.uuids[k] = in.texts[i*uuidLen : (i+1)*uuidLen]
+			}
+		}
+	}
 }
 
 // ordered returns the UUID k, with the string s, as two big-endian

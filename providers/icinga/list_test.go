@@ -230,8 +230,12 @@ func TestInternerResolve(t *testing.T) {
 	if r.IntN(2) == 0 { // contacts normally arrive sorted; seal must cope if not
 		r.Shuffle(len(contacts), func(i, j int) { contacts[i], contacts[j] = contacts[j], contacts[i] })
 	}
-	for _, c := range contacts {
-		in.contact(c)
+	for i, c := range contacts {
+		if i%100 == 0 {
+			in.get([]byte(c)) // interned before the seal by a contact's groups, say
+		} else {
+			in.contact(c)
+		}
 	}
 	in.seal()
 	plain := newInterner() // the reference: one lookup per id, then a sort
