@@ -1,0 +1,69 @@
+package plan
+
+import (
+	"bytes"
+	"fmt"
+	"runtime"
+	"testing"
+)
+
+// TestEarlierIDsAt finds each change's id among earlier batches of
+// batchLines changes, of other lengths (which decode does not make
+// today, but at must not misread), and the batch's own.
+func TestEarlierIDsAt(t *testing.T) {
+	for _, sizes := range [][]int{{batchLines, batchLines, batchLines}, {batchLines, 3, batchLines + 7, 1}, {1, 1, 2 * batchLines}} {
+		var e earlierIDs
+		n := 0
+		for _, size := range sizes {
+			b := &batchIDs{first: n}
+			for range size {
+				b.ids = append(b.ids, fmt.Sprint("id-", n))
+				n++
+			}
+			e.before = append(e.before, b)
+		}
+		e.own0 = n
+		e.own = []string{fmt.Sprint("id-", n), fmt.Sprint("id-", n+1)}
+		if e.len() != n+2 {
+			t.Errorf("sizes %v: len %d, want %d", sizes, e.len(), n+2)
+		}
+		for i := range n + 2 {
+			if got, want := e.at(i), fmt.Sprint("id-", i); got != want {
+				t.Fatalf("sizes %v: at(%d) = %s, want %s", sizes, i, got, want)
+			}
+		}
+	}
+}
+
+// TestStartLinesWhenItPays: Write makes lines on several cores for a
+// plan of two batches or more, and one by one otherwise or on one core.
+// (TestWriteAllMatchesOneByOne checks the lines; this, that the workers
+// run at all.)
+func TestStartLinesWhenItPays(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	cs := make([]Change, 2*writeBatch)
+	for i := range cs {
+		cs[i] = Change{Action: Create, Kind: KindUser, ID: fmt.Sprint("u-", i), After: &Object{Kind: KindUser, ID: fmt.Sprint("u-", i)}}
+	}
+	m := startLines(cs)
+	if m == nil {
+		t.Fatalf("no workers for %d changes on 2 cores", len(cs))
+	}
+	var buf bytes.Buffer
+	pw, err := NewWriter(&buf, &Plan{}, []byte("k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pw.writeLines(m); err != nil || pw.changes != len(cs) {
+		t.Fatalf("writeLines: %v, %d changes written, want %d", err, pw.changes, len(cs))
+	}
+	if m := startLines(cs[:2*writeBatch-1]); m != nil {
+		m.stop()
+		t.Error("workers for fewer than two batches")
+	}
+	runtime.GOMAXPROCS(1)
+	if m := startLines(cs); m != nil {
+		m.stop()
+		t.Error("workers on one core")
+	}
+}
