@@ -17,6 +17,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"unsafe"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -34,8 +35,10 @@ var lineOptions = jsonv2.JoinOptions(jsontext.AllowDuplicateNames(true), jsontex
 //	{"checksum":{"changes":N,"sha256":"…","hmac_sha256":"…"}}
 //
 // whose sha256 covers every byte before the trailer (corruption) and whose
-// hmac_sha256 is keyed with the state's sign key (tampering: only someone
-// holding the state can produce it).
+// hmac_sha256 is the HMAC-SHA256 of that digest's 32 bytes, keyed with
+// the state's sign key (tampering: only someone holding the state can
+// produce it). Version 2 computed the HMAC over every byte too: a second
+// pass over the file for the same assurance.
 //
 // The file is written gzip-compressed (level 1: fast, and most of a
 // large plan is repeated structure); readers accept it compressed or not.
@@ -48,12 +51,13 @@ var lineOptions = jsonv2.JoinOptions(jsontext.AllowDuplicateNames(true), jsontex
 //     keeps its whole list; a delete keeps none). [Read] returns them so;
 //     [AttrChanges] gives the same result on either form, and apply sends
 //     Payload, which is always complete.
-//   - A sorted list that holds ids of earlier changes in the file (a
-//     group's members, thousands of UUIDs) is stored under "list_refs"
-//     instead of "lists", as {"refs":[…],"others":[…]}: refs numbers those
-//     changes (0 is the first change line), in ascending order, each
-//     written as its difference from the one before; others holds the
-//     values that are not such ids. The list is both, sorted.
+//   - A list that holds ids of earlier changes in the file (a group's
+//     members, thousands of UUIDs) is stored under "list_refs" instead
+//     of "lists", as {"refs":[…],"others":[…]}: refs holds the list's
+//     values in order, each as the number of the change whose id it is
+//     (0 is the first change line) or, for a value that is no such id,
+//     as -1 for the first of others, -2 for the second and so on.
+//     Restoring a list is one lookup per value: no sort.
 //   - A create's list that its Payload holds verbatim (as json.Marshal
 //     encodes it) as a top-level member is stored once: the payload holds
 //     null in its place, and "payload_lists" maps the list's name to the
@@ -61,8 +65,10 @@ var lineOptions = jsonv2.JoinOptions(jsontext.AllowDuplicateNames(true), jsontex
 //
 // Reading undoes the last two exactly, so the payload apply sends is
 // byte for byte the one planned, and the checksum, which covers the
-// lines it is rebuilt from, covers it. Format version 1 stored such
-// lists in the payload only; it is refused ("run plan again").
+// lines it is rebuilt from, covers it. Older format versions are
+// refused ("run plan again"): version 1 stored such lists in the payload
+// only, and version 2 stored sorted lists' refs ascending, as
+// differences, so that reading had to sort each list again.
 
 // ErrCorrupt is returned when a plan file is truncated, not a plan file,
 // or its checksum does not match its content.
@@ -104,13 +110,13 @@ type fileObject struct {
 	ListRefs map[string]*listRefs `json:"list_refs,omitempty"`
 }
 
-// listRefs is a sorted list whose values include ids of earlier changes.
+// listRefs is a list whose values include ids of earlier changes.
 type listRefs struct {
-	// Refs numbers the changes whose ids the list holds (0 is the first
-	// change in the file), ascending, each as its difference from the one
-	// before. It is never empty.
+	// Refs are the list's values in order: n >= 0 is the id of change n
+	// (0 is the first change in the file), and -k is Others[k-1]. It is
+	// never empty, and names each of Others once, in order.
 	Refs []int `json:"refs"`
-	// Others are the list's other values.
+	// Others are the list's values that are not ids of earlier changes.
 	Others []string `json:"others,omitempty"`
 }
 
@@ -120,7 +126,7 @@ type Writer struct {
 	async   *asyncWriter // in front of gz
 	gz      *gzip.Writer
 	sum     hash.Hash
-	mac     hash.Hash
+	signKey []byte
 	changes int
 	ids     *Index[int] // id -> number of the first change written with it
 	enc     lineEncoder // for Change, over ids
@@ -142,7 +148,7 @@ type lineEncoder struct {
 // p.Changes is ignored.
 func NewWriter(w io.Writer, p *Plan, signKey []byte) (*Writer, error) {
 	gz, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
-	pw := &Writer{gz: gz, async: newAsyncWriter(gz), sum: sha256.New(), mac: hmac.New(sha256.New, signKey), ids: NewIndex[int](0)}
+	pw := &Writer{gz: gz, async: newAsyncWriter(gz), sum: sha256.New(), signKey: signKey, ids: NewIndex[int](0)}
 	pw.enc.ids = pw.ids
 	pw.w = bufio.NewWriterSize(pw.async, 256<<10)
 	// The refs (one per member of a large plan) are appended by hand,
@@ -193,7 +199,6 @@ func (pw *Writer) Change(c *Change) error {
 // signature cover.
 func (pw *Writer) line(b []byte) error {
 	pw.sum.Write(b)
-	pw.mac.Write(b)
 	_, err := pw.w.Write(b)
 	return err
 }
@@ -203,8 +208,9 @@ func (pw *Writer) line(b []byte) error {
 func (pw *Writer) Close() error {
 	var t trailer
 	t.Checksum.Changes = pw.changes
-	t.Checksum.SHA256 = hex.EncodeToString(pw.sum.Sum(nil))
-	t.Checksum.HMAC = hex.EncodeToString(pw.mac.Sum(nil))
+	sum := pw.sum.Sum(nil)
+	t.Checksum.SHA256 = hex.EncodeToString(sum)
+	t.Checksum.HMAC = hex.EncodeToString(sign(pw.signKey, sum))
 	b, _ := json.Marshal(&t)
 	_, err := pw.w.Write(append(b, '\n'))
 	if err := errors.Join(err, pw.w.Flush(), pw.async.Close()); err != nil {
@@ -214,6 +220,13 @@ func (pw *Writer) Close() error {
 		return fmt.Errorf("plan: write: %w", err)
 	}
 	return nil
+}
+
+// sign returns the trailer's signature of a file whose sha256 is sum.
+func sign(key, sum []byte) []byte {
+	mac := hmac.New(sha256.New, key)
+	mac.Write(sum)
+	return mac.Sum(nil)
 }
 
 // asyncWriter passes what is written to w on a goroutine of its own, so
@@ -298,10 +311,9 @@ func (e *lineEncoder) fileObject(o *Object) *fileObject {
 }
 
 // listRefs returns list as references to the earlier changes whose ids it
-// holds, or nil when it holds none or is not sorted (its order could not
-// be restored).
+// holds, or nil when it holds none.
 func (e *lineEncoder) listRefs(list []string) *listRefs {
-	if e.n == 0 || !slices.IsSorted(list) {
+	if e.n == 0 {
 		return nil
 	}
 	r := listRefs{Refs: make([]int, 0, len(list))}
@@ -310,14 +322,11 @@ func (e *lineEncoder) listRefs(list []string) *listRefs {
 			r.Refs = append(r.Refs, n)
 		} else {
 			r.Others = append(r.Others, v)
+			r.Refs = append(r.Refs, -len(r.Others))
 		}
 	}
-	if len(r.Refs) == 0 {
+	if len(r.Others) == len(list) {
 		return nil
-	}
-	slices.Sort(r.Refs)
-	for i := len(r.Refs) - 1; i > 0; i-- {
-		r.Refs[i] -= r.Refs[i-1]
 	}
 	return &r
 }
@@ -328,17 +337,26 @@ func (r *listRefs) list(ids *earlierIDs) ([]string, error) {
 	if r == nil || len(r.Refs) == 0 {
 		return nil, errors.New("no refs")
 	}
-	list := make([]string, 0, len(r.Refs)+len(r.Others))
-	n, count := 0, ids.len()
-	for _, d := range r.Refs {
-		if d < 0 || d >= count-n {
+	list := make([]string, len(r.Refs))
+	count, others := ids.len(), 0
+	for i, n := range r.Refs {
+		switch {
+		case n >= count:
 			return nil, fmt.Errorf("a ref past the %d changes before it", count)
+		case n >= 0:
+			list[i] = ids.at(n)
+		case others == len(r.Others):
+			return nil, fmt.Errorf("the ref %d names a value past the %d others", n, len(r.Others))
+		case n != -others-1:
+			return nil, fmt.Errorf("the ref %d is out of order: the next of others is %d", n, -others-1)
+		default:
+			list[i] = r.Others[others]
+			others++
 		}
-		n += d
-		list = append(list, ids.at(n))
 	}
-	list = append(list, r.Others...)
-	slices.Sort(list)
+	if others < len(r.Others) {
+		return nil, fmt.Errorf("the refs name %d of its %d others", others, len(r.Others))
+	}
 	return list, nil
 }
 
@@ -412,12 +430,11 @@ func (e *lineEncoder) listsOutOfPayload(payload []byte, lists map[string][]strin
 // isList reports whether data is appendList(list), comparing in place
 // when list's values need no escaping.
 func (e *lineEncoder) isList(data []byte, list []string) bool {
-	if len(list) == 0 {
+	// listLen is the length when no value needs escaping; it reads every
+	// value first (see there).
+	if len(list) == 0 || len(data) != listLen(list) || data[0] != '[' || data[len(data)-1] != ']' {
 		e.list = appendList(e.list[:0], list)
 		return bytes.Equal(data, e.list)
-	}
-	if len(data) < 2 || data[0] != '[' || data[len(data)-1] != ']' {
-		return false
 	}
 	i := 1
 	for k, v := range list {
@@ -494,10 +511,17 @@ func appendList(b []byte, list []string) []byte {
 
 // listLen is the length of appendList's encoding of a non-empty list of
 // values that need no escaping.
+//
+// It reads each value's first byte: that the processor fetches many
+// values at once, ahead of the copy, which would wait for each in turn
+// (a member list's ids are spread over the heap).
 func listLen(list []string) int {
 	n := 1
 	for _, v := range list {
 		n += len(v) + 3
+		if len(v) > 0 && !plainJSON[v[0]] {
+			n += 5 // room to escape it
+		}
 	}
 	return n
 }
@@ -826,18 +850,28 @@ func decode(r io.Reader, signKey []byte, header func(*Plan) error, change func(*
 		br = bufio.NewReaderSize(gz, 256<<10)
 	}
 	sum := sha256.New()
-	var mac hash.Hash
-	if signKey != nil {
-		mac = hmac.New(sha256.New, signKey)
-	}
 	// Change lines are unmarshaled and their changes restored ahead, on
 	// other goroutines; they are checked and passed to change in file
 	// order, each before any error found further on is returned.
 	ahead := newDecodeAhead()
 	defer ahead.stop()
+	// The header (300,000 refs in a plan of 100,000 creates) is
+	// unmarshaled on a goroutine of its own while the change lines are
+	// read and unmarshaled ahead, up to headerLookahead bytes of them; it
+	// is passed to header before any change, and its errors come first.
+	var hdr *headerAhead
 	changes := 0
 	flush := func(all bool) error {
+		if !all && !hdr.unmarshaled() && ahead.bytes < headerLookahead {
+			return nil // read on while the header is unmarshaled
+		}
+		if err := hdr.wait(header); err != nil {
+			return err
+		}
 		for b := range ahead.ready(all) {
+			if err := hdr.wait(header); err != nil {
+				return err
+			}
 			for i, c := range b.changes {
 				if b.errs[i] != nil {
 					return fmt.Errorf("%w: change %d: %v", ErrCorrupt, b.first+i, b.errs[i])
@@ -875,24 +909,22 @@ func decode(r io.Reader, signKey []byte, header func(*Plan) error, change func(*
 			if err := json.Unmarshal(line, &t); err != nil {
 				return fmt.Errorf("%w: unreadable checksum line: %v", ErrCorrupt, err)
 			}
-			if got := hex.EncodeToString(sum.Sum(nil)); got != t.Checksum.SHA256 || t.Checksum.Changes != changes {
+			digest := sum.Sum(nil)
+			if got := hex.EncodeToString(digest); got != t.Checksum.SHA256 || t.Checksum.Changes != changes {
 				return fmt.Errorf("%w: its checksum does not match its content (edited or damaged)", ErrCorrupt)
 			}
 			if _, err := br.ReadByte(); err != io.EOF {
 				return fmt.Errorf("%w: data after the checksum line", ErrCorrupt)
 			}
-			if mac != nil {
+			if signKey != nil {
 				want, _ := hex.DecodeString(t.Checksum.HMAC)
-				if !hmac.Equal(mac.Sum(nil), want) {
+				if !hmac.Equal(sign(signKey, digest), want) {
 					return ErrTampered
 				}
 			}
 			return nil
 		}
 		sum.Write(line)
-		if mac != nil {
-			mac.Write(line)
-		}
 		if n > 0 {
 			ahead.add(n, line)
 			if err := flush(false); err != nil {
@@ -900,28 +932,117 @@ func decode(r io.Reader, signKey []byte, header func(*Plan) error, change func(*
 			}
 			continue
 		}
-		// One pass: a type error in a header of another version still
-		// leaves its version set.
-		var h struct {
-			Plan
-			FormatVersion *int `json:"format_version"`
-		}
-		err = jsonv2.Unmarshal(line, &h, lineOptions)
-		if h.FormatVersion == nil {
-			return fmt.Errorf("%w: it does not start with an ldapply plan header", ErrCorrupt)
-		}
-		if *h.FormatVersion != FormatVersion {
-			return fmt.Errorf("plan file has format version %d, and this ldapply reads only version %d: use the ldapply version that made it, or run plan again", *h.FormatVersion, FormatVersion)
-		}
-		if err != nil {
-			return fmt.Errorf("%w: header: %v", ErrCorrupt, err)
-		}
-		p := h.Plan
-		p.FormatVersion = FormatVersion
-		if err := header(&p); err != nil {
-			return err
+		hdr = unmarshalHeader(line)
+	}
+}
+
+// headerAhead is a header line being unmarshaled.
+type headerAhead struct {
+	done   chan struct{}
+	p      *Plan
+	err    error
+	passed bool // to the header callback
+}
+
+func unmarshalHeader(line []byte) *headerAhead {
+	h := &headerAhead{done: make(chan struct{})}
+	go func() {
+		defer close(h.done)
+		h.p, h.err = decodeHeader(line)
+	}()
+	return h
+}
+
+// unmarshaled reports whether h is unmarshaled, or there is no header line yet.
+func (h *headerAhead) unmarshaled() bool {
+	if h == nil {
+		return true
+	}
+	select {
+	case <-h.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait waits for the header and passes it to header once; it returns
+// the header's error, or header's. h may be nil: no header line yet.
+func (h *headerAhead) wait(header func(*Plan) error) error {
+	if h == nil {
+		return nil
+	}
+	if !h.passed {
+		<-h.done
+		h.passed = true
+		if h.err == nil {
+			h.err = header(h.p)
 		}
 	}
+	return h.err
+}
+
+func decodeHeader(line []byte) (*Plan, error) {
+	// One pass: a type error in a header of another version still
+	// leaves its version set.
+	var h struct {
+		Plan
+		FormatVersion *int      `json:"format_version"`
+		Refs          stringMap `json:"refs"`
+	}
+	h.Refs.hint = min(bytes.Count(line, []byte{':'}), len(line)/len(`"":"",`))
+	err := jsonv2.Unmarshal(line, &h, lineOptions)
+	if h.FormatVersion == nil {
+		return nil, fmt.Errorf("%w: it does not start with an ldapply plan header", ErrCorrupt)
+	}
+	if *h.FormatVersion != FormatVersion {
+		return nil, fmt.Errorf("plan file has format version %d, and this ldapply reads only version %d: use the ldapply version that made it, or run plan again", *h.FormatVersion, FormatVersion)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: header: %v", ErrCorrupt, err)
+	}
+	p := h.Plan
+	p.FormatVersion, p.Refs = FormatVersion, h.Refs.m
+	return &p, nil
+}
+
+// stringMap unmarshals a JSON object of strings, as a map[string]string
+// does, into a map made with room for hint entries: a plan's refs, which
+// a growing map would copy again and again.
+type stringMap struct {
+	m    map[string]string
+	hint int
+}
+
+func (s *stringMap) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	tok, err := dec.ReadToken()
+	switch {
+	case err != nil:
+		return err
+	case tok.Kind() == 'n':
+		s.m = nil
+		return nil
+	case tok.Kind() != '{':
+		return fmt.Errorf("refs is not an object but %v", tok.Kind())
+	}
+	s.m = make(map[string]string, s.hint)
+	for dec.PeekKind() != '}' {
+		k, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		name := k.String()
+		v, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		if v.Kind() != '"' {
+			return fmt.Errorf("refs %q is not a string but %v", name, v.Kind())
+		}
+		s.m[name] = v.String()
+	}
+	_, err = dec.ReadToken()
+	return err
 }
 
 // decodeAhead unmarshals change lines and restores their changes on
@@ -936,6 +1057,7 @@ type decodeAhead struct {
 	pending []*lineBatch // sent to the workers, in order
 	ids     []*batchIDs  // of every batch sent, in order
 	changes int          // lines added
+	bytes   int          // of the lines added and not yet handed back
 }
 
 // lineBatch is a run of consecutive change lines, the first numbered
@@ -943,6 +1065,7 @@ type decodeAhead struct {
 // for each line, or the error that stops the decoding there.
 type lineBatch struct {
 	first   int
+	size    int // bytes in lines
 	lines   [][]byte
 	fcs     []fileChange
 	changes []*Change
@@ -989,6 +1112,9 @@ func (e *earlierIDs) at(n int) string {
 const (
 	batchLines   = 256
 	batchesAhead = 8
+	// headerLookahead bounds the bytes of change lines read ahead while
+	// the header is unmarshaled.
+	headerLookahead = 16 << 20
 )
 
 func newDecodeAhead() *decodeAhead {
@@ -1009,9 +1135,28 @@ func (b *lineBatch) decode() {
 	defer close(b.done)
 	b.fcs, b.errs = make([]fileChange, len(b.lines)), make([]error, len(b.lines))
 	b.ids.ids = make([]string, len(b.lines))
+	size := 0
 	for i, line := range b.lines {
 		b.errs[i] = jsonv2.Unmarshal(line, &b.fcs[i], lineOptions)
-		b.ids.ids[i] = b.fcs[i].ID
+		size += len(b.fcs[i].ID)
+	}
+	// The batch's ids in one string: lists restored from them read
+	// ids from a few pages rather than from all over the heap.
+	all := make([]byte, 0, size)
+	for i := range b.fcs {
+		all = append(all, b.fcs[i].ID...)
+	}
+	packed := unsafe.String(unsafe.SliceData(all), len(all))
+	for i := range b.fcs {
+		fc := &b.fcs[i]
+		id := packed[:len(fc.ID)]
+		packed = packed[len(fc.ID):]
+		for _, o := range []*fileObject{fc.Before, fc.After} {
+			if o != nil && o.ID == fc.ID {
+				o.ID = id
+			}
+		}
+		fc.ID, b.ids.ids[i] = id, id
 	}
 	b.lines = nil
 	close(b.ids.unmarshaled)
@@ -1039,6 +1184,8 @@ func (d *decodeAhead) add(n int, line []byte) {
 			ids: &batchIDs{first: d.changes, unmarshaled: make(chan struct{})}, before: d.ids[:len(d.ids):len(d.ids)]}
 	}
 	d.changes++
+	d.cur.size += len(line)
+	d.bytes += len(line)
 	if d.cur.lines = append(d.cur.lines, line); len(d.cur.lines) == batchLines {
 		d.send()
 	}
@@ -1062,6 +1209,7 @@ func (d *decodeAhead) ready(all bool) iter.Seq[*lineBatch] {
 			b := d.pending[0]
 			<-b.done
 			d.pending = d.pending[1:]
+			d.bytes -= b.size
 			if !yield(b) {
 				return
 			}

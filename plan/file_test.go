@@ -125,11 +125,11 @@ func TestFileRejects(t *testing.T) {
 			file: strings.Replace(good, fmt.Sprintf(`"format_version":%d`, plan.FormatVersion), `"format_version":9`, 1),
 			msg:  "format version 9",
 		},
-		// Version 1 kept a create's lists in its payload only; plans are
-		// short-lived, so it is refused rather than read.
+		// Version 2 stored refs otherwise and signed every byte; plans
+		// are short-lived, so it is refused rather than read.
 		"previous format": {
-			file: strings.Replace(good, fmt.Sprintf(`"format_version":%d`, plan.FormatVersion), `"format_version":1`, 1),
-			msg:  "format version 1, and this ldapply reads only version 2: use the ldapply version that made it, or run plan again",
+			file: strings.Replace(good, fmt.Sprintf(`"format_version":%d`, plan.FormatVersion), `"format_version":2`, 1),
+			msg:  "format version 2, and this ldapply reads only version 3: use the ldapply version that made it, or run plan again",
 		},
 	}
 	for name, tt := range tests {
@@ -250,19 +250,23 @@ func TestFileListRoundTrip(t *testing.T) {
 	}{
 		"members are earlier changes": {
 			changes: []plan.Change{group(`{"id":"g","name":"ops","users":["u-1","u-2","u-3"]}`, "u-1", "u-2", "u-3")},
-			line:    []string{`"list_refs":{"members":{"refs":[0,1,1]}}`, `"payload":{"id":"g","name":"ops","users":null}`, `"payload_lists":{"members":"users"}`},
+			line:    []string{`"list_refs":{"members":{"refs":[0,1,2]}}`, `"payload":{"id":"g","name":"ops","users":null}`, `"payload_lists":{"members":"users"}`},
 		},
 		"some members are not changes": {
 			changes: []plan.Change{group(`{"users":["u-0","u-2","x"]}`, "u-0", "u-2", "x")},
-			line:    []string{`"list_refs":{"members":{"refs":[1],"others":["u-0","x"]}}`, `"payload":{"users":null}`},
+			line:    []string{`"list_refs":{"members":{"refs":[-1,1,-2],"others":["u-0","x"]}}`, `"payload":{"users":null}`},
 		},
 		"a member twice": {
 			changes: []plan.Change{group(`{"users":["u-1","u-1","u-3"]}`, "u-1", "u-1", "u-3")},
 			line:    []string{`"refs":[0,0,2]`},
 		},
 		"members not sorted": {
-			changes: []plan.Change{group(`{"users":["u-2","u-1"]}`, "u-2", "u-1")},
-			line:    []string{`"lists":{"members":["u-2","u-1"]}`, `"payload":{"users":null}`},
+			changes: []plan.Change{group(`{"users":["u-2","x","u-1","a"]}`, "u-2", "x", "u-1", "a")},
+			line:    []string{`"list_refs":{"members":{"refs":[1,-1,0,-2],"others":["x","a"]}}`, `"payload":{"users":null}`},
+		},
+		"no member is a change": {
+			changes: []plan.Change{group(`{"users":["x","u-9"]}`, "x", "u-9")},
+			line:    []string{`"lists":{"members":["x","u-9"]}`, `"payload":{"users":null}`},
 		},
 		"members are later changes": {
 			changes: []plan.Change{group(`{"users":["u-1","u-2"]}`, "u-1", "u-2")},
@@ -312,7 +316,7 @@ func TestFileListRoundTrip(t *testing.T) {
 		"update": {
 			changes: []plan.Change{changed(plan.Update, []string{"u-1", "u-2", "u-9"}, []string{"u-2", "u-3"})},
 			want:    []plan.Change{changed(plan.Update, []string{"u-1", "u-9"}, []string{"u-3"})},
-			line:    []string{`"list_refs":{"members":{"refs":[0],"others":["u-9"]}}`, `"list_refs":{"members":{"refs":[2]}}`},
+			line:    []string{`"list_refs":{"members":{"refs":[0,-1],"others":["u-9"]}}`, `"list_refs":{"members":{"refs":[2]}}`},
 		},
 		"rename": {
 			changes: []plan.Change{changed(plan.Rename, []string{"u-1"}, []string{"u-1", "u-2"})},
@@ -472,7 +476,9 @@ func TestFileRejectsBadListRefs(t *testing.T) {
 	}
 	tests := map[string]struct{ from, to, msg string }{
 		"ref past the changes before it": {`"refs":[0,1]`, `"refs":[0,2]`, "a ref past the 2 changes"},
-		"negative ref":                   {`"refs":[0,1]`, `"refs":[1,-1]`, "a ref past the 2 changes"},
+		"ref to a missing other":         {`"refs":[0,1]`, `"refs":[1,-1]`, "the ref -1 names a value past the 0 others"},
+		"others out of order":            {`"refs":[0,1]}`, `"refs":[-2,0,-1],"others":["a","b"]}`, "the ref -2 is out of order: the next of others is -1"},
+		"an other not in refs":           {`"refs":[0,1]}`, `"refs":[0,-1],"others":["a","b"]}`, "the refs name 1 of its 2 others"},
 		"no refs":                        {`"refs":[0,1]`, `"refs":[]`, "no refs"},
 		"list stored twice":              {`"list_refs"`, `"lists":{"members":["x"]},"list_refs"`, `"members" is in both lists and list_refs`},
 		"payload list not in after":      {`"payload_lists":{"members"`, `"payload_lists":{"other"`, `names the list "other"`},
@@ -498,17 +504,15 @@ func TestFileRejectsBadListRefs(t *testing.T) {
 	}
 }
 
-// TestFileRestoresListsInOrder: member lists come back sorted and whole,
-// whether the changes they name were ordered by id before the list was
-// read (most of a large plan) or came after that (the list is sorted by
-// its ids), with members that are not changes mixed in.
+// TestFileRestoresListsInOrder: member lists come back whole and in
+// their order, sorted or not, with members that are not changes and a
+// member twice mixed in.
 func TestFileRestoresListsInOrder(t *testing.T) {
 	user := func(id string) plan.Change {
 		return plan.Change{Action: plan.Create, Kind: plan.KindUser, Key: "k-" + id, ID: id,
 			After: &plan.Object{Kind: plan.KindUser, Key: "k-" + id, ID: id, Name: id}}
 	}
 	group := func(id string, members ...string) plan.Change {
-		slices.Sort(members)
 		return plan.Change{Action: plan.Create, Kind: plan.KindGroup, Key: "k-" + id, ID: id,
 			After: &plan.Object{Kind: plan.KindGroup, Key: "k-" + id, ID: id, Name: id, Lists: map[string][]string{"members": members}}}
 	}
@@ -519,11 +523,9 @@ func TestFileRestoresListsInOrder(t *testing.T) {
 		p.Changes = append(p.Changes, user(id))
 		ids = append(ids, id)
 	}
-	// Ordered by id once the first list is read: all eight.
-	p.Changes = append(p.Changes, group("g-1", "u-z", "u-a", "x-0", "u-m", "u-b", "x-zz", "u-q", "u-d", "u-c", "u-x", "u-m"))
-	// Two more users: not ordered yet (10 changes, ordered at 9).
+	p.Changes = append(p.Changes, group("g-1", "u-a", "u-b", "u-c", "u-d", "u-m", "u-m", "u-q", "u-x", "u-z", "x-0", "x-zz"))
 	p.Changes = append(p.Changes, user("u-k"), user("u-e"))
-	p.Changes = append(p.Changes, group("g-2", "u-k", "u-a", "u-e", "v-1"), group("g-3", "u-b", "a-0", "u-z"))
+	p.Changes = append(p.Changes, group("g-2", "u-k", "u-a", "v-1", "u-e"), group("g-3", "u-z", "a-0", "u-b", "u-z", "a-0"))
 	var buf bytes.Buffer
 	if err := plan.Write(&buf, p, key); err != nil {
 		t.Fatal(err)

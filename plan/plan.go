@@ -6,7 +6,7 @@ import (
 
 // FormatVersion is the plan file format this build writes and the only
 // one it reads.
-const FormatVersion = 2
+const FormatVersion = 3
 
 // Plan is everything apply needs to execute a reviewed plan, and nothing
 // secret.
