@@ -165,8 +165,7 @@ func NewWriter(w io.Writer, p *Plan, signKey []byte) (*Writer, error) {
 	}
 	line := bytes.TrimSuffix(buf.Bytes(), []byte("}\n"))
 	if len(p.Refs) > 0 {
-		line = slices.Grow(line, 64*len(p.Refs))
-		line = appendStringMap(append(line, `,"refs":`...), p.Refs)
+		line = appendLargeStringMap(append(line, `,"refs":`...), p.Refs)
 	}
 	if err := pw.line(append(line, "}\n"...)); err != nil {
 		pw.async.Close()
@@ -430,9 +429,16 @@ func (e *lineEncoder) listsOutOfPayload(payload []byte, lists map[string][]strin
 // isList reports whether data is appendList(list), comparing in place
 // when list's values need no escaping.
 func (e *lineEncoder) isList(data []byte, list []string) bool {
+	if len(list) == 0 {
+		e.list = appendList(e.list[:0], list)
+		return bytes.Equal(data, e.list)
+	}
+	if len(data) < 2 || data[0] != '[' || data[len(data)-1] != ']' {
+		return false
+	}
 	// listLen is the length when no value needs escaping; it reads every
 	// value first (see there).
-	if len(list) == 0 || len(data) != listLen(list) || data[0] != '[' || data[len(data)-1] != ']' {
+	if len(data) != listLen(list) {
 		e.list = appendList(e.list[:0], list)
 		return bytes.Equal(data, e.list)
 	}

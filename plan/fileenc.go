@@ -2,10 +2,13 @@ package plan
 
 import (
 	"bytes"
+	"cmp"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -116,6 +119,46 @@ func sortedKeys[V any](m map[string]V, buf []string) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// appendLargeStringMap appends m as appendStringMap does, faster for a
+// large map (a plan's refs: 300,000 for 100,000 creates): each entry is
+// read from the map once, the keys are sorted by their first 8 bytes
+// before their text, and the strings are fetched all at once ahead of
+// the copy.
+func appendLargeStringMap(b []byte, m map[string]string) []byte {
+	if len(m) == 0 {
+		return append(b, "{}"...)
+	}
+	type entry struct {
+		prefix uint64 // the key's first 8 bytes, big-endian
+		k, v   string
+	}
+	entries := make([]entry, 0, len(m))
+	size := 1
+	for k, v := range m {
+		var p [8]byte
+		copy(p[:], k)
+		entries = append(entries, entry{binary.BigEndian.Uint64(p[:]), k, v})
+		size += len(k) + len(v) + 6
+	}
+	slices.SortFunc(entries, func(a, b entry) int {
+		if c := cmp.Compare(a.prefix, b.prefix); c != 0 {
+			return c
+		}
+		return strings.Compare(a.k, b.k)
+	})
+	for _, e := range entries {
+		if len(e.v) > 0 && !plainText[e.v[0]] {
+			size += 5 // room to escape it; reading it fetches the values at once
+		}
+	}
+	b = slices.Grow(b, size)
+	for i, e := range entries {
+		b = appendText(append(b, "{,"[min(i, 1)]), e.k)
+		b = appendText(append(b, ':'), e.v)
+	}
+	return append(b, '}')
 }
 
 // appendStringMap appends m with its keys sorted, as encoding/json does.

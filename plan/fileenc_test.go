@@ -129,3 +129,31 @@ func TestAppendStringMatchesMarshal(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendLargeStringMapMatchesEncodingJSON: the header's refs, sorted
+// by their first 8 bytes before their text, come out as encoding/json
+// writes the map: keys shorter than 8 bytes, keys that share their first
+// 8 bytes (a group's "via" refs), NUL bytes, and strings to escape.
+func TestAppendLargeStringMapMatchesEncodingJSON(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	pieces := []string{"", "a", "ab", "\x00", "\x00\x00", "u-1", "019d73c2-70dc-5764-8231-5ae6c9d0401c", "/", "Chloé", `"`, "<b>", "\xff", "\u2028", "\x7f", "😀"}
+	for round := range 200 {
+		m := map[string]string{}
+		for range rng.IntN(300) {
+			var k, v strings.Builder
+			for range rng.IntN(4) {
+				k.WriteString(pieces[rng.IntN(len(pieces))])
+			}
+			for range rng.IntN(3) {
+				v.WriteString(pieces[rng.IntN(len(pieces))])
+			}
+			m[k.String()] = v.String()
+		}
+		if round == 0 {
+			m = nil
+		}
+		if got, want := appendLargeStringMap([]byte("x"), m), append([]byte("x"), encodingJSON(t, map[string]string(m))...); !bytes.Equal(got, want) && !(m == nil && string(got) == "x{}") {
+			t.Fatalf("round %d:\n got %s\nwant %s", round, got, want)
+		}
+	}
+}
