@@ -26,7 +26,7 @@ import (
 
 // lineOptions decode a change line with encoding/json/v2, as leniently
 // as encoding/json: duplicate names and invalid UTF-8 are accepted.
-var lineOptions = jsonv2.JoinOptions(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+var lineOptions = jsonv2.JoinOptions(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true), stringMaps(0))
 
 // The plan file is JSON Lines so that it can be written and shown as a
 // stream: the first line is the header (a [Plan] without its changes),
@@ -993,11 +993,10 @@ func decodeHeader(line []byte) (*Plan, error) {
 	// leaves its version set.
 	var h struct {
 		Plan
-		FormatVersion *int      `json:"format_version"`
-		Refs          stringMap `json:"refs"`
+		FormatVersion *int `json:"format_version"`
 	}
-	h.Refs.hint = min(bytes.Count(line, []byte{':'}), len(line)/len(`"":"",`))
-	err := jsonv2.Unmarshal(line, &h, lineOptions)
+	refs := min(bytes.Count(line, []byte{':'}), len(line)/len(`"":"",`))
+	err := jsonv2.Unmarshal(line, &h, lineOptions, stringMaps(refs))
 	if h.FormatVersion == nil {
 		return nil, fmt.Errorf("%w: it does not start with an ldapply plan header", ErrCorrupt)
 	}
@@ -1008,47 +1007,51 @@ func decodeHeader(line []byte) (*Plan, error) {
 		return nil, fmt.Errorf("%w: header: %v", ErrCorrupt, err)
 	}
 	p := h.Plan
-	p.FormatVersion, p.Refs = FormatVersion, h.Refs.m
+	p.FormatVersion = FormatVersion
 	return &p, nil
 }
 
-// stringMap unmarshals a JSON object of strings, as a map[string]string
-// does, into a map made with room for hint entries: a plan's refs, which
-// a growing map would copy again and again.
-type stringMap struct {
-	m    map[string]string
-	hint int
-}
-
-func (s *stringMap) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
-	tok, err := dec.ReadToken()
-	switch {
-	case err != nil:
+// stringMaps unmarshal every map[string]string as encoding/json/v2 does
+// (a null value is ""), without reflection, into a map made with room
+// for hint entries, or for 8. A user's attrs are such maps, 100,000 in a
+// large plan, and so are the header's refs (300,000 entries), which a
+// growing map would copy again and again.
+func stringMaps(hint int) jsonv2.Options {
+	return jsonv2.WithUnmarshalers(jsonv2.UnmarshalFromFunc(func(dec *jsontext.Decoder, m *map[string]string) error {
+		tok, err := dec.ReadToken()
+		switch {
+		case err != nil:
+			return err
+		case tok.Kind() == 'n':
+			*m = nil
+			return nil
+		case tok.Kind() != '{':
+			return fmt.Errorf("%v where an object of strings belongs", tok.Kind())
+		}
+		if *m == nil {
+			*m = make(map[string]string, max(hint, 8))
+		}
+		for dec.PeekKind() != '}' {
+			k, err := dec.ReadToken()
+			if err != nil {
+				return err
+			}
+			name := k.String()
+			v, err := dec.ReadToken()
+			switch {
+			case err != nil:
+				return err
+			case v.Kind() == 'n':
+				(*m)[name] = ""
+			case v.Kind() == '"':
+				(*m)[name] = v.String()
+			default:
+				return fmt.Errorf("%v where a string belongs, in %q", v.Kind(), name)
+			}
+		}
+		_, err = dec.ReadToken()
 		return err
-	case tok.Kind() == 'n':
-		s.m = nil
-		return nil
-	case tok.Kind() != '{':
-		return fmt.Errorf("refs is not an object but %v", tok.Kind())
-	}
-	s.m = make(map[string]string, s.hint)
-	for dec.PeekKind() != '}' {
-		k, err := dec.ReadToken()
-		if err != nil {
-			return err
-		}
-		name := k.String()
-		v, err := dec.ReadToken()
-		if err != nil {
-			return err
-		}
-		if v.Kind() != '"' {
-			return fmt.Errorf("refs %q is not a string but %v", name, v.Kind())
-		}
-		s.m[name] = v.String()
-	}
-	_, err = dec.ReadToken()
-	return err
+	}))
 }
 
 // decodeAhead unmarshals change lines and restores their changes on

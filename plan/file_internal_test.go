@@ -3,8 +3,15 @@ package plan
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"runtime"
+	"slices"
+	"strings"
 	"testing"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // TestEarlierIDsAt finds each change's id among earlier batches of
@@ -65,5 +72,43 @@ func TestStartLinesWhenItPays(t *testing.T) {
 	if m := startLines(cs); m != nil {
 		m.stop()
 		t.Error("workers on one core")
+	}
+}
+
+// TestStringMapsMatchReflection: a map[string]string unmarshals with
+// stringMaps as encoding/json/v2 unmarshals it by reflection with the
+// same options: escapes, bytes that are not UTF-8, null values, a name
+// twice, an empty object, null; and what one refuses the other does.
+func TestStringMapsMatchReflection(t *testing.T) {
+	lenient := jsonv2.JoinOptions(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+	rng := rand.New(rand.NewPCG(13, 14))
+	names := []string{`"a"`, `"b"`, `"\u00e9"`, `"\ud800"`, "\"caf\xe9\"", `"\n\"\\"`, `""`, `"日本"`}
+	values := append(slices.Clone(names), "null", "1", "true", "[]", "{}", `["x"]`)
+	inputs := []string{"null", "{}", `{"a":"1","a":"2"}`, `[]`, `"x"`, `{"a":}`, `{"a":"1",}`, `{"a" "1"}`}
+	for range 3000 {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := range rng.IntN(5) {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, "%s:%s", names[rng.IntN(len(names))], values[rng.IntN(len(values))])
+		}
+		b.WriteString("}")
+		inputs = append(inputs, b.String())
+	}
+	for _, in := range inputs {
+		var want, got struct {
+			M map[string]string `json:"m"`
+		}
+		line := []byte(`{"m":` + in + `}`)
+		wantErr := jsonv2.Unmarshal(line, &want, lenient)
+		gotErr := jsonv2.Unmarshal(line, &got, lenient, stringMaps(0))
+		if (wantErr == nil) != (gotErr == nil) {
+			t.Fatalf("%s: stringMaps error %v, reflection's %v", in, gotErr, wantErr)
+		}
+		if wantErr == nil && !maps.Equal(want.M, got.M) || (want.M == nil) != (got.M == nil) {
+			t.Fatalf("%s: stringMaps gives %q, reflection %q", in, got.M, want.M)
+		}
 	}
 }
