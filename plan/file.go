@@ -702,20 +702,53 @@ func Write(w io.Writer, p *Plan, signKey []byte) error {
 }
 
 // writeBatch is how many changes' lines a worker of a lineMaker makes
-// at a time.
-const writeBatch = 256
+// at a time, fewer when their lists hold more than writeBatchValues
+// values (a group of 1,000 members takes as long as 100 users).
+const (
+	writeBatch       = 256
+	writeBatchValues = 16 << 10
+)
+
+// batchEnd returns where the batch that starts at cs[first] ends.
+func batchEnd(cs []Change, first int) int {
+	values := 0
+	for i := first; i < len(cs) && i < first+writeBatch; i++ {
+		for _, o := range []*Object{cs[i].Before, cs[i].After} {
+			if o != nil {
+				for _, list := range o.Lists {
+					values += len(list)
+				}
+			}
+		}
+		if values > writeBatchValues {
+			return max(i, first+1)
+		}
+	}
+	return min(first+writeBatch, len(cs))
+}
 
 // lineMaker makes the lines of changes on workers, a batch at a time,
 // and hands the batches back in order. A line depends only on its change
 // and the ids of the changes before it, so every id is indexed first.
+//
+// The workers run ahead of the writer by up to linesAhead bytes of made
+// lines: so they keep making lines while the header, which comes first
+// in the file, is made (300,000 refs in a plan of 100,000 creates).
 type lineMaker struct {
 	cs    []Change
 	ids   *Index[int] // set before the first batch is sent
 	order chan *lineBatchOut
-	free  chan []byte
+	free  chan []byte   // written batches' buffers
 	done  chan struct{} // closed by stop
 	wg    sync.WaitGroup
+
+	mu      sync.Mutex
+	ahead   int           // bytes of lines made and not yet written
+	written chan struct{} // a batch was written (buffered, 1)
 }
+
+// linesAhead bounds the bytes of lines made ahead of the writer.
+const linesAhead = 16 << 20
 
 // lineBatchOut is the lines of cs[first:end], each ending in a newline;
 // when err is set, they stop before the change errAt, which failed.
@@ -734,9 +767,10 @@ func startLines(cs []Change) *lineMaker {
 	if workers < 2 || len(cs) < 2*writeBatch {
 		return nil
 	}
-	// Batches go to the workers in order and come back in that order, at
-	// most 2×workers ahead of the one being written; buffers are reused.
-	m := &lineMaker{cs: cs, order: make(chan *lineBatchOut, 2*workers), free: make(chan []byte, 3*workers), done: make(chan struct{})}
+	// Batches go to the workers in order and come back in that order,
+	// while the lines made ahead of the writer are fewer than linesAhead
+	// bytes (and at most 1,024 batches).
+	m := &lineMaker{cs: cs, order: make(chan *lineBatchOut, 1024), free: make(chan []byte, 64), done: make(chan struct{}), written: make(chan struct{}, 1)}
 	jobs := make(chan *lineBatchOut)
 	m.wg.Go(func() {
 		defer close(jobs)
@@ -746,8 +780,16 @@ func startLines(cs []Change) *lineMaker {
 				m.ids.Set(cs[i].ID, i)
 			}
 		}
-		for first := 0; first < len(cs); first += writeBatch {
-			b := &lineBatchOut{first: first, end: min(first+writeBatch, len(cs)), made: make(chan struct{})}
+		for first, end := 0, 0; first < len(cs); first = end {
+			end = batchEnd(cs, first)
+			for m.made(0) >= linesAhead {
+				select {
+				case <-m.written:
+				case <-m.done:
+					return
+				}
+			}
+			b := &lineBatchOut{first: first, end: end, made: make(chan struct{})}
 			select {
 			case b.lines = <-m.free:
 			default:
@@ -776,11 +818,21 @@ func startLines(cs []Change) *lineMaker {
 					}
 					b.lines = append(line, '\n')
 				}
+				m.made(len(b.lines))
 				close(b.made)
 			}
 		})
 	}
 	return m
+}
+
+// made adds n bytes to the lines made ahead of the writer, and returns
+// how many there are.
+func (m *lineMaker) made(n int) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.ahead += n
+	return m.ahead
 }
 
 // stop ends m's goroutines; m may be nil.
@@ -808,6 +860,11 @@ func (pw *Writer) writeLines(m *lineMaker) error {
 			return err
 		}
 		pw.changes = b.end
+		m.made(-len(b.lines))
+		select {
+		case m.written <- struct{}{}:
+		default:
+		}
 		select {
 		case m.free <- b.lines[:0]:
 		default:

@@ -112,3 +112,30 @@ func TestStringMapsMatchReflection(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchEnd: a batch of lines to make is writeBatch changes, fewer
+// once their lists hold more than writeBatchValues values, and never
+// none.
+func TestBatchEnd(t *testing.T) {
+	member := make([]string, 1000)
+	users := make([]Change, 600)
+	groups := make([]Change, 40)
+	for i := range groups {
+		groups[i].After = &Object{Lists: map[string][]string{"members": member}}
+	}
+	groups[3].Before = &Object{Lists: map[string][]string{"members": make([]string, 30000)}}
+	cs := slices.Concat(users, groups)
+	var ends []int
+	for first := 0; first < len(cs); first = ends[len(ends)-1] {
+		ends = append(ends, batchEnd(cs, first))
+		if ends[len(ends)-1] <= first {
+			t.Fatalf("batchEnd(%d) = %d", first, ends[len(ends)-1])
+		}
+	}
+	// 600 users: 256, 256, then 88 users and three groups (6,000 values);
+	// the fourth group (31,000) alone, then 16 groups (16,000) at a time.
+	want := []int{256, 512, 600 + 3, 600 + 4, 600 + 4 + 16, 600 + 4 + 32, 640}
+	if !slices.Equal(ends, want) {
+		t.Errorf("batches end at %v, want %v", ends, want)
+	}
+}
