@@ -748,7 +748,7 @@ type lineMaker struct {
 }
 
 // linesAhead bounds the bytes of lines made ahead of the writer.
-const linesAhead = 16 << 20
+var linesAhead = 16 << 20
 
 // lineBatchOut is the lines of cs[first:end], each ending in a newline;
 // when err is set, they stop before the change errAt, which failed.

@@ -2,13 +2,16 @@ package plan
 
 import (
 	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
 	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -137,5 +140,39 @@ func TestBatchEnd(t *testing.T) {
 	want := []int{256, 512, 600 + 3, 600 + 4, 600 + 4 + 16, 600 + 4 + 32, 640}
 	if !slices.Equal(ends, want) {
 		t.Errorf("batches end at %v, want %v", ends, want)
+	}
+}
+
+// TestLinesAheadBounded: with no one writing, Write's workers stop
+// making lines once linesAhead bytes are made (give or take the batches
+// the workers hold), and go on as they are written.
+func TestLinesAheadBounded(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	cs := make([]Change, 40*writeBatch)
+	for i := range cs {
+		cs[i] = Change{Action: Create, Kind: KindUser, ID: fmt.Sprint("u-", i), After: &Object{Kind: KindUser, ID: fmt.Sprint("u-", i)}}
+	}
+	defer SetLinesAhead(64 << 10)()
+	m := startLines(cs)
+	time.Sleep(200 * time.Millisecond) // time enough to make every line, were they not bounded
+	made := m.made(0)
+	var buf bytes.Buffer
+	pw, err := NewWriter(&buf, &Plan{}, []byte("k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pw.writeLines(m); err != nil || pw.changes != len(cs) {
+		t.Fatalf("writeLines: %v, %d changes written, want %d", err, pw.changes, len(cs))
+	}
+	if err := pw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, _ := io.ReadAll(zr)
+	if allowed := 64<<10 + 3*(len(lines)/40); made > allowed {
+		t.Errorf("%d bytes of lines made ahead of the writer, want at most %d (64 KiB and the three batches the workers hold)", made, allowed)
 	}
 }

@@ -67,16 +67,23 @@ func slicesSort(l []string) {
 
 // TestWriteAllMatchesOneByOne: Write, which makes lines on several
 // cores, writes the very file the Writer writes change by change, and
-// fails at the same change with the same error.
+// fails at the same change with the same error; also when its workers
+// may not run ahead of the writer by more than a line.
 func TestWriteAllMatchesOneByOne(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
-	for name, p := range map[string]*plan.Plan{"bench": createPlan(3000), "tricky": trickyPlan(3000)} {
+	for name, p := range map[string]*plan.Plan{"bench": createPlan(3000), "tricky": trickyPlan(3000), "tricky, a line ahead": trickyPlan(3000)} {
 		want, err := writeOneByOne(p)
 		if err != nil {
 			t.Fatal(err)
 		}
+		restore := func() {}
+		if strings.HasSuffix(name, "a line ahead") {
+			restore = plan.SetLinesAhead(1)
+		}
 		var got bytes.Buffer
-		if err := plan.Write(&got, p, key); err != nil {
+		err = plan.Write(&got, p, key)
+		restore()
+		if err != nil {
 			t.Fatal(err)
 		}
 		if g, w := gunzip(t, got.Bytes()), gunzip(t, want); g != w {
