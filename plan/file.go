@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
 	"unsafe"
 
@@ -115,9 +116,62 @@ type listRefs struct {
 	// Refs are the list's values in order: n >= 0 is the id of change n
 	// (0 is the first change in the file), and -k is Others[k-1]. It is
 	// never empty, and names each of Others once, in order.
-	Refs []int `json:"refs"`
+	Refs refNumbers `json:"refs"`
 	// Others are the list's values that are not ids of earlier changes.
 	Others []string `json:"others,omitempty"`
+}
+
+// refNumbers are a list's refs: 2,000,000 numbers in a plan of 100,000
+// creates, which they unmarshal without reflection, as a []int does.
+type refNumbers []int
+
+func (r *refNumbers) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	v, err := dec.ReadValue() // valid JSON
+	switch {
+	case err != nil:
+		return err
+	case v.Kind() == 'n':
+		*r = nil
+		return nil
+	case v.Kind() != '[':
+		return fmt.Errorf("refs is %v, not an array", v.Kind())
+	}
+	out := make([]int, 0, bytes.Count(v, []byte{','})+1)
+	for i := skipSpace(v, 1); v[i] != ']'; {
+		end := i
+		for end < len(v) && v[end] != ',' && v[end] != ']' && v[end] != ' ' && v[end] != '\t' && v[end] != '\n' && v[end] != '\r' {
+			end++
+		}
+		num := v[i:end]
+		n, ok := 0, true
+		switch {
+		case string(num) == "null":
+		case len(num) < 19 && (num[0] == '-' || '0' <= num[0] && num[0] <= '9'):
+			for j, c := range num {
+				switch {
+				case '0' <= c && c <= '9':
+					n = n*10 + int(c-'0')
+				case c != '-' || j > 0:
+					ok = false
+				}
+			}
+			if num[0] == '-' {
+				n = -n
+			}
+		default:
+			n64, err := strconv.ParseInt(string(num), 10, 0)
+			n, ok = int(n64), err == nil
+		}
+		if !ok {
+			return fmt.Errorf("refs holds %s, not a whole number", num)
+		}
+		out = append(out, n)
+		if i = skipSpace(v, end); v[i] == ',' {
+			i = skipSpace(v, i+1)
+		}
+	}
+	*r = out
+	return nil
 }
 
 // Writer writes a plan file change by change.

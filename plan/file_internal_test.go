@@ -176,3 +176,39 @@ func TestLinesAheadBounded(t *testing.T) {
 		t.Errorf("%d bytes of lines made ahead of the writer, want at most %d (64 KiB and the three batches the workers hold)", made, allowed)
 	}
 }
+
+// TestRefNumbersMatchReflection: refs unmarshal as a []int does by
+// reflection: whole numbers, negative ones, null (0), whitespace, an
+// empty array, null; and what one refuses the other does.
+func TestRefNumbersMatchReflection(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	elems := []string{"0", "7", "-1", "-0", "123456", "null", "1.5", "1e2", `"3"`, "true", "[]", "{}", "9223372036854775807", "-9223372036854775808", "9223372036854775808", "123456789012345678", " 4 ", "\t5\n"}
+	inputs := []string{"null", "[]", "[ ]", "{}", `"x"`, "[1,]", "[01]", "7"}
+	for range 3000 {
+		var b strings.Builder
+		b.WriteString("[")
+		for i := range rng.IntN(5) {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString(elems[rng.IntN(len(elems))])
+		}
+		b.WriteString("]")
+		inputs = append(inputs, b.String())
+	}
+	for _, in := range inputs {
+		var want struct {
+			Refs []int `json:"refs"`
+		}
+		var got listRefs
+		line := []byte(`{"refs":` + in + `}`)
+		wantErr := jsonv2.Unmarshal(line, &want, lineOptions)
+		gotErr := jsonv2.Unmarshal(line, &got, lineOptions)
+		if (wantErr == nil) != (gotErr == nil) {
+			t.Fatalf("%s: refNumbers error %v, reflection's %v", in, gotErr, wantErr)
+		}
+		if wantErr == nil && (!slices.Equal(want.Refs, got.Refs) || (want.Refs == nil) != (got.Refs == nil)) {
+			t.Fatalf("%s: refNumbers gives %v, reflection %v", in, got.Refs, want.Refs)
+		}
+	}
+}
