@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // encodingJSON is how plan files were written before appendFileChange:
@@ -156,4 +158,67 @@ func TestAppendLargeStringMapMatchesEncodingJSON(t *testing.T) {
 			t.Fatalf("round %d:\n got %s\nwant %s", round, got, want)
 		}
 	}
+}
+
+// TestAppendCompactMatchesEncodingJSON: payloads are compacted by
+// jsontext as json.Compact does, byte for byte, and what json.Compact
+// refuses is refused: space in and around values, strings with escapes,
+// bytes that are not UTF-8 and lone surrogates, numbers of every form,
+// names twice, nesting, and broken values.
+func TestAppendCompactMatchesEncodingJSON(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	atoms := []string{`"a b"`, `"\u00e9\n\"\\\/"`, "\"caf\xe9\"", `"\ud800"`, `"\udc00\ud800"`, `"<&>"`, "\"\u2028\"", `""`, `"\x"`, "\"\x01\"",
+		"0", "-0", "1.5e+10", "-12.25E-3", "01", "1.", ".5", "-", "1e", "true", "false", "null", "nul", "tru"}
+	space := []string{"", "", "", " ", "\t", "\n", "\r\n  "}
+	var value func(depth int) string
+	value = func(depth int) string {
+		sp := func() string { return space[rng.IntN(len(space))] }
+		switch r := rng.IntN(10); {
+		case depth > 3 || r < 5:
+			return sp() + atoms[rng.IntN(len(atoms))] + sp()
+		case r < 7:
+			var parts []string
+			for range rng.IntN(4) {
+				parts = append(parts, value(depth+1))
+			}
+			return sp() + "[" + strings.Join(parts, ",") + "]" + sp()
+		default:
+			var parts []string
+			for range rng.IntN(4) {
+				parts = append(parts, sp()+`"k`+string(rune('a'+rng.IntN(2)))+`"`+sp()+":"+value(depth+1))
+			}
+			return sp() + "{" + strings.Join(parts, ",") + "}" + sp()
+		}
+	}
+	inputs := []string{"", " ", "{}", "[]", `{"a":1}x`, `{"a":1} {}`, `{"a":1`, `{"a" 1}`, `[1,]`, `[,1]`, `{"a":1,}`}
+	for range 20000 {
+		inputs = append(inputs, value(0))
+	}
+	accepted, fast := 0, 0
+	for _, in := range inputs {
+		if v := jsontext.Value(in); v.Compact(compactOptions) == nil {
+			fast++
+		}
+		var want bytes.Buffer
+		wantErr := json.Compact(&want, []byte(in))
+		got, gotErr := appendCompact([]byte("x"), []byte(in))
+		if (wantErr == nil) != (gotErr == nil) {
+			t.Fatalf("%q: appendCompact error %v, json.Compact's %v", in, gotErr, wantErr)
+		}
+		if wantErr == nil {
+			accepted++
+			if string(got) != "x"+want.String() {
+				t.Fatalf("%q: appendCompact gives %q, json.Compact %q", in, got[1:], want.String())
+			}
+		}
+	}
+	if accepted < len(inputs)/10 {
+		t.Errorf("only %d of %d inputs are JSON: the test checks too little", accepted, len(inputs))
+	}
+	// An input jsontext refuses and json.Compact accepts would take the
+	// slow way; none of these does, and most must not.
+	if fast < accepted*9/10 {
+		t.Errorf("jsontext compacted %d of the %d inputs that are JSON", fast, accepted)
+	}
+	t.Logf("%d inputs, %d JSON, %d compacted by jsontext", len(inputs), accepted, fast)
 }
