@@ -651,17 +651,20 @@ func (c *collector) done() []*plan.Entry {
 func (s *Source) members(e *goldap.Entry, attrs []string, norm *dnCache) []string {
 	var out []string
 	for _, attr := range attrs {
-		for _, v := range e.GetEqualFoldAttributeValues(attr) {
-			if strings.EqualFold(attr, "uniqueMember") {
-				v = uniqueMemberUID.ReplaceAllString(v, "")
+		values := e.GetEqualFoldAttributeValues(attr)
+		if strings.EqualFold(attr, "uniqueMember") {
+			values = slices.Clone(values)
+			for i, v := range values {
+				values[i] = uniqueMemberUID.ReplaceAllString(v, "")
 			}
-			n, err := norm.normalize(v)
+		}
+		norm.normalizeAll(values, func(i int, n string, err error) {
 			if err != nil || n == "" {
-				s.log.Warn("Skipping a group member value that is not a DN.", "group", e.DN, "attribute", attr, "value", v, "err", err)
-				continue
+				s.log.Warn("Skipping a group member value that is not a DN.", "group", e.DN, "attribute", attr, "value", values[i], "err", err)
+				return
 			}
 			out = append(out, n)
-		}
+		})
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
