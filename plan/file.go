@@ -572,9 +572,10 @@ func appendList(b []byte, list []string) []byte {
 // listLen is the length of appendList's encoding of a non-empty list of
 // values that need no escaping.
 //
-// It reads each value's first byte: that the processor fetches many
-// values at once, ahead of the copy, which would wait for each in turn
-// (a member list's ids are spread over the heap).
+// It reads each value's first byte, in a loop short enough that the
+// processor fetches many values at once, ahead of the copy or the
+// comparison, which would wait for each in turn (a member list's ids are
+// spread over the heap).
 func listLen(list []string) int {
 	n := 1
 	for _, v := range list {
@@ -1070,7 +1071,7 @@ func unmarshalHeader(line []byte) *headerAhead {
 	return h
 }
 
-// unmarshaled reports whether h is unmarshaled, or there is no header line yet.
+// unmarshaled reports whether h is unmarshaled; true when h is nil.
 func (h *headerAhead) unmarshaled() bool {
 	if h == nil {
 		return true
@@ -1083,8 +1084,9 @@ func (h *headerAhead) unmarshaled() bool {
 	}
 }
 
-// wait waits for the header and passes it to header once; it returns
-// the header's error, or header's. h may be nil: no header line yet.
+// wait waits for the header and passes it to the header callback once;
+// it returns the header line's error, or the callback's. h may be nil:
+// there is no header line yet.
 func (h *headerAhead) wait(header func(*Plan) error) error {
 	if h == nil {
 		return nil

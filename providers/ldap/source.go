@@ -1,6 +1,7 @@
 package ldap
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/binary"
@@ -301,6 +302,19 @@ func retryable(err error) bool {
 	return true
 }
 
+// readBuffer is the size of bufferedConn's buffer.
+const readBuffer = 64 << 10
+
+// bufferedConn reads its connection through a buffer of readBuffer
+// bytes. go-ldap reads through one of 4 KB: a system call for every 4 KB
+// of search results, 30,000 for 100,000 users and their groups.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
 // dialBind makes one attempt to connect (TCP, then TLS or StartTLS) and
 // bind. Its errors say what to check, without an "ldap:" prefix.
 func (s *Source) dialBind(ctx context.Context, cfg *Config, u *url.URL, tlsCfg *tls.Config) (*goldap.Conn, error) {
@@ -338,7 +352,7 @@ func (s *Source) dialBind(ctx context.Context, cfg *Config, u *url.URL, tlsCfg *
 		nc = tc
 	}
 
-	conn := goldap.NewConn(nc, nc != raw)
+	conn := goldap.NewConn(bufferedConn{nc, bufio.NewReaderSize(nc, readBuffer)}, nc != raw)
 	conn.Start()
 	conn.SetTimeout(timeout)
 	if cfg.BindDN == "" {
