@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -77,4 +78,36 @@ func BenchmarkPut(b *testing.B) {
 		})
 		b.ReportMetric(1, "puts/commit")
 	})
+}
+
+// BenchmarkRead reads a state of 100,000 user and 2,000 group bindings,
+// as every plan of make bench's largest directory does.
+func BenchmarkRead(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "bench.state")
+	l, err := Lock(context.Background(), path, NewLockInfo("bench", "test"), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	err = l.db.Update(func(tx *bolt.Tx) error {
+		for i := range 102000 {
+			bd := plan.Binding{Kind: plan.KindUser, Key: fmt.Sprintf("1f05a1c3-%04x-11f0-8a3f-0242ac120002", i), ID: fmt.Sprintf("6ba7b810-9dad-51d1-80b4-%012x", i), Name: fmt.Sprintf("user%06d", i)}
+			if i >= 100000 {
+				bd.Kind, bd.Name = plan.KindGroup, fmt.Sprintf("group%05d", i)
+			}
+			v, _ := json.Marshal(bd)
+			if err := tx.Bucket(bucketBindings).Put(bindingKey(bd.Kind, bd.Key), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err := errors.Join(err, l.Unlock()); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		s, err := Read(context.Background(), path, 0)
+		if err != nil || len(s.Bindings[plan.KindUser]) != 100000 {
+			b.Fatal(err)
+		}
+	}
 }

