@@ -51,22 +51,12 @@ func TestEarlierIDsAt(t *testing.T) {
 // run at all.)
 func TestStartLinesWhenItPays(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
-	cs := make([]Change, 2*writeBatch)
-	for i := range cs {
-		cs[i] = Change{Action: Create, Kind: KindUser, ID: fmt.Sprint("u-", i), After: &Object{Kind: KindUser, ID: fmt.Sprint("u-", i)}}
-	}
+	cs := userCreates(2 * writeBatch)
 	m := startLines(cs)
 	if m == nil {
 		t.Fatalf("no workers for %d changes on 2 cores", len(cs))
 	}
-	var buf bytes.Buffer
-	pw, err := NewWriter(&buf, &Plan{}, []byte("k"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pw.writeLines(m); err != nil || pw.changes != len(cs) {
-		t.Fatalf("writeLines: %v, %d changes written, want %d", err, pw.changes, len(cs))
-	}
+	writeLines(t, m, len(cs))
 	if m := startLines(cs[:2*writeBatch-1]); m != nil {
 		m.stop()
 		t.Error("workers for fewer than two batches")
@@ -89,16 +79,9 @@ func TestStringMapsMatchReflection(t *testing.T) {
 	values := append(slices.Clone(names), "null", "1", "true", "[]", "{}", `["x"]`)
 	inputs := []string{"null", "{}", `{"a":"1","a":"2"}`, `[]`, `"x"`, `{"a":}`, `{"a":"1",}`, `{"a" "1"}`}
 	for range 3000 {
-		var b strings.Builder
-		b.WriteString("{")
-		for i := range rng.IntN(5) {
-			if i > 0 {
-				b.WriteString(",")
-			}
-			fmt.Fprintf(&b, "%s:%s", names[rng.IntN(len(names))], values[rng.IntN(len(values))])
-		}
-		b.WriteString("}")
-		inputs = append(inputs, b.String())
+		inputs = append(inputs, randomContainer(rng, "{", "}", func() string {
+			return names[rng.IntN(len(names))] + ":" + values[rng.IntN(len(values))]
+		}))
 	}
 	for _, in := range inputs {
 		var want, got struct {
@@ -148,30 +131,12 @@ func TestBatchEnd(t *testing.T) {
 // the workers hold), and go on as they are written.
 func TestLinesAheadBounded(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
-	cs := make([]Change, 40*writeBatch)
-	for i := range cs {
-		cs[i] = Change{Action: Create, Kind: KindUser, ID: fmt.Sprint("u-", i), After: &Object{Kind: KindUser, ID: fmt.Sprint("u-", i)}}
-	}
+	cs := userCreates(40 * writeBatch)
 	defer SetLinesAhead(64 << 10)()
 	m := startLines(cs)
 	time.Sleep(200 * time.Millisecond) // time enough to make every line, were they not bounded
 	made := m.made(0)
-	var buf bytes.Buffer
-	pw, err := NewWriter(&buf, &Plan{}, []byte("k"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pw.writeLines(m); err != nil || pw.changes != len(cs) {
-		t.Fatalf("writeLines: %v, %d changes written, want %d", err, pw.changes, len(cs))
-	}
-	if err := pw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	zr, err := gzip.NewReader(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines, _ := io.ReadAll(zr)
+	lines := writeLines(t, m, len(cs))
 	if allowed := 64<<10 + 3*(len(lines)/40); made > allowed {
 		t.Errorf("%d bytes of lines made ahead of the writer, want at most %d (64 KiB and the three batches the workers hold)", made, allowed)
 	}
@@ -185,16 +150,7 @@ func TestRefNumbersMatchReflection(t *testing.T) {
 	elems := []string{"0", "7", "-1", "-0", "123456", "null", "1.5", "1e2", `"3"`, "true", "[]", "{}", "9223372036854775807", "-9223372036854775808", "9223372036854775808", "123456789012345678", " 4 ", "\t5\n"}
 	inputs := []string{"null", "[]", "[ ]", "{}", `"x"`, "[1,]", "[01]", "7"}
 	for range 3000 {
-		var b strings.Builder
-		b.WriteString("[")
-		for i := range rng.IntN(5) {
-			if i > 0 {
-				b.WriteString(",")
-			}
-			b.WriteString(elems[rng.IntN(len(elems))])
-		}
-		b.WriteString("]")
-		inputs = append(inputs, b.String())
+		inputs = append(inputs, randomContainer(rng, "[", "]", func() string { return elems[rng.IntN(len(elems))] }))
 	}
 	for _, in := range inputs {
 		var want struct {
@@ -211,4 +167,49 @@ func TestRefNumbersMatchReflection(t *testing.T) {
 			t.Fatalf("%s: refNumbers gives %v, reflection %v", in, got.Refs, want.Refs)
 		}
 	}
+}
+
+// userCreates returns n creates of users with ids u-0, u-1 ...
+func userCreates(n int) []Change {
+	cs := make([]Change, n)
+	for i := range cs {
+		cs[i] = Change{Action: Create, Kind: KindUser, ID: fmt.Sprint("u-", i), After: &Object{Kind: KindUser, ID: fmt.Sprint("u-", i)}}
+	}
+	return cs
+}
+
+// writeLines writes a plan file of the n changes whose lines m makes and
+// returns its text.
+func writeLines(t *testing.T, m *lineMaker, n int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	pw, err := NewWriter(&buf, &Plan{}, []byte("k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pw.writeLines(m); err != nil || pw.changes != n {
+		t.Fatalf("writeLines: %v, %d changes written, want %d", err, pw.changes, n)
+	}
+	if err := pw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
+}
+
+// randomContainer returns open, up to four elements separated by commas,
+// and end.
+func randomContainer(rng *rand.Rand, open, end string, elem func() string) string {
+	parts := make([]string, rng.IntN(5))
+	for i := range parts {
+		parts[i] = elem()
+	}
+	return open + strings.Join(parts, ",") + end
 }
