@@ -61,7 +61,8 @@ func (c *dnCache) normalize(dn string) (string, error) {
 // all over the table, which at 100,000 users is no longer in the
 // processor's caches: rather than wait for each value's slot and entry
 // in turn, it reads all the slots first, then all the entries, in loops
-// short enough that the processor fetches many at once.
+// short enough that the processor fetches many at once. each runs with
+// the cache locked, and must not use it.
 func (c *dnCache) normalizeAll(dns []string, each func(i int, n string, err error)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
