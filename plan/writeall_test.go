@@ -160,3 +160,48 @@ func TestDecodeReportsTheFirstBadChange(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeHeaderComesFirst: the header, unmarshaled on a goroutine of
+// its own while change lines are read ahead (here 200,000 refs, so it
+// takes a while), is passed on once and before any change, and its
+// errors come before any found in the lines.
+func TestDecodeHeaderComesFirst(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	p := trickyPlan(3000)
+	for i := range 200000 {
+		p.Refs[fmt.Sprintf("ref-%06d", i)] = fmt.Sprint("name ", i)
+	}
+	var buf bytes.Buffer
+	if err := plan.Write(&buf, p, key); err != nil {
+		t.Fatal(err)
+	}
+	text := gunzip(t, buf.Bytes())
+	var headers, changes int
+	err := plan.Decode(strings.NewReader(text), key, func(h *plan.Plan) error {
+		if headers++; changes > 0 || len(h.Refs) != len(p.Refs) {
+			t.Errorf("header %d passed after %d changes, with %d refs", headers, changes, len(h.Refs))
+		}
+		return nil
+	}, func(*plan.Change) error { changes++; return nil })
+	if err != nil || headers != 1 || changes != len(p.Changes) {
+		t.Fatalf("Decode: %v, %d headers, %d of %d changes", err, headers, changes, len(p.Changes))
+	}
+	// A header of another version, and a broken line early on: the
+	// version is the error, and no change is passed on.
+	lines := strings.SplitAfter(text, "\n")
+	lines[0] = strings.Replace(lines[0], fmt.Sprintf(`"format_version":%d`, plan.FormatVersion), `"format_version":99`, 1)
+	lines[2] = "not json\n"
+	changes = 0
+	err = plan.Decode(strings.NewReader(strings.Join(lines, "")), nil, func(*plan.Plan) error { return nil },
+		func(*plan.Change) error { changes++; return nil })
+	if err == nil || !strings.Contains(err.Error(), "format version 99") || changes != 0 {
+		t.Errorf("Decode of a version 99 header: %v, after %d changes", err, changes)
+	}
+	// The header callback's error stops the decoding before any change.
+	stop := errors.New("stop")
+	err = plan.Decode(strings.NewReader(text), key, func(*plan.Plan) error { return stop },
+		func(*plan.Change) error { changes++; return nil })
+	if !errors.Is(err, stop) || changes != 0 {
+		t.Errorf("Decode with a failing header callback: %v, after %d changes", err, changes)
+	}
+}
