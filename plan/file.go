@@ -18,7 +18,6 @@ import (
 	"sort"
 	"strconv"
 	"sync"
-	"unsafe"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -219,7 +218,7 @@ func NewWriter(w io.Writer, p *Plan, signKey []byte) (*Writer, error) {
 	}
 	line := bytes.TrimSuffix(buf.Bytes(), []byte("}\n"))
 	if len(p.Refs) > 0 {
-		line = appendLargeStringMap(append(line, `,"refs":`...), p.Refs)
+		line = appendStringMap(append(line, `,"refs":`...), p.Refs)
 	}
 	if err := pw.line(append(line, "}\n"...)); err != nil {
 		pw.async.Close()
@@ -987,9 +986,6 @@ func decode(r io.Reader, signKey []byte, header func(*Plan) error, change func(*
 			return err
 		}
 		for b := range ahead.ready(all) {
-			if err := hdr.wait(header); err != nil {
-				return err
-			}
 			for i, c := range b.changes {
 				if b.errs[i] != nil {
 					return fmt.Errorf("%w: change %d: %v", ErrCorrupt, b.first+i, b.errs[i])
@@ -1268,7 +1264,7 @@ func (b *lineBatch) decode() {
 	for i := range b.fcs {
 		all = append(all, b.fcs[i].ID...)
 	}
-	packed := unsafe.String(unsafe.SliceData(all), len(all))
+	packed := string(all)
 	for i := range b.fcs {
 		fc := &b.fcs[i]
 		id := packed[:len(fc.ID)]

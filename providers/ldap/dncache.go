@@ -112,14 +112,11 @@ func (c *dnCache) normalizeLocked(dn string) (string, error) {
 
 // lookup returns the answer stored for the key s.
 func (c *dnCache) lookup(s string) (string, bool) {
-	if len(s) > dnShortMax {
-		n, ok := c.long[s]
-		return n, ok
-	}
 	return c.lookupHash(s, maphash.String(c.seed, s))
 }
 
-// lookupHash is lookup with the hash of s at hand.
+// lookupHash is lookup with the hash of s at hand (a long key's is not
+// used).
 func (c *dnCache) lookupHash(s string, h uint64) (string, bool) {
 	if len(s) > dnShortMax {
 		n, ok := c.long[s]

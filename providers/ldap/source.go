@@ -663,16 +663,17 @@ func (c *collector) done() []*plan.Entry {
 // members returns the sorted, distinct NormDNs of e's members. Values that
 // are not DNs are logged and skipped.
 func (s *Source) members(e *goldap.Entry, attrs []string, norm *dnCache) []string {
-	n := 0
-	for _, attr := range attrs {
-		n += len(e.GetEqualFoldAttributeValues(attr))
+	lists, n := make([][]string, len(attrs)), 0
+	for i, attr := range attrs {
+		lists[i] = e.GetEqualFoldAttributeValues(attr)
+		n += len(lists[i])
 	}
 	var out []string
 	if n > 0 {
 		out = make([]string, 0, n) // 1,000 in a large group: not grown step by step
 	}
-	for _, attr := range attrs {
-		values := e.GetEqualFoldAttributeValues(attr)
+	for i, attr := range attrs {
+		values := lists[i]
 		if strings.EqualFold(attr, "uniqueMember") {
 			values = slices.Clone(values)
 			for i, v := range values {
