@@ -298,8 +298,9 @@ func readSnapshot(tx *bolt.Tx, path string) (*Snapshot, error) {
 	s.Lineage = string(meta.Get(keyLineage))
 	s.Serial = binary.BigEndian.Uint64(meta.Get(keySerial))
 	s.SignKey = bytes.Clone(meta.Get(keySignKey))
+	var dec BindingDecoder
 	err = tx.Bucket(bucketBindings).ForEach(func(k, v []byte) error {
-		b, err := UnmarshalBinding(v)
+		b, err := dec.Decode(v)
 		if err != nil {
 			return errorf(ErrCorrupt, err, "%s holds an unreadable binding %q (%v); restore the file from a backup", path, k, err)
 		}
@@ -334,6 +335,34 @@ func UnmarshalBinding(data []byte) (plan.Binding, error) {
 	var b plan.Binding
 	err := jsonv2.Unmarshal(data, &b, bindingOptions)
 	return b, err
+}
+
+// BindingDecoder decodes stored bindings as UnmarshalBinding does, and
+// holds their strings in shared blocks (see plan.Strings): a plan holds
+// its state's bindings, three strings each for each of 100,000 users,
+// from its start to its end, and the collector looks at them at every
+// cycle. The zero BindingDecoder is ready to use; it is not safe for
+// concurrent use.
+type BindingDecoder struct {
+	strs plan.Strings
+}
+
+// Decode returns the binding data holds.
+func (d *BindingDecoder) Decode(data []byte) (plan.Binding, error) {
+	b, err := UnmarshalBinding(data)
+	if err != nil {
+		return b, err
+	}
+	switch b.Kind { // the constants' strings, not a copy each
+	case plan.KindUser:
+		b.Kind = plan.KindUser
+	case plan.KindGroup:
+		b.Kind = plan.KindGroup
+	default:
+		b.Kind = plan.Kind(d.strs.Add(string(b.Kind)))
+	}
+	b.Key, b.ID, b.Name = d.strs.Add(b.Key), d.strs.Add(b.ID), d.strs.Add(b.Name)
+	return b, nil
 }
 
 func bindingKey(kind plan.Kind, key string) []byte {

@@ -475,6 +475,7 @@ func TestNewLockInfo(t *testing.T) {
 // wins), unknown names, null, bytes that are not UTF-8, escapes, space
 // (PostgreSQL's jsonb text), and what encoding/json refuses is refused.
 func TestUnmarshalBindingMatchesEncodingJSON(t *testing.T) {
+	var dec state.BindingDecoder
 	for _, in := range []string{
 		`{"kind":"user","key":"k1","id":"u-1","name":"alice"}`,
 		`{"kind": "group", "key": "k2", "id": "g-1", "name": "ops"}`,
@@ -495,6 +496,11 @@ func TestUnmarshalBindingMatchesEncodingJSON(t *testing.T) {
 		}
 		if wantErr == nil && got != want {
 			t.Errorf("%s: UnmarshalBinding gives %+v, encoding/json %+v", in, got, want)
+		}
+		// The decoder a state read uses gives the same, its strings copied.
+		held, heldErr := dec.Decode([]byte(in))
+		if (heldErr == nil) != (gotErr == nil) || held != got {
+			t.Errorf("%s: BindingDecoder gives %+v, %v; UnmarshalBinding %+v, %v", in, held, heldErr, got, gotErr)
 		}
 	}
 }

@@ -133,10 +133,9 @@ func (p *Provider) readObjects(ctx context.Context) (*snapshot, error) {
 	// Each contact is held on its own as it arrives: no slice of 100,000
 	// structs grows by doubling and is then copied.
 	var contacts []*heldContact
+	var hold contactHolder
 	err := p.client.eachContact(ctx, in, false, func() { contacts = nil }, func(v *Contact) {
-		c := &heldContact{Contact: *v}
-		c.compact()
-		contacts = append(contacts, c)
+		contacts = append(contacts, hold.hold(v))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("icinga: read contacts: %w", err)
@@ -233,6 +232,39 @@ type heldContact struct {
 	onlyEmail string
 }
 
+// contactHolder keeps the contacts as read for a plan, to its end: each
+// in a shared block, with its strings in shared blocks too (see
+// plan.Strings), and one string for each default channel.
+type contactHolder struct {
+	contacts  plan.Slab[heldContact]
+	usernames plan.Slab[string]
+	strs      plan.Strings
+	channels  map[string]string
+}
+
+// hold returns the contact v as held, compacted.
+func (h *contactHolder) hold(v *Contact) *heldContact {
+	c := h.contacts.New()
+	c.Contact = *v
+	c.compact()
+	c.FullName, c.onlyEmail = h.strs.Add(c.FullName), h.strs.Add(c.onlyEmail)
+	if c.Username != nil {
+		u := h.usernames.New()
+		*u = h.strs.Add(*c.Username)
+		c.Username = u
+	}
+	if h.channels == nil {
+		h.channels = map[string]string{}
+	}
+	ch, ok := h.channels[c.DefaultChannel]
+	if !ok {
+		ch = c.DefaultChannel
+		h.channels[ch] = ch
+	}
+	c.DefaultChannel = ch
+	return c
+}
+
 // compact drops the Addresses map of a contact whose only address is
 // an email, keeping the email: at 100,000 contacts the maps are 30 MB
 // of a plan's memory.
@@ -260,13 +292,15 @@ func (c *heldContact) asRead() *Contact {
 	return &r
 }
 
-// contactObject turns a contact as read into a plan object.
-func contactObject(c *heldContact) *plan.Object {
+// contactObject turns a contact as read into a plan object, taken from
+// objs.
+func contactObject(c *heldContact, objs *plan.Slab[plan.Object]) *plan.Object {
 	name := ""
 	if c.Username != nil {
 		name = *c.Username
 	}
-	o := &plan.Object{Kind: plan.KindUser, ID: c.ID, Name: name, Attrs: map[string]string{
+	o := objs.New()
+	*o = plan.Object{Kind: plan.KindUser, ID: c.ID, Name: name, Attrs: map[string]string{
 		attrUsername:       name,
 		attrFullName:       c.FullName,
 		attrDefaultChannel: c.DefaultChannel,
@@ -370,8 +404,9 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	currentCh := make(chan []*plan.Object, 1)
 	go func() {
 		current := make([]*plan.Object, 0, len(snap.ordered)+len(snap.groups))
+		var objs plan.Slab[plan.Object] // held to the plan's end
 		for _, c := range snap.ordered {
-			current = append(current, contactObject(c))
+			current = append(current, contactObject(c, &objs))
 		}
 		for _, g := range snap.groups {
 			current = append(current, groupObject(g))
@@ -653,6 +688,7 @@ func (p *Provider) draft(dir *plan.Directory, bindings plan.Bindings, ch Channel
 		groupNameDN: map[string]string{},
 	}
 	var buf bytes.Buffer
+	var objs plan.Slab[plan.Object]                // the desired contacts, held to the plan's end
 	desiredDN := make([]string, 0, len(dir.Users)) // NormDN of d.users[i]
 	for _, e := range dir.Users {
 		username, err := p.tmpl.username.Execute(e, &buf)
@@ -690,7 +726,8 @@ func (p *Provider) draft(dir *plan.Directory, bindings plan.Bindings, ch Channel
 			id = p.ContactID(e.Key, username)
 		}
 		d.byUsername[lower] = namedUser{e.DN, id}
-		o := &plan.Object{Kind: plan.KindUser, Key: e.Key, ID: id, Name: username, Attrs: map[string]string{
+		o := objs.New()
+		*o = plan.Object{Kind: plan.KindUser, Key: e.Key, ID: id, Name: username, Attrs: map[string]string{
 			attrUsername: username, attrFullName: fullName, attrDefaultChannel: ch.ID,
 		}}
 		if email != "" {

@@ -3,6 +3,8 @@ package ldap
 import (
 	"hash/maphash"
 	"sync"
+
+	"github.com/ldapply/ldapply/plan"
 )
 
 // dnCache remembers normalised DNs: a user is a member of many groups,
@@ -31,6 +33,10 @@ type dnCache struct {
 	short  []dnShort // keys of up to dnShortMax bytes, with their answers
 	long   map[string]string
 	hashes []uint64 // normalizeAll's
+	// outs holds the answers: every member value of every group points
+	// at one, and the collector follows those pointers at less cost into
+	// a few large blocks than to 100,000 strings of their own.
+	outs plan.Strings
 	// touched keeps normalizeAll's reads from being optimised away.
 	touched uint64
 }
@@ -102,6 +108,7 @@ func (c *dnCache) normalizeLocked(dn string) (string, error) {
 	if prev, ok := c.lookup(n); ok {
 		n = prev // share the canonical string
 	} else {
+		n = c.outs.Add(n)
 		c.store(n, n)
 	}
 	if n != dn {

@@ -614,6 +614,16 @@ const groupPageSize = 100
 var uniqueMemberUID = regexp.MustCompile(`#'[01]*'B$`)
 
 // collector converts search results page by page into plan entries.
+//
+// The entries are held from the read until the target has drafted its
+// objects, through every collection cycle of a large read. Their parts
+// are therefore cut from shared blocks (see plan.Strings): the entries
+// themselves, their DNs and keys, their value lists and values, and
+// one string per attribute name. A user entry is then four objects of
+// its own (its attribute map's two, and its share of the blocks)
+// instead of about fifteen, go-ldap's copies die with their page, and
+// the DNs and keys, which outlive the values (the targets keep them),
+// keep only their own blocks alive.
 type collector struct {
 	s           *Source
 	what, key   string
@@ -621,6 +631,11 @@ type collector struct {
 	norm        *dnCache
 	out         []*plan.Entry
 	byKey       map[string]string
+	entries     plan.Slab[plan.Entry]
+	names       plan.Strings // DNs and keys
+	values      plan.Strings
+	valueLists  plan.Slab[string]
+	attrNames   map[string]string
 }
 
 func (c *collector) add(e *goldap.Entry) error {
@@ -638,14 +653,32 @@ func (c *collector) add(e *goldap.Entry) error {
 	if other, dup := c.byKey[k]; dup {
 		return fmt.Errorf("ldap: %s %s and %s share the key %s=%s; source.%s.key must be unique", c.what, other, e.DN, c.key, k, c.what)
 	}
-	c.byKey[k] = e.DN
+	dn := norm // most DNs are in their normal form: one string for both
+	if dn != e.DN {
+		dn = c.names.Add(e.DN)
+	}
+	k = c.names.Add(k)
+	c.byKey[k] = dn
 
-	pe := &plan.Entry{DN: e.DN, NormDN: norm, Key: k, Attrs: make(map[string][]string, len(e.Attributes))}
+	pe := c.entries.New()
+	*pe = plan.Entry{DN: dn, NormDN: norm, Key: k, Attrs: make(map[string][]string, len(e.Attributes))}
+	if c.attrNames == nil {
+		c.attrNames = map[string]string{}
+	}
 	for _, a := range e.Attributes {
 		if c.memberAttrs != nil && slices.ContainsFunc(c.memberAttrs, func(m string) bool { return strings.EqualFold(m, a.Name) }) {
 			continue // kept as Members (normalised), not twice
 		}
-		pe.Attrs[a.Name] = slices.Clone(a.Values)
+		name, ok := c.attrNames[a.Name]
+		if !ok {
+			name = strings.Clone(a.Name)
+			c.attrNames[name] = name
+		}
+		vs := c.valueLists.Take(len(a.Values))
+		for i, v := range a.Values {
+			vs[i] = c.values.Add(v)
+		}
+		pe.Attrs[name] = vs
 	}
 	if c.memberAttrs != nil {
 		pe.Members = c.s.members(e, c.memberAttrs, c.norm)

@@ -397,8 +397,9 @@ func (b *Backend) readSnapshot(ctx context.Context, q querier) (*state.Snapshot,
 		return nil, b.dbError("read", err)
 	}
 	var raw []byte
+	var dec state.BindingDecoder
 	_, err = pgx.ForEachRow(rows, []any{&raw}, func() error {
-		bd, err := state.UnmarshalBinding(raw)
+		bd, err := dec.Decode(raw)
 		if err != nil {
 			return errorf(state.ErrCorrupt, err, "%s holds an unreadable binding (%v); restore it from a backup", b.where, err)
 		}
