@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"iter"
 	"maps"
 	"slices"
 	"strings"
@@ -39,8 +40,77 @@ type Entry struct {
 	// another case.
 	Attrs map[string][]string
 	// Members holds, for a group, the NormDN of every direct member
-	// (users and groups alike). Empty for users.
-	Members []string
+	// (users and groups alike), sorted, each once. Empty for users.
+	Members DNs
+}
+
+// DNs is a list of DNs held as indexes into a table that the entries
+// of one read share (a [DNTable]). A group's member list is then
+// numbers, which the collector does not look into: at 100,000 users the
+// groups hold 2,000,000 member values, and as strings each was a
+// pointer that every collection cycle of the read followed. The zero
+// DNs is an empty list.
+type DNs struct {
+	table *DNTable
+	ids   []uint32
+}
+
+// NewDNs returns a list of dns in their order, with a table of its own
+// (for a source that has no table to share, and for tests).
+func NewDNs(dns ...string) DNs {
+	t := &DNTable{}
+	ids := make([]uint32, len(dns))
+	for i, dn := range dns {
+		ids[i] = t.Add(dn)
+	}
+	return t.List(ids)
+}
+
+// Len returns the number of DNs in the list.
+func (l DNs) Len() int { return len(l.ids) }
+
+// At returns the i-th DN.
+func (l DNs) At(i int) string { return l.table.dns[l.ids[i]] }
+
+// All yields the DNs in order.
+func (l DNs) All() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for _, id := range l.ids {
+			if !yield(l.table.dns[id]) {
+				return
+			}
+		}
+	}
+}
+
+// Strings returns the DNs as a slice of their own.
+func (l DNs) Strings() []string { return slices.Collect(l.All()) }
+
+// DNTable numbers DNs for [DNs] lists. It is not safe for concurrent
+// use: a source that fills one from several goroutines must lock it,
+// and a list must not be read while its table is still being added to
+// from another goroutine.
+type DNTable struct {
+	dns []string
+}
+
+// Add appends dn to the table and returns its number. It does not look
+// for dn among the DNs already there: that is the caller's business.
+func (t *DNTable) Add(dn string) uint32 {
+	t.dns = append(t.dns, dn)
+	return uint32(len(t.dns) - 1)
+}
+
+// At returns the DN numbered id.
+func (t *DNTable) At(id uint32) string { return t.dns[id] }
+
+// List returns the list of the DNs numbered ids, which it keeps (the
+// caller must not change them afterwards).
+func (t *DNTable) List(ids []uint32) DNs {
+	if len(ids) == 0 {
+		return DNs{}
+	}
+	return DNs{table: t, ids: ids}
 }
 
 // AttrTransitiveMembers is the key in a group Entry's Attrs under which a

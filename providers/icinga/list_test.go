@@ -178,9 +178,9 @@ func TestPlanRefsName(t *testing.T) {
 	srv.Seed([]icingasim.Contact{contact(aliceID, "alice"), contact(bobID, "bob-old"), contact(carolID, "carol")},
 		[]icingasim.Group{{ID: opsID, Name: "ops"}})
 	ops := &plan.Entry{DN: "cn=ops,ou=groups,dc=example,dc=com", NormDN: "cn=ops,ou=groups,dc=example,dc=com", Key: "k-ops",
-		Attrs: map[string][]string{"cn": {"ops"}}, Members: []string{alice.NormDN}}
+		Attrs: map[string][]string{"cn": {"ops"}}, Members: plan.NewDNs(alice.NormDN)}
 	dev := &plan.Entry{DN: "cn=dev,ou=groups,dc=example,dc=com", NormDN: "cn=dev,ou=groups,dc=example,dc=com", Key: "k-dev",
-		Attrs: map[string][]string{"cn": {"dev"}}, Members: []string{alice.NormDN, dave.NormDN}}
+		Attrs: map[string][]string{"cn": {"dev"}}, Members: plan.NewDNs(alice.NormDN, dave.NormDN)}
 	b := plan.Bindings{}
 	b.Add(plan.Binding{Kind: plan.KindUser, Key: alice.Key, ID: aliceID, Name: "alice"})
 	b.Add(plan.Binding{Kind: plan.KindUser, Key: bob.Key, ID: bobID, Name: "bob"})

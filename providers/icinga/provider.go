@@ -942,7 +942,7 @@ func memberRanks(g *plan.Entry, ms []member, rankByDN *plan.Index[int32]) (ranks
 // appendMembers appends g's members, found through via; seen, made at
 // the first nested group, guards against cycles.
 func appendMembers(g *plan.Entry, groups map[string]*plan.Entry, users *plan.Index[int32], ms []member, via string, seen map[string]bool) []member {
-	for _, m := range g.Members {
+	for m := range g.Members.All() {
 		if r, ok := users.Get(m); ok {
 			var ord int32
 			if via != "" {

@@ -181,7 +181,7 @@ func expand(g *plan.Entry, groups map[string]*plan.Entry, users, out, seen map[s
 		return
 	}
 	seen[g.NormDN] = true
-	for _, m := range g.Members {
+	for m := range g.Members.All() {
 		if users[m] {
 			out[m] = true
 		} else if sub, ok := groups[m]; ok {

@@ -21,7 +21,7 @@ import (
 // three times, for the map's control word, its slot and the key's bytes,
 // which lay wherever go-ldap had put the user's entry. Here a slot is 8
 // bytes (a tag of the hash and an index), and the key's bytes lie in one
-// 64-byte line with the answer, so a lookup misses about twice. Longer
+// 64-byte line with the answer's number, so a lookup misses about twice. Longer
 // DNs (Active Directory's often are) go to a map. A group's members are
 // looked up together (normalizeAll), so that those misses overlap: in an
 // in-sync plan of 100,000 users the lookups took 0.45-0.55 s of CPU one
@@ -31,45 +31,53 @@ type dnCache struct {
 	seed   maphash.Seed
 	slots  []uint64  // 0: empty; else the hash's upper 32 bits << 32 | index in short + 1
 	short  []dnShort // keys of up to dnShortMax bytes, with their answers
-	long   map[string]string
+	long   map[string]uint32
 	hashes []uint64 // normalizeAll's
-	// outs holds the answers: every member value of every group points
-	// at one, and the collector follows those pointers at less cost into
-	// a few large blocks than to 100,000 strings of their own.
-	outs plan.Strings
+	// table numbers the answers, which a group's members are (see
+	// plan.DNs), and outs holds their strings: a user's NormDN, and
+	// the table's entries, point into a few large blocks rather than
+	// at 100,000 strings of their own, which the collector would look
+	// up one by one.
+	table *plan.DNTable
+	outs  plan.Strings
 	// touched keeps normalizeAll's reads from being optimised away.
 	touched uint64
 }
 
 // dnShortMax is the longest key a dnShort holds: the rest of its 64 bytes
-// are the answer's string header and the key's length.
-const dnShortMax = 47
+// are the answer's number and the key's length.
+const dnShortMax = 59
 
 type dnShort struct {
-	out string // the normalised DN
+	out uint32 // the normalised DN's number in table
 	n   uint8  // the key's length
 	key [dnShortMax]byte
 }
 
 func newDNCache() *dnCache {
-	return &dnCache{seed: maphash.MakeSeed(), slots: make([]uint64, 1024), long: map[string]string{}}
+	return &dnCache{seed: maphash.MakeSeed(), slots: make([]uint64, 1024), long: map[string]uint32{}, table: &plan.DNTable{}}
 }
 
 // normalize returns dn's canonical form (see NormalizeDN).
 func (c *dnCache) normalize(dn string) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.normalizeLocked(dn)
+	id, err := c.normalizeLocked(dn)
+	if err != nil {
+		return "", err
+	}
+	return c.table.At(id), nil
 }
 
-// normalizeAll calls each with the canonical form of every one of dns
-// in turn, or the error, as normalize would. A group's member values lie
-// all over the table, which at 100,000 users is no longer in the
-// processor's caches: rather than wait for each value's slot and entry
-// in turn, it reads all the slots first, then all the entries, in loops
-// short enough that the processor fetches many at once. each runs with
-// the cache locked, and must not use it.
-func (c *dnCache) normalizeAll(dns []string, each func(i int, n string, err error)) {
+// normalizeAll calls each with the number in c.table of the canonical
+// form of every one of dns in turn, or the error, as normalize would. A
+// group's member values lie all over the cache's table, which at
+// 100,000 users is no longer in the processor's caches: rather than
+// wait for each value's slot and entry in turn, it reads all the slots
+// first, then all the entries, in loops short enough that the processor
+// fetches many at once. each runs with the cache locked, and must not
+// use it.
+func (c *dnCache) normalizeAll(dns []string, each func(i int, id uint32, err error)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	hashes := c.hashes[:0]
@@ -88,52 +96,51 @@ func (c *dnCache) normalizeAll(dns []string, each func(i int, n string, err erro
 	c.touched += sum
 	c.hashes = hashes
 	for i, dn := range dns {
-		if n, ok := c.lookupHash(dn, hashes[i]); ok {
-			each(i, n, nil)
+		if id, ok := c.lookupHash(dn, hashes[i]); ok {
+			each(i, id, nil)
 			continue
 		}
-		n, err := c.normalizeLocked(dn)
-		each(i, n, err)
+		id, err := c.normalizeLocked(dn)
+		each(i, id, err)
 	}
 }
 
-func (c *dnCache) normalizeLocked(dn string) (string, error) {
-	if n, ok := c.lookup(dn); ok {
-		return n, nil
+func (c *dnCache) normalizeLocked(dn string) (uint32, error) {
+	if id, ok := c.lookup(dn); ok {
+		return id, nil
 	}
 	n, err := NormalizeDN(dn)
 	if err != nil {
-		return "", err
+		return 0, err
 	}
-	if prev, ok := c.lookup(n); ok {
-		n = prev // share the canonical string
-	} else {
-		n = c.outs.Add(n)
-		c.store(n, n)
+	id, ok := c.lookup(n)
+	if !ok { // a new canonical string
+		id = c.table.Add(c.outs.Add(n))
+		c.store(n, id)
 	}
 	if n != dn {
-		c.store(dn, n)
+		c.store(dn, id)
 	}
-	return n, nil
+	return id, nil
 }
 
 // lookup returns the answer stored for the key s.
-func (c *dnCache) lookup(s string) (string, bool) {
+func (c *dnCache) lookup(s string) (uint32, bool) {
 	return c.lookupHash(s, maphash.String(c.seed, s))
 }
 
 // lookupHash is lookup with the hash of s at hand (a long key's is not
 // used).
-func (c *dnCache) lookupHash(s string, h uint64) (string, bool) {
+func (c *dnCache) lookupHash(s string, h uint64) (uint32, bool) {
 	if len(s) > dnShortMax {
-		n, ok := c.long[s]
-		return n, ok
+		id, ok := c.long[s]
+		return id, ok
 	}
 	mask := uint64(len(c.slots) - 1)
 	for j := h & mask; ; j = (j + 1) & mask {
 		slot := c.slots[j]
 		if slot == 0 {
-			return "", false
+			return 0, false
 		}
 		if slot>>32 != h>>32 {
 			continue
@@ -145,7 +152,7 @@ func (c *dnCache) lookupHash(s string, h uint64) (string, bool) {
 }
 
 // store adds the key s, which is not there yet, with the answer out.
-func (c *dnCache) store(s, out string) {
+func (c *dnCache) store(s string, out uint32) {
 	if len(s) > dnShortMax {
 		c.long[s] = out
 		return

@@ -49,7 +49,7 @@ member: cn=dev,ou=groups,dc=example,dc=com
 			t.Errorf("%s transitive members = %q, want %q", cn, got, want)
 		}
 	}
-	if got, want := byCN(t, dir.Groups, "ops").Members, []string{group("dev"), user("alice"), user("bob"), user("carol")}; !slices.Equal(got, want) {
+	if got, want := byCN(t, dir.Groups, "ops").Members.Strings(), []string{group("dev"), user("alice"), user("bob"), user("carol")}; !slices.Equal(got, want) {
 		t.Errorf("ops members = %q, want the direct ones %q", got, want)
 	}
 }

@@ -695,15 +695,15 @@ func (c *collector) done() []*plan.Entry {
 
 // members returns the sorted, distinct NormDNs of e's members. Values that
 // are not DNs are logged and skipped.
-func (s *Source) members(e *goldap.Entry, attrs []string, norm *dnCache) []string {
+func (s *Source) members(e *goldap.Entry, attrs []string, norm *dnCache) plan.DNs {
 	lists, n := make([][]string, len(attrs)), 0
 	for i, attr := range attrs {
 		lists[i] = e.GetEqualFoldAttributeValues(attr)
 		n += len(lists[i])
 	}
-	var out []string
+	var out []uint32
 	if n > 0 {
-		out = make([]string, 0, n) // 1,000 in a large group: not grown step by step
+		out = make([]uint32, 0, n) // 1,000 in a large group: not grown step by step
 	}
 	for i, attr := range attrs {
 		values := lists[i]
@@ -713,16 +713,23 @@ func (s *Source) members(e *goldap.Entry, attrs []string, norm *dnCache) []strin
 				values[i] = uniqueMemberUID.ReplaceAllString(v, "")
 			}
 		}
-		norm.normalizeAll(values, func(i int, n string, err error) {
-			if err != nil || n == "" {
+		norm.normalizeAll(values, func(i int, id uint32, err error) {
+			if err != nil || norm.table.At(id) == "" {
 				s.log.Warn("Skipping a group member value that is not a DN.", "group", e.DN, "attribute", attr, "value", values[i], "err", err)
 				return
 			}
-			out = append(out, n)
+			out = append(out, id)
 		})
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	// By their text, as the targets read them (servers mostly send them
+	// so: a check, then). One number is one text.
+	norm.mu.Lock()
+	byText := func(a, b uint32) int { return strings.Compare(norm.table.At(a), norm.table.At(b)) }
+	if !slices.IsSortedFunc(out, byText) {
+		slices.SortFunc(out, byText)
+	}
+	norm.mu.Unlock()
+	return norm.table.List(slices.Compact(out))
 }
 
 // renderKey returns e's primary key as a string: objectGUID in its

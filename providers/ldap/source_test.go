@@ -170,8 +170,8 @@ func TestReadBase(t *testing.T) {
 		alice.First("givenName") != "Alice" || alice.First("givenname") != "Alice" || alice.First("displayName") != "Alice Archer" {
 		t.Errorf("alice = %+v", alice)
 	}
-	if len(alice.Members) != 0 {
-		t.Errorf("a user has members: %v", alice.Members)
+	if alice.Members.Len() != 0 {
+		t.Errorf("a user has members: %v", alice.Members.Strings())
 	}
 	for _, e := range dir.Users {
 		if _, ok := e.Attrs["userPassword"]; ok {
@@ -184,7 +184,7 @@ func TestReadBase(t *testing.T) {
 
 	members := map[string][]string{}
 	for _, g := range dir.Groups {
-		members[g.First("cn")] = g.Members
+		members[g.First("cn")] = g.Members.Strings()
 	}
 	wantMembers := map[string][]string{
 		"ops":        {user("alice"), user("bob"), user("carol")}, // alice written "UID=alice, ou=People,..."
@@ -203,7 +203,7 @@ func TestReadBase(t *testing.T) {
 		known[e.NormDN] = true
 	}
 	for _, g := range dir.Groups {
-		for _, m := range g.Members {
+		for m := range g.Members.All() {
 			if !known[m] {
 				t.Errorf("%s: member %s matches no entry", g.DN, m)
 			}
@@ -629,7 +629,7 @@ func TestUserAttributes(t *testing.T) {
 			t.Errorf("group %s lost its cn", g.DN)
 		}
 	}
-	if g := dir.Groups[slices.IndexFunc(dir.Groups, func(e *plan.Entry) bool { return len(e.Members) > 0 })]; len(g.Members) == 0 {
+	if g := dir.Groups[slices.IndexFunc(dir.Groups, func(e *plan.Entry) bool { return e.Members.Len() > 0 })]; g.Members.Len() == 0 {
 		t.Error("no group has members")
 	}
 

@@ -363,7 +363,7 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 			continue
 		}
 		lists := map[string][]string{listUsers: {}, listNested: {}}
-		for _, m := range groupEntry[o.Key].Members {
+		for m := range groupEntry[o.Key].Members.All() {
 			if key, ok := keyByDN[plan.KindUser][m]; ok {
 				lists[listUsers] = append(lists[listUsers], key)
 			} else if key, ok := keyByDN[plan.KindGroup][m]; ok {
