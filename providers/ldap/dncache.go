@@ -21,7 +21,7 @@ import (
 // three times, for the map's control word, its slot and the key's bytes,
 // which lay wherever go-ldap had put the user's entry. Here a slot is 8
 // bytes (a tag of the hash and an index), and the key's bytes lie in one
-// 64-byte line with the answer's number, so a lookup misses about twice. Longer
+// 64-byte line with the answer, so a lookup misses about twice. Longer
 // DNs (Active Directory's often are) go to a map. A group's members are
 // looked up together (normalizeAll), so that those misses overlap: in an
 // in-sync plan of 100,000 users the lookups took 0.45-0.55 s of CPU one
@@ -31,7 +31,7 @@ type dnCache struct {
 	seed   maphash.Seed
 	slots  []uint64  // 0: empty; else the hash's upper 32 bits << 32 | index in short + 1
 	short  []dnShort // keys of up to dnShortMax bytes, with their answers
-	long   map[string]uint32
+	long   map[string]dnAnswer
 	hashes []uint64 // normalizeAll's
 	// table numbers the answers, which a group's members are (see
 	// plan.DNs), and outs holds their strings: a user's NormDN, and
@@ -45,39 +45,43 @@ type dnCache struct {
 }
 
 // dnShortMax is the longest key a dnShort holds: the rest of its 64 bytes
-// are the answer's number and the key's length.
-const dnShortMax = 59
+// are the answer and the key's length.
+const dnShortMax = 43
 
 type dnShort struct {
-	out uint32 // the normalised DN's number in table
-	n   uint8  // the key's length
+	out dnAnswer
+	n   uint8 // the key's length
 	key [dnShortMax]byte
 }
 
+// dnAnswer is a normalised DN: its string, and its number in the
+// cache's table.
+type dnAnswer struct {
+	s  string
+	id uint32
+}
+
 func newDNCache() *dnCache {
-	return &dnCache{seed: maphash.MakeSeed(), slots: make([]uint64, 1024), long: map[string]uint32{}, table: &plan.DNTable{}}
+	return &dnCache{seed: maphash.MakeSeed(), slots: make([]uint64, 1024), long: map[string]dnAnswer{}, table: &plan.DNTable{}}
 }
 
 // normalize returns dn's canonical form (see NormalizeDN).
 func (c *dnCache) normalize(dn string) (string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	id, err := c.normalizeLocked(dn)
-	if err != nil {
-		return "", err
-	}
-	return c.table.At(id), nil
+	a, err := c.normalizeLocked(dn)
+	return a.s, err
 }
 
-// normalizeAll calls each with the number in c.table of the canonical
-// form of every one of dns in turn, or the error, as normalize would. A
+// normalizeAll calls each with the canonical form of every one of dns
+// in turn and its number in c.table, or the error, as normalize would. A
 // group's member values lie all over the cache's table, which at
 // 100,000 users is no longer in the processor's caches: rather than
 // wait for each value's slot and entry in turn, it reads all the slots
 // first, then all the entries, in loops short enough that the processor
 // fetches many at once. each runs with the cache locked, and must not
 // use it.
-func (c *dnCache) normalizeAll(dns []string, each func(i int, id uint32, err error)) {
+func (c *dnCache) normalizeAll(dns []string, each func(i int, n string, id uint32, err error)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	hashes := c.hashes[:0]
@@ -96,51 +100,52 @@ func (c *dnCache) normalizeAll(dns []string, each func(i int, id uint32, err err
 	c.touched += sum
 	c.hashes = hashes
 	for i, dn := range dns {
-		if id, ok := c.lookupHash(dn, hashes[i]); ok {
-			each(i, id, nil)
+		if a, ok := c.lookupHash(dn, hashes[i]); ok {
+			each(i, a.s, a.id, nil)
 			continue
 		}
-		id, err := c.normalizeLocked(dn)
-		each(i, id, err)
+		a, err := c.normalizeLocked(dn)
+		each(i, a.s, a.id, err)
 	}
 }
 
-func (c *dnCache) normalizeLocked(dn string) (uint32, error) {
-	if id, ok := c.lookup(dn); ok {
-		return id, nil
+func (c *dnCache) normalizeLocked(dn string) (dnAnswer, error) {
+	if a, ok := c.lookup(dn); ok {
+		return a, nil
 	}
 	n, err := NormalizeDN(dn)
 	if err != nil {
-		return 0, err
+		return dnAnswer{}, err
 	}
-	id, ok := c.lookup(n)
+	a, ok := c.lookup(n)
 	if !ok { // a new canonical string
-		id = c.table.Add(c.outs.Add(n))
-		c.store(n, id)
+		a.s = c.outs.Add(n)
+		a.id = c.table.Add(a.s)
+		c.store(n, a)
 	}
 	if n != dn {
-		c.store(dn, id)
+		c.store(dn, a)
 	}
-	return id, nil
+	return a, nil
 }
 
 // lookup returns the answer stored for the key s.
-func (c *dnCache) lookup(s string) (uint32, bool) {
+func (c *dnCache) lookup(s string) (dnAnswer, bool) {
 	return c.lookupHash(s, maphash.String(c.seed, s))
 }
 
 // lookupHash is lookup with the hash of s at hand (a long key's is not
 // used).
-func (c *dnCache) lookupHash(s string, h uint64) (uint32, bool) {
+func (c *dnCache) lookupHash(s string, h uint64) (dnAnswer, bool) {
 	if len(s) > dnShortMax {
-		id, ok := c.long[s]
-		return id, ok
+		a, ok := c.long[s]
+		return a, ok
 	}
 	mask := uint64(len(c.slots) - 1)
 	for j := h & mask; ; j = (j + 1) & mask {
 		slot := c.slots[j]
 		if slot == 0 {
-			return 0, false
+			return dnAnswer{}, false
 		}
 		if slot>>32 != h>>32 {
 			continue
@@ -152,7 +157,7 @@ func (c *dnCache) lookupHash(s string, h uint64) (uint32, bool) {
 }
 
 // store adds the key s, which is not there yet, with the answer out.
-func (c *dnCache) store(s string, out uint32) {
+func (c *dnCache) store(s string, out dnAnswer) {
 	if len(s) > dnShortMax {
 		c.long[s] = out
 		return

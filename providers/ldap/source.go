@@ -636,6 +636,7 @@ type collector struct {
 	values      plan.Strings
 	valueLists  plan.Slab[string]
 	attrNames   map[string]string
+	members     []dnAnswer // scratch for Source.members
 }
 
 func (c *collector) add(e *goldap.Entry) error {
@@ -681,7 +682,7 @@ func (c *collector) add(e *goldap.Entry) error {
 		pe.Attrs[name] = vs
 	}
 	if c.memberAttrs != nil {
-		pe.Members = c.s.members(e, c.memberAttrs, c.norm)
+		pe.Members = c.s.members(e, c.memberAttrs, c.norm, &c.members)
 	}
 	c.out = append(c.out, pe)
 	return nil
@@ -694,17 +695,15 @@ func (c *collector) done() []*plan.Entry {
 }
 
 // members returns the sorted, distinct NormDNs of e's members. Values that
-// are not DNs are logged and skipped.
-func (s *Source) members(e *goldap.Entry, attrs []string, norm *dnCache) plan.DNs {
+// are not DNs are logged and skipped. scratch is memory members may keep
+// for its next call.
+func (s *Source) members(e *goldap.Entry, attrs []string, norm *dnCache, scratch *[]dnAnswer) plan.DNs {
 	lists, n := make([][]string, len(attrs)), 0
 	for i, attr := range attrs {
 		lists[i] = e.GetEqualFoldAttributeValues(attr)
 		n += len(lists[i])
 	}
-	var out []uint32
-	if n > 0 {
-		out = make([]uint32, 0, n) // 1,000 in a large group: not grown step by step
-	}
+	found := (*scratch)[:0]
 	for i, attr := range attrs {
 		values := lists[i]
 		if strings.EqualFold(attr, "uniqueMember") {
@@ -713,23 +712,26 @@ func (s *Source) members(e *goldap.Entry, attrs []string, norm *dnCache) plan.DN
 				values[i] = uniqueMemberUID.ReplaceAllString(v, "")
 			}
 		}
-		norm.normalizeAll(values, func(i int, id uint32, err error) {
-			if err != nil || norm.table.At(id) == "" {
+		norm.normalizeAll(values, func(i int, n string, id uint32, err error) {
+			if err != nil || n == "" {
 				s.log.Warn("Skipping a group member value that is not a DN.", "group", e.DN, "attribute", attr, "value", values[i], "err", err)
 				return
 			}
-			out = append(out, id)
+			found = append(found, dnAnswer{n, id})
 		})
 	}
-	// By their text, as the targets read them (servers mostly send them
-	// so: a check, then). One number is one text.
-	norm.mu.Lock()
-	byText := func(a, b uint32) int { return strings.Compare(norm.table.At(a), norm.table.At(b)) }
-	if !slices.IsSortedFunc(out, byText) {
-		slices.SortFunc(out, byText)
+	// By their text, as the targets read them; one number is one text.
+	slices.SortFunc(found, func(a, b dnAnswer) int { return strings.Compare(a.s, b.s) })
+	found = slices.CompactFunc(found, func(a, b dnAnswer) bool { return a.id == b.id })
+	var out []uint32
+	if len(found) > 0 {
+		out = make([]uint32, len(found)) // the list's own, at its size
 	}
-	norm.mu.Unlock()
-	return norm.table.List(slices.Compact(out))
+	for i, a := range found {
+		out[i] = a.id
+	}
+	*scratch = found
+	return norm.table.List(out)
 }
 
 // renderKey returns e's primary key as a string: objectGUID in its
