@@ -619,11 +619,10 @@ var uniqueMemberUID = regexp.MustCompile(`#'[01]*'B$`)
 // objects, through every collection cycle of a large read. Their parts
 // are therefore cut from shared blocks (see plan.Strings): the entries
 // themselves, their DNs and keys, their value lists and values, and
-// one string per attribute name. A user entry is then four objects of
-// its own (its attribute map's two, and its share of the blocks)
-// instead of about fifteen, go-ldap's copies die with their page, and
-// the DNs and keys, which outlive the values (the targets keep them),
-// keep only their own blocks alive.
+// one string per attribute name. A user entry is then its attribute map
+// (two objects) and its share of the blocks, instead of about fifteen
+// objects, and go-ldap's copies die with their page. The DNs and keys,
+// which the targets keep, are in blocks apart from the values.
 type collector struct {
 	s           *Source
 	what, key   string
@@ -703,7 +702,7 @@ func (s *Source) members(e *goldap.Entry, attrs []string, norm *dnCache, scratch
 		lists[i] = e.GetEqualFoldAttributeValues(attr)
 		n += len(lists[i])
 	}
-	found := (*scratch)[:0]
+	found := slices.Grow((*scratch)[:0], n)
 	for i, attr := range attrs {
 		values := lists[i]
 		if strings.EqualFold(attr, "uniqueMember") {
