@@ -37,7 +37,7 @@ func TestStrings(t *testing.T) {
 		if unsafe.StringData(h) == unsafe.StringData(orig[i]) {
 			t.Fatalf("copy %d is the original, not a copy", i)
 		}
-		if i > 0 && unsafe.StringData(h) == (*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(held[i-1])), len(held[i-1]))) {
+		if i > 0 && addr(h) == addr(held[i-1])+uintptr(len(held[i-1])) {
 			shared++
 		}
 	}
@@ -48,6 +48,10 @@ func TestStrings(t *testing.T) {
 		t.Error(`Add("") is not ""`)
 	}
 }
+
+// addr is where s's bytes are, as a number (checkptr, on with -race,
+// refuses a pointer one past an allocation's end).
+func addr(s string) uintptr { return uintptr(unsafe.Pointer(unsafe.StringData(s))) }
 
 // TestSlab checks that slices come zeroed, at their length, from shared
 // blocks, and that an append to one never writes into the next.
@@ -82,7 +86,7 @@ func TestSlab(t *testing.T) {
 		t.Errorf("Take(100) has %d elements", len(big))
 	}
 	p, q := s.New(), s.New()
-	if unsafe.Pointer(q) != unsafe.Add(unsafe.Pointer(p), unsafe.Sizeof("")) {
+	if uintptr(unsafe.Pointer(q)) != uintptr(unsafe.Pointer(p))+unsafe.Sizeof("") {
 		t.Error("two New calls in a row do not share a block")
 	}
 }
