@@ -49,9 +49,10 @@ type dnCache struct {
 const dnShortMax = 43
 
 type dnShort struct {
-	out dnAnswer
-	n   uint8 // the key's length
-	key [dnShortMax]byte
+	out   string // the answer (a dnAnswer's fields, which as a struct
+	outID uint32 // would be padded to 24 bytes)
+	n     uint8  // the key's length
+	key   [dnShortMax]byte
 }
 
 // dnAnswer is a normalised DN: its string, and its number in the
@@ -151,7 +152,7 @@ func (c *dnCache) lookupHash(s string, h uint64) (dnAnswer, bool) {
 			continue
 		}
 		if e := &c.short[uint32(slot)-1]; int(e.n) == len(s) && string(e.key[:e.n]) == s {
-			return e.out, true
+			return dnAnswer{e.out, e.outID}, true
 		}
 	}
 }
@@ -162,7 +163,7 @@ func (c *dnCache) store(s string, out dnAnswer) {
 		c.long[s] = out
 		return
 	}
-	e := dnShort{out: out, n: uint8(len(s))}
+	e := dnShort{out: out.s, outID: out.id, n: uint8(len(s))}
 	copy(e.key[:], s)
 	c.short = append(c.short, e)
 	if 2*len(c.short) > len(c.slots) { // at most half full

@@ -110,6 +110,14 @@ func TestDNCache(t *testing.T) {
 	}
 }
 
+// TestDNShortIsOneLine: a short key and its answer fill one 64-byte
+// cache line, no more.
+func TestDNShortIsOneLine(t *testing.T) {
+	if n := unsafe.Sizeof(dnShort{}); n != 64 {
+		t.Errorf("a dnShort is %d bytes, not 64", n)
+	}
+}
+
 // TestDNCacheTagCollision: a key whose hash tag matches another's is
 // told apart by its bytes.
 func TestDNCacheTagCollision(t *testing.T) {
