@@ -153,7 +153,7 @@ func Diff(in Input) ([]Change, error) {
 		case cur == nil:
 			c.Action = Create
 		case !bound:
-			if owner, ok := dk.boundID(cur.ID); ok {
+			if owner, ok := dk.boundID(in.Bindings, cur.ID); ok {
 				problems = append(problems, fmt.Sprintf("%s %q would take target id %s, which the state binds to key %q", d.Kind, after.Name, cur.ID, owner.Key))
 				continue
 			}
@@ -211,15 +211,12 @@ type diffKind struct {
 // none) and the desired object that took it (nil while none has).
 type idSlot struct{ cur, by *Object }
 
-// boundID returns the binding of target id, if any. Only an adoption
-// asks, which an in-sync plan makes none of: the index of 100,000
-// bindings by id is made on the first call.
-func (dk *diffKind) boundID(id string) (Binding, bool) {
+// boundID returns the binding in bs of target id, if any. Only an
+// adoption asks, which an in-sync plan makes none of: the index of
+// 100,000 bindings by id is made on the first call.
+func (dk *diffKind) boundID(bs Bindings, id string) (Binding, bool) {
 	if dk.boundByID == nil {
-		dk.boundByID = make(map[string]Binding, len(dk.bound))
-		for _, b := range dk.bound {
-			dk.boundByID[b.ID] = b
-		}
+		dk.boundByID = bs.ByID(dk.kind)
 	}
 	b, ok := dk.boundByID[id]
 	return b, ok
