@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers/limits"
 	"github.com/ldapply/ldapply/providers/mapping"
 	"github.com/ldapply/ldapply/providers/prefetch"
 )
@@ -391,6 +392,8 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	if err != nil {
 		return nil, err
 	}
+	// The objects held by a limit are, from here on, not managed.
+	bindings = limits.Without(bindings, d.held)
 	p.debug("Drafted the contacts and contact groups the directory asks for.", "contacts", len(d.users), "groups", len(d.groups), "duration", time.Since(started))
 	snap, err := prefetch.Take(ctx, &p.prefetched, p.readObjects)
 	if err != nil {
@@ -671,8 +674,29 @@ type draft struct {
 	// nested member came through.
 	nested      map[string]map[int32]string
 	groupNameDN map[string]string // lower(group name) -> source group DN
-	warnings    []string
-	problems    []string
+	// held holds, by kind, the keys of managed objects that Icinga
+	// cannot store as the directory has them now: the plan leaves them
+	// as they are (see leaveOut).
+	held     map[plan.Kind][]string
+	warnings []string
+	problems []string
+}
+
+// leaveOut keeps the source entry e out of the plan because v says
+// Icinga cannot store it. A new object is not created, and a user is
+// left out of its groups' lists; a managed one is held: Plan takes it
+// for an object it does not manage, so it is neither updated nor
+// deleted, and its memberships stay. Either way the warning is given
+// once, for the entry, not for each group that holds it.
+func (d *draft) leaveOut(k plan.Kind, e *plan.Entry, bindings plan.Bindings, v limits.Violation) {
+	_, managed := bindings[k][e.Key]
+	if managed {
+		if d.held == nil {
+			d.held = map[plan.Kind][]string{}
+		}
+		d.held[k] = append(d.held[k], e.Key)
+	}
+	d.warnings = append(d.warnings, v.Warning(k, e.DN, "Icinga", managed))
 }
 
 // namedUser is a source user by DN and contact id.
@@ -714,6 +738,14 @@ func (p *Provider) draft(dir *plan.Directory, bindings plan.Bindings, ch Channel
 		if fullName == "" {
 			fullName = username
 		}
+		attrs := map[string]string{attrUsername: username, attrFullName: fullName, attrDefaultChannel: ch.ID}
+		if email != "" {
+			attrs[attrEmail] = email
+		}
+		if v, ok := Limits.Check(plan.KindUser, attrs); !ok {
+			d.leaveOut(plan.KindUser, e, bindings, v)
+			continue
+		}
 		lower := strings.ToLower(username)
 		if other, dup := d.byUsername[lower]; dup {
 			d.problems = append(d.problems, fmt.Sprintf("source users %s and %s both map to username %q; Icinga usernames are unique (case-insensitive): fix the directory or target.icinga.map.username", other.dn, e.DN, username))
@@ -727,12 +759,7 @@ func (p *Provider) draft(dir *plan.Directory, bindings plan.Bindings, ch Channel
 		}
 		d.byUsername[lower] = namedUser{e.DN, id}
 		o := objs.New()
-		*o = plan.Object{Kind: plan.KindUser, Key: e.Key, ID: id, Name: username, Attrs: map[string]string{
-			attrUsername: username, attrFullName: fullName, attrDefaultChannel: ch.ID,
-		}}
-		if email != "" {
-			o.Attrs[attrEmail] = email
-		}
+		*o = plan.Object{Kind: plan.KindUser, Key: e.Key, ID: id, Name: username, Attrs: attrs}
 		d.users = append(d.users, o)
 		desiredDN = append(desiredDN, e.NormDN)
 	}
@@ -783,6 +810,10 @@ func (p *Provider) draft(dir *plan.Directory, bindings plan.Bindings, ch Channel
 			d.warnings = append(d.warnings, fmt.Sprintf("group %s has no name (map.group_name is empty) and is skipped", g.DN))
 			continue
 		}
+		if v, ok := Limits.Check(plan.KindGroup, map[string]string{"name": name}); !ok {
+			d.leaveOut(plan.KindGroup, g, bindings, v)
+			continue
+		}
 		if other, dup := d.groupNameDN[strings.ToLower(name)]; dup {
 			d.problems = append(d.problems, fmt.Sprintf("source groups %s and %s both map to group name %q: fix the directory, target.icinga.map.group_name or source.groups.exclude", other, g.DN, name))
 			continue
@@ -822,8 +853,12 @@ func (p *Provider) draft(dir *plan.Directory, bindings plan.Bindings, ch Channel
 }
 
 func (p *Provider) contactPayload(o *plan.Object, snap *snapshot, managedGroups []string, boundGroups map[string]plan.Binding) Contact {
-	username := o.Attrs[attrUsername]
-	c := Contact{ID: o.ID, FullName: o.Attrs[attrFullName], Username: &username, DefaultChannel: o.Attrs[attrDefaultChannel], Addresses: map[string]string{}}
+	c := Contact{ID: o.ID, FullName: o.Attrs[attrFullName], DefaultChannel: o.Attrs[attrDefaultChannel], Addresses: map[string]string{}}
+	// An empty username is sent as null: a second contact with "" is a
+	// 500 (api/icinga-notifications-v1.md §7).
+	if username := o.Attrs[attrUsername]; username != "" {
+		c.Username = &username
+	}
 	groups := map[string]bool{}
 	if cur, ok := snap.contacts[o.ID]; ok {
 		// Address types ldapply does not manage stay as they are.
