@@ -36,6 +36,7 @@ import (
 	"sync"
 
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers/limits"
 	"github.com/ldapply/ldapply/providers/mapping"
 	"github.com/ldapply/ldapply/providers/prefetch"
 )
@@ -302,6 +303,7 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	var desired []*plan.Object
 	keyByDN := map[plan.Kind]map[string]string{plan.KindUser: {}, plan.KindGroup: {}} // source NormDN -> key
 	managed := map[string]bool{}                                                      // ids ldapply manages, both kinds
+	held := map[plan.Kind][]string{}                                                  // keys of managed objects UCS cannot store now
 	for _, k := range plan.Kinds {
 		for key := range bindings[k] {
 			managed[key] = true
@@ -321,6 +323,18 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 			name := props[nameProp(k)]
 			if name == "" {
 				res.Warnings = append(res.Warnings, fmt.Sprintf("%s %s has no %s (target.udm %s_properties.%s is empty) and is skipped", k, e.DN, nameProp(k), k, nameProp(k)))
+				continue
+			}
+			if v, ok := Limits.Check(k, props); !ok {
+				// Left out; a managed object is held: taken for one
+				// ldapply does not manage, neither updated nor deleted,
+				// and kept in the groups that hold it.
+				_, bound := bindings[k][e.Key]
+				if bound {
+					held[k] = append(held[k], e.Key)
+					delete(managed, e.Key)
+				}
+				res.Warnings = append(res.Warnings, v.Warning(k, e.DN, "UCS", bound))
 				continue
 			}
 			if other, dup := byName[strings.ToLower(name)]; dup {
@@ -398,7 +412,7 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 			}
 		}
 	}
-	changes, err := plan.Diff(plan.Input{Desired: desired, Current: cur, Bindings: bindings})
+	changes, err := plan.Diff(plan.Input{Desired: desired, Current: cur, Bindings: limits.Without(bindings, held)})
 	if err != nil {
 		return nil, err
 	}

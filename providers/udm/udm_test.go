@@ -55,8 +55,8 @@ func TestClientAgainstSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	pos := "cn=users," + sim.Base()
-	dn, err := c.Create(ctx, udm.TypeUser, []byte(`{"position":"`+pos+`","properties":{"username":"a/b, c","lastname":"L","password":"long-enough-1"}}`))
-	if err != nil || dn != `uid=a/b\, c,`+pos {
+	dn, err := c.Create(ctx, udm.TypeUser, []byte(`{"position":"`+pos+`","properties":{"username":"a+b,c","lastname":"L","password":"long-enough-1"}}`))
+	if err != nil || dn != `uid=a\+b\,c,`+pos {
 		t.Fatalf("create: %q %v", dn, err)
 	}
 	obj, etag, err := c.Get(ctx, udm.TypeUser, dn)
@@ -70,7 +70,7 @@ func TestClientAgainstSimulator(t *testing.T) {
 	if err := c.Put(ctx, udm.TypeUser, dn, body, etag); err != nil {
 		t.Errorf("put: %v", err)
 	}
-	_, err = c.Create(ctx, udm.TypeUser, []byte(`{"position":"`+pos+`","properties":{"username":"A/B, C","lastname":"L","password":"long-enough-1"}}`))
+	_, err = c.Create(ctx, udm.TypeUser, []byte(`{"position":"`+pos+`","properties":{"username":"A+B,C","lastname":"L","password":"long-enough-1"}}`))
 	var ae *udm.APIError
 	if !errors.As(err, &ae) || ae.Status != 422 || !strings.Contains(err.Error(), "username: Object exists") {
 		t.Errorf("duplicate: %v", err)
