@@ -86,7 +86,9 @@ mail: robert@example.com
 -
 `)
 	out := e.sync()
-	wantContains(t, out, "<= user alice", "<= group ops", "Plan: 0 to add, 14 to adopt, 0 to change, 0 to rename, 0 to destroy.")
+	// 13: UCS cannot store the group "r&d (lab)*" (syntax gid), so it
+	// was never created.
+	wantContains(t, out, "<= user alice", "<= group ops", "Plan: 0 to add, 13 to adopt, 0 to change, 0 to rename, 0 to destroy.")
 	if n, m := len(sim.Objects(udmsim.Users)), len(sim.Objects(udmsim.Groups)); n != users || m != groups {
 		t.Errorf("objects after adoption: %d users, %d groups; want %d, %d", n, m, users, groups)
 	}
