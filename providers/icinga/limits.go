@@ -8,8 +8,9 @@ import (
 )
 
 // notEmptyOrZero matches every value but "" and "0": the values PHP's
-// empty() takes for missing.
-var notEmptyOrZero = regexp.MustCompile(`(?s)^(?:[^0]|..+)$`)
+// empty() takes for missing. It looks at the first two characters only
+// (no $): every contact's full_name goes through it.
+var notEmptyOrZero = regexp.MustCompile(`(?s)^(?:[^0]|..)`)
 
 // Limits are the field limits Icinga Notifications (Web v0.3.0 on the
 // icinga-notifications schema) enforces on what ldapply writes. A

@@ -182,3 +182,11 @@ func TestContactPayloadEmptyUsernameIsNull(t *testing.T) {
 		t.Errorf("payload %s; want username null", b)
 	}
 }
+
+func TestNotEmptyOrZero(t *testing.T) {
+	for v, want := range map[string]bool{"": false, "0": false, "00": true, "0a": true, "a": true, "Jane Doe": true, "\n": true, "0\n": true, "ä": true} {
+		if got := notEmptyOrZero.MatchString(v); got != want {
+			t.Errorf("notEmptyOrZero(%q) = %v, want %v", v, got, want)
+		}
+	}
+}
