@@ -108,8 +108,11 @@ type Request struct {
 	// Path is appended to the base URL; it is escaped and may carry a
 	// query. Show is the path error messages name; empty means Path.
 	Path, Show string
-	// Body is sent as application/json when not nil.
-	Body []byte
+	// Body is sent as application/json when not nil. NewBody, when set,
+	// takes its place and makes the body of each attempt anew (a login
+	// with a one-time code).
+	Body    []byte
+	NewBody func() []byte
 	// Header holds extra headers, such as If-Match.
 	Header http.Header
 	// Repeatable says sending the request twice does no harm (a GET, a
@@ -195,9 +198,13 @@ func (c *Client) once(ctx context.Context, r *Request) (res *Response, wait time
 	}
 	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
+	data := r.Body
+	if r.NewBody != nil {
+		data = r.NewBody()
+	}
 	var body io.Reader
-	if r.Body != nil {
-		body = bytes.NewReader(r.Body)
+	if data != nil {
+		body = bytes.NewReader(data)
 	}
 	req, err := http.NewRequestWithContext(actx, r.Method, c.cfg.BaseURL+r.Path, body)
 	if err != nil {
@@ -208,7 +215,7 @@ func (c *Client) once(ctx context.Context, r *Request) (res *Response, wait time
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.cfg.UserAgent)
-	if r.Body != nil {
+	if data != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.cfg.Username != "" {
@@ -226,7 +233,7 @@ func (c *Client) once(ctx context.Context, r *Request) (res *Response, wait time
 		}
 		return &Response{Status: resp.StatusCode, Header: resp.Header}, wait, nil
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxBody))
+	data, err = io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxBody))
 	if err != nil {
 		return nil, wait, fail("read answer", err)
 	}
