@@ -558,3 +558,14 @@ func TestClientSerializationFailure(t *testing.T) {
 		t.Errorf("ContentionSignals = %d, want %d (a read's 500 is no signal)", got, 7+conflictAttempts)
 	}
 }
+
+func TestConfigTimeout(t *testing.T) {
+	cfg := Config{URL: "https://icinga.example.com/icingaweb2/notifications/api/v1", Username: "u", Password: "p"}
+	if err := cfg.Resolve("inetorgperson"); err != nil || cfg.Timeout != defaultTimeout {
+		t.Errorf("default timeout %v, %v", cfg.Timeout, err)
+	}
+	cfg.Timeout = -time.Second
+	if err := cfg.Resolve("inetorgperson"); err == nil || !strings.Contains(err.Error(), "target.icinga.timeout") {
+		t.Errorf("negative timeout: %v", err)
+	}
+}

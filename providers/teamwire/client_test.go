@@ -2,9 +2,13 @@ package teamwire_test
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/ldapply/ldapply/fixtures/teamwiresim"
+	"github.com/ldapply/ldapply/providers/ldap"
+	"github.com/ldapply/ldapply/providers/teamwire"
 )
 
 // TestLoginRetried: a login goes through the same retry policy as every
@@ -33,5 +37,17 @@ func TestLoginRetried(t *testing.T) {
 	}
 	if got := c.ContentionSignals(); got != 3 {
 		t.Errorf("ContentionSignals = %d, want 3", got)
+	}
+}
+
+// TestTimeoutSetting: timeout defaults to 30s and must be positive.
+func TestTimeoutSetting(t *testing.T) {
+	cfg := teamwire.Config{URL: "https://teamwire.example.com/admin-api", Email: superEmail, Password: superPW}
+	if err := cfg.Resolve("inetorgperson"); err != nil || time.Duration(cfg.Timeout) != teamwire.DefaultTimeout {
+		t.Errorf("default timeout %v, %v", cfg.Timeout, err)
+	}
+	cfg.Timeout = ldap.Duration(-time.Second)
+	if err := cfg.Resolve("inetorgperson"); err == nil || !strings.Contains(err.Error(), "target.teamwire.timeout") {
+		t.Errorf("negative timeout: %v", err)
 	}
 }
