@@ -44,7 +44,9 @@ type ClientConfig struct {
 	// Timeout bounds each HTTP request, answer body included; 0 means 30s.
 	Timeout time.Duration
 	// Retries is how many times a transient failure (see [IsTransient]) is
-	// retried; 0 means 4 and a negative value means none.
+	// retried; 0 means 4 and a negative value means none. A write's 500
+	// (a serialization failure) is retried more often: 9 times, or
+	// Retries when that is more.
 	Retries int
 	// UserAgent is sent as User-Agent; empty means "ldapply".
 	UserAgent string

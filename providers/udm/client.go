@@ -116,7 +116,16 @@ func objPath(typ, dn string) string { return typ + "/" + url.PathEscape(dn) }
 
 // Search returns every object of typ at or under position (subtree).
 func (c *Client) Search(ctx context.Context, typ, position string) ([]RawObject, error) {
+	return c.search(ctx, typ, position, nil)
+}
+
+// search is Search narrowed by query[prop]=value for each entry of query
+// (UDM reads "*" in a value as a wildcard).
+func (c *Client) search(ctx context.Context, typ, position string, query map[string]string) ([]RawObject, error) {
 	q := url.Values{"position": {position}, "scope": {"sub"}, "properties": {"*"}}
+	for prop, v := range query {
+		q.Set("query["+prop+"]", v)
+	}
 	res, err := c.do(ctx, http.MethodGet, typ+"/?"+q.Encode(), nil, "")
 	if err != nil {
 		return nil, err
@@ -180,7 +189,7 @@ func (c *Client) findCreated(typ string, body []byte) func(context.Context) (*ht
 		return nil
 	}
 	return func(ctx context.Context) (*httpapi.Response, error) {
-		objs, err := c.Search(ctx, typ, b.Position)
+		objs, err := c.search(ctx, typ, b.Position, map[string]string{prop: key})
 		if err != nil {
 			return nil, err
 		}
