@@ -1,6 +1,6 @@
 // Package endpoint checks the settings every HTTP target shares: its
-// URL and the credentials, with the password given inline or in a file;
-// and it makes their HTTP transport.
+// URL and the credentials, with the password given inline or in a file.
+// Their HTTP transport and requests are package httpapi's.
 package endpoint
 
 import (
@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/ldapply/ldapply/providers/httpapi"
 )
 
 // Resolve checks url and username, reads passwordFile into *password
@@ -42,27 +44,15 @@ func Resolve(key, example, rawURL, username string, password *string, passwordFi
 	return nil
 }
 
-// MaxIdlePerHost is how many idle connections to one target a transport
-// keeps for reuse: more than apply ever has in flight at its default
-// --parallelism (10).
-const MaxIdlePerHost = 64
+// MaxIdlePerHost and ReadBuffer are [httpapi.MaxIdlePerHost] and
+// [httpapi.ReadBuffer].
+const (
+	MaxIdlePerHost = httpapi.MaxIdlePerHost
+	ReadBuffer     = httpapi.ReadBuffer
+)
 
-// ReadBuffer is the size of a connection's read buffer: a target's
-// lists are tens of megabytes at 100,000 users, and Go's default of 4 KB
-// read them with a system call for every 4 KB (a twentieth of an in-sync
-// plan's CPU, with the LDAP source's reads).
-const ReadBuffer = 64 << 10
-
-// Transport returns a copy of Go's default HTTP transport that keeps
-// MaxIdlePerHost idle connections per host and reads through buffers of
-// ReadBuffer bytes. Go's default keeps 2: with ten requests in flight,
-// the other eight connections were closed after every answer and
-// dialled again, which halved apply's rate and left a socket in
-// TIME_WAIT per write.
-func Transport() *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConns = max(t.MaxIdleConns, MaxIdlePerHost)
-	t.MaxIdleConnsPerHost = MaxIdlePerHost
-	t.ReadBufferSize = ReadBuffer
-	return t
-}
+// Transport returns [httpapi.Transport]().
+//
+// Deprecated: the transport lives in package httpapi now, with the rest
+// of what the HTTP targets share.
+func Transport() *http.Transport { return httpapi.Transport() }

@@ -4,21 +4,16 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"mime"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -26,7 +21,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/google/uuid"
 
-	"github.com/ldapply/ldapply/providers/endpoint"
+	"github.com/ldapply/ldapply/providers/httpapi"
 )
 
 // ClientConfig configures a [Client].
@@ -49,7 +44,9 @@ type ClientConfig struct {
 	// Timeout bounds each HTTP request, answer body included; 0 means 30s.
 	Timeout time.Duration
 	// Retries is how many times a transient failure (see [IsTransient]) is
-	// retried; 0 means 4 and a negative value means none.
+	// retried; 0 means 4 and a negative value means none. A write's 500
+	// (a serialization failure) is retried more often: 9 times, or
+	// Retries when that is more.
 	Retries int
 	// UserAgent is sent as User-Agent; empty means "ldapply".
 	UserAgent string
@@ -84,28 +81,32 @@ type Channel struct {
 }
 
 // Client is a typed client of the Icinga Notifications Web REST API v1.
-// Every method is idempotent and retries transient failures. A Client is
-// safe for concurrent use.
+// Every method is idempotent and retries transient failures (see
+// package httpapi). A Client is safe for concurrent use.
 type Client struct {
-	base    string // without trailing slash
-	user    string
-	pass    string
-	agent   string
-	timeout time.Duration
-	retries int
-	http    *http.Client
+	user string
+	api  *httpapi.Client
 
-	// baseDelay and maxDelay bound the exponential backoff between
-	// retries; sleep waits (tests replace it to record delays).
-	baseDelay, maxDelay time.Duration
-	sleep               func(ctx context.Context, d time.Duration) error
+	// sleep waits between attempts (tests replace it to record delays).
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 const (
-	defaultTimeout   = 30 * time.Second
-	defaultRetries   = 4
-	maxRetryAfter    = 60 * time.Second
-	maxResponseBytes = 256 << 20
+	defaultTimeout = 30 * time.Second
+	defaultRetries = 4
+)
+
+// The retry policy of a write's serialization failure (a 500 on a PUT or
+// DELETE, §8 of the API contract): it clears as soon as the write it
+// overlapped commits, which takes one request's time, so the first retry
+// comes soon; but when several writers keep colliding, five attempts were
+// not always enough on the real server (up to nine were needed), so it
+// gets ten, with waits that double up to a second and a half so that the
+// writers spread out.
+const (
+	conflictAttempts = 10
+	conflictBase     = 50 * time.Millisecond
+	conflictMax      = 1500 * time.Millisecond
 )
 
 // NewClient checks cfg and returns a client. It does not contact the
@@ -124,60 +125,49 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.Username == "" {
 		return nil, errors.New("icinga: username is empty")
 	}
-	if cfg.CACert != "" && len(cfg.CAPEM) > 0 {
-		return nil, errors.New("icinga: set only one of the CA certificate file and PEM")
+	transport := httpapi.Transport()
+	if transport.TLSClientConfig, err = httpapi.TLS(cfg.CACert, cfg.CAPEM, cfg.InsecureSkipVerify); err != nil {
+		return nil, fmt.Errorf("icinga: %w", err)
 	}
-	transport := endpoint.Transport()
-	if cfg.CACert != "" || len(cfg.CAPEM) > 0 {
-		pem, name := cfg.CAPEM, "the CA PEM"
-		if cfg.CACert != "" {
-			name = cfg.CACert
-			if pem, err = os.ReadFile(cfg.CACert); err != nil {
-				return nil, fmt.Errorf("icinga: read CA certificate: %w", err)
-			}
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("icinga: no PEM certificate found in %s", name)
-		}
-		transport.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = defaultTimeout
 	}
-	if cfg.InsecureSkipVerify {
-		if transport.TLSClientConfig == nil {
-			transport.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-		}
-		transport.TLSClientConfig.InsecureSkipVerify = true
-	}
-	c := &Client{
-		base:    strings.TrimRight(u.String(), "/"),
-		user:    cfg.Username,
-		pass:    cfg.Password,
-		agent:   cfg.UserAgent,
-		timeout: cfg.Timeout,
-		retries: cfg.Retries,
-		http: &http.Client{
-			Transport: transport,
-			// Never follow: a redirect means the login page (see do).
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-		baseDelay: 200 * time.Millisecond,
-		maxDelay:  10 * time.Second,
-		sleep:     sleepCtx,
-	}
-	if c.agent == "" {
-		c.agent = "ldapply"
-	}
-	if c.timeout <= 0 {
-		c.timeout = defaultTimeout
-	}
+	retries := cfg.Retries
 	switch {
-	case c.retries == 0:
-		c.retries = defaultRetries
-	case c.retries < 0:
-		c.retries = 0
+	case retries == 0:
+		retries = defaultRetries
+	case retries < 0:
+		retries = 0
 	}
+	policy := httpapi.Policy{Attempts: retries + 1, ContentionAttempts: 1, ContentionBase: conflictBase, ContentionMax: conflictMax}
+	if retries > 0 {
+		policy.ContentionAttempts = max(conflictAttempts, retries+1)
+	}
+	c := &Client{user: cfg.Username, sleep: httpapi.Sleep}
+	c.api = httpapi.New(httpapi.Config{
+		Target:  "icinga",
+		BaseURL: strings.TrimRight(u.String(), "/") + "/",
+		// Never follow: a redirect means the login page (see explain).
+		HTTP:      &http.Client{Transport: transport, CheckRedirect: httpapi.NoRedirect},
+		Timeout:   timeout,
+		Policy:    policy,
+		Username:  cfg.Username,
+		Password:  cfg.Password,
+		UserAgent: cfg.UserAgent,
+		MaxBody:   maxResponseBytes,
+		Explain:   c.explain,
+		Sleep:     func(ctx context.Context, d time.Duration) error { return c.sleep(ctx, d) },
+	})
 	return c, nil
 }
+
+// maxResponseBytes caps an answer read into memory (lists are streamed).
+const maxResponseBytes = 256 << 20
+
+// ContentionSignals returns how many answers so far meant the server had
+// too much at once: a write's 500 (a serialization failure), 429 or 503.
+func (c *Client) ContentionSignals() int64 { return c.api.ContentionSignals() }
 
 // Channels returns every channel, sorted by id.
 func (c *Client) Channels(ctx context.Context) ([]Channel, error) {
@@ -712,7 +702,7 @@ func (c *Client) put(ctx context.Context, endpoint, kind string, body []byte) (b
 	if err != nil {
 		return false, err
 	}
-	return res.status == http.StatusCreated, nil
+	return res.Status == http.StatusCreated, nil
 }
 
 func (c *Client) delete(ctx context.Context, endpoint, kind, id string) error {
@@ -723,175 +713,43 @@ func (c *Client) delete(ctx context.Context, endpoint, kind, id string) error {
 	return err
 }
 
-// result is a successful (2xx) answer.
-type result struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-// do sends one request, retrying transient failures with capped
-// exponential backoff and jitter, or the server's Retry-After (at most 60s).
-func (c *Client) do(ctx context.Context, method, rel string, body []byte) (*result, error) {
-	return c.retry(ctx, method, rel, body, nil)
+// do sends one request through the shared HTTP layer. Every request of
+// this API is safe to repeat: reads, PUT upserts and DELETEs. A write's
+// 500 is the serialization failure of §8 (the write overlapped another
+// and stored nothing): retried under the contention limits and counted
+// as contention.
+func (c *Client) do(ctx context.Context, method, rel string, body []byte) (*httpapi.Response, error) {
+	return c.api.Do(ctx, &httpapi.Request{Method: method, Path: rel, Body: body, Repeatable: true, Retry500: method != http.MethodGet})
 }
 
 // doStream is a GET like do whose successful answer body goes to consume
 // instead of into memory. A consume error from a broken connection is
 // transient and the request is retried; consume starts over.
-func (c *Client) doStream(ctx context.Context, method, rel string, consume func(http.Header, io.Reader) error) (*result, error) {
-	return c.retry(ctx, method, rel, nil, consume)
+func (c *Client) doStream(ctx context.Context, method, rel string, consume func(http.Header, io.Reader) error) (*httpapi.Response, error) {
+	return c.api.Do(ctx, &httpapi.Request{Method: method, Path: rel, Repeatable: true, Consume: consume})
 }
 
-func (c *Client) retry(ctx context.Context, method, rel string, body []byte, consume func(http.Header, io.Reader) error) (*result, error) {
-	for attempt := 0; ; attempt++ {
-		res, retryAfter, err := c.once(ctx, method, rel, body, consume)
-		if err == nil {
-			return res, nil
-		}
-		if !IsTransient(err) || attempt >= c.retries || ctx.Err() != nil {
-			if attempt > 0 {
-				err = fmt.Errorf("%w (gave up after %d attempts)", err, attempt+1)
-			}
-			return nil, err
-		}
-		delay := retryAfter
-		if delay < 0 {
-			delay = c.backoff(attempt)
-		}
-		if serr := c.sleep(ctx, delay); serr != nil {
-			return nil, fmt.Errorf("icinga: %s %s: %w (while waiting to retry after: %v)", method, rel, serr, err)
-		}
-	}
-}
-
-// backoff returns the wait before retry attempt+1: a random duration in
-// [d/2, d] where d = baseDelay·2^attempt, capped at maxDelay.
-func (c *Client) backoff(attempt int) time.Duration {
-	d := c.maxDelay
-	if attempt < 30 {
-		d = min(c.baseDelay<<attempt, c.maxDelay)
-	}
-	if d <= 0 {
-		return 0
-	}
-	return d/2 + rand.N(d/2+1)
-}
-
-// once performs one HTTP exchange. retryAfter is the server's Retry-After
-// (capped), or -1 when it sent none.
-func (c *Client) once(ctx context.Context, method, rel string, body []byte, consume func(http.Header, io.Reader) error) (res *result, retryAfter time.Duration, err error) {
-	retryAfter = -1
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+"/"+rel, rd)
-	if err != nil {
-		return nil, retryAfter, fmt.Errorf("icinga: %s %s: %w", method, rel, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.agent)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.SetBasicAuth(c.user, c.pass)
-
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, retryAfter, fmt.Errorf("icinga: %s %s: %w", method, rel, err)
-	}
-	defer resp.Body.Close()
-	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
-	if ok && consume != nil {
-		if err := consume(resp.Header, resp.Body); err != nil {
-			return nil, retryAfter, fmt.Errorf("icinga: %s %s: read answer: %w", method, rel, err)
-		}
-		return &result{status: resp.StatusCode, header: resp.Header}, retryAfter, nil
-	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return nil, retryAfter, fmt.Errorf("icinga: %s %s: read answer: %w", method, rel, err)
-	}
-	if ok {
-		return &result{status: resp.StatusCode, header: resp.Header, body: data}, retryAfter, nil
-	}
-
-	apiErr := &APIError{Method: method, Path: rel, Status: resp.StatusCode}
+// explain says what an error answer means for this API.
+func (c *Client) explain(e *httpapi.Error, h http.Header, body []byte) {
 	switch {
-	case resp.StatusCode >= 300 && resp.StatusCode < 400:
-		loc := resp.Header.Get("Location")
+	case e.Status >= 300 && e.Status < 400:
+		loc := h.Get("Location")
 		if strings.Contains(loc, "authentication/login") {
-			apiErr.Message = fmt.Sprintf("the server redirected to its login page (%s): it did not honour the header "+
+			e.Message = fmt.Sprintf("the server redirected to its login page (%s): it did not honour the header "+
 				"\"Accept: application/json\" (a proxy may have changed it) or target.icinga.url is not the API base "+
 				"ending in /icingaweb2/notifications/api/v1", loc)
 		} else {
-			apiErr.Message = fmt.Sprintf("unexpected redirect to %q; check that target.icinga.url is the API base ending in /icingaweb2/notifications/api/v1", loc)
+			e.Message = fmt.Sprintf("unexpected redirect to %q; check that target.icinga.url is the API base ending in /icingaweb2/notifications/api/v1", loc)
 		}
-	case resp.StatusCode == http.StatusUnauthorized:
-		apiErr.Message = fmt.Sprintf("Icinga rejected the credentials for user %s; check target.icinga.username and password", c.user)
-	case resp.StatusCode == http.StatusForbidden:
-		apiErr.Message = fmt.Sprintf("user %s lacks the Icinga Web 2 permission notifications/api (and module/notifications)", c.user)
-		if m := serverMessage(data); m != "" {
-			apiErr.Message += "; the server said: " + m
+	case e.Status == http.StatusUnauthorized:
+		e.Message = fmt.Sprintf("Icinga rejected the credentials for user %s", c.user)
+		e.Hint = "check target.icinga.username and password"
+	case e.Status == http.StatusForbidden:
+		e.Message = fmt.Sprintf("user %s lacks the Icinga Web 2 permission notifications/api (and module/notifications)", c.user)
+		if m := httpapi.ServerMessage(body); m != "" {
+			e.Message += "; the server said: " + m
 		}
 	default:
-		apiErr.Message = serverMessage(data)
-		if apiErr.Message == "" {
-			apiErr.Message = http.StatusText(resp.StatusCode)
-		}
-	}
-	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-		retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"))
-	}
-	return nil, retryAfter, apiErr
-}
-
-// serverMessage returns the "message" of an error body, or a short excerpt
-// of a body that is not such JSON.
-func serverMessage(body []byte) string {
-	var m struct {
-		Message string `json:"message"`
-	}
-	if json.Unmarshal(body, &m) == nil && m.Message != "" {
-		return m.Message
-	}
-	s := strings.TrimSpace(string(body))
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
-}
-
-// parseRetryAfter reads delay-seconds or an HTTP date, capped at 60s; -1
-// when absent or unreadable.
-func parseRetryAfter(v string) time.Duration {
-	if v == "" {
-		return -1
-	}
-	var d time.Duration
-	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-		d = time.Duration(n) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = time.Until(t)
-	} else {
-		return -1
-	}
-	return max(0, min(d, maxRetryAfter))
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+		e.Message = httpapi.ServerMessage(body)
 	}
 }

@@ -253,7 +253,6 @@ func TestClientRetriesExhausted(t *testing.T) {
 	srv, base := icingasim.Start(t, icingasim.Options{})
 	srv.Inject(icingasim.Fault{Status: 503, Message: "maintenance"})
 	c, sleeps := newSimTestClient(t, ClientConfig{URL: base, Retries: 2})
-	c.baseDelay = 100 * time.Millisecond
 	err := c.DeleteContact(context.Background(), clientTestC1)
 	if !IsTransient(err) || !strings.Contains(err.Error(), "maintenance (HTTP 503) (gave up after 3 attempts)") {
 		t.Errorf("error %v", err)
@@ -262,8 +261,8 @@ func TestClientRetriesExhausted(t *testing.T) {
 		t.Errorf("%d requests, want 3", n)
 	}
 	d := sleeps.get()
-	if len(d) != 2 || d[0] < 50*time.Millisecond || d[0] > 100*time.Millisecond || d[1] < 100*time.Millisecond || d[1] > 200*time.Millisecond {
-		t.Errorf("waits %v, want in [50ms,100ms] then [100ms,200ms]", d)
+	if len(d) != 2 || d[0] < 100*time.Millisecond || d[0] > 200*time.Millisecond || d[1] < 200*time.Millisecond || d[1] > 400*time.Millisecond {
+		t.Errorf("waits %v, want in [100ms,200ms] then [200ms,400ms]", d)
 	}
 
 	// Negative Retries means a single attempt.
@@ -472,8 +471,8 @@ func TestNewClientConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.base != "https://icinga.example.com/icingaweb2/notifications/api/v1" || c.timeout != 30*time.Second || c.retries != 4 || c.agent != "ldapply" {
-		t.Errorf("defaults: base %q timeout %v retries %d agent %q", c.base, c.timeout, c.retries, c.agent)
+	if p := c.api.Policy(); c.api.Timeout() != 30*time.Second || p.Attempts != 5 || p.ContentionAttempts != conflictAttempts {
+		t.Errorf("defaults: timeout %v, attempts %d, attempts after a serialization failure %d", c.api.Timeout(), p.Attempts, p.ContentionAttempts)
 	}
 }
 
@@ -481,13 +480,19 @@ func TestClientBackoff(t *testing.T) {
 	c, _ := newSimTestClient(t, ClientConfig{URL: "http://127.0.0.1"})
 	for attempt, max := range []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, 1600 * time.Millisecond, 3200 * time.Millisecond, 6400 * time.Millisecond, 10 * time.Second, 10 * time.Second} {
 		for range 20 {
-			if d := c.backoff(attempt); d < max/2 || d > max {
+			if d := c.api.Policy().Backoff(attempt+1, false); d < max/2 || d > max {
 				t.Fatalf("backoff(%d) = %v, want in [%v, %v]", attempt, d, max/2, max)
 			}
 		}
 	}
-	if d := c.backoff(100); d < 5*time.Second || d > 10*time.Second {
+	if d := c.api.Policy().Backoff(100, false); d < 5*time.Second || d > 10*time.Second {
 		t.Errorf("backoff(100) = %v", d)
+	}
+	// A serialization failure is retried sooner, and its waits stay short.
+	for attempt, max := range []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond, conflictMax, conflictMax} {
+		if d := c.api.Policy().Backoff(attempt+1, true); d < max/2 || d > max {
+			t.Fatalf("contention backoff(%d) = %v, want in [%v, %v]", attempt+1, d, max/2, max)
+		}
 	}
 }
 
@@ -502,5 +507,65 @@ func TestClientInsecureSkipVerify(t *testing.T) {
 	c, _ = newSimTestClient(t, ClientConfig{URL: base, InsecureSkipVerify: true})
 	if _, err := c.Channels(context.Background()); err != nil {
 		t.Fatalf("with InsecureSkipVerify: %v", err)
+	}
+}
+
+// TestClientSerializationFailure: a write's 500 is the serialization
+// failure of §8: nothing was stored, so the PUT or DELETE is sent again,
+// more patiently than after other transient failures, and each 500 is a
+// contention signal. A read's 500 is not retried.
+func TestClientSerializationFailure(t *testing.T) {
+	srv, base := icingasim.Start(t, icingasim.Options{})
+	c, sleeps := newSimTestClient(t, ClientConfig{URL: base})
+	ctx := context.Background()
+
+	srv.Inject(icingasim.Fault{Method: "PUT", Status: 500, Count: 7, Message: "An error occurred, please check the log."})
+	created, err := c.PutContact(ctx, clientTestContact(clientTestC1, ""))
+	if err != nil || !created {
+		t.Fatalf("PutContact after 7 serialization failures: %v, %v", created, err)
+	}
+	if n := len(srv.Requests()); n != 8 {
+		t.Errorf("%d requests, want 8", n)
+	}
+	if got := c.ContentionSignals(); got != 7 {
+		t.Errorf("ContentionSignals = %d, want 7", got)
+	}
+	for i, d := range sleeps.get() {
+		if d > conflictMax {
+			t.Errorf("wait %d is %v, more than %v", i, d, conflictMax)
+		}
+	}
+
+	srv.ResetRequests()
+	srv.Inject(icingasim.Fault{Method: "DELETE", Status: 500})
+	err = c.DeleteContact(ctx, clientTestC1)
+	if !IsTransient(err) || !strings.Contains(err.Error(), "(HTTP 500) (gave up after 10 attempts)") {
+		t.Errorf("DeleteContact: %v, want a transient 500 after 10 attempts", err)
+	}
+	if n := len(srv.Requests()); n != conflictAttempts {
+		t.Errorf("%d DELETEs, want %d", n, conflictAttempts)
+	}
+
+	srv.ResetRequests()
+	srv.Inject(icingasim.Fault{Method: "GET", Status: 500, Count: 1})
+	if _, err := c.Groups(ctx); IsTransient(err) || !strings.Contains(err.Error(), "(HTTP 500)") {
+		t.Errorf("Groups: %v, want a 500 that is not transient", err)
+	}
+	if n := len(srv.Requests()); n != 1 {
+		t.Errorf("%d GETs, want 1 (a read's 500 is not retried)", n)
+	}
+	if got := c.ContentionSignals(); got != 7+conflictAttempts {
+		t.Errorf("ContentionSignals = %d, want %d (a read's 500 is no signal)", got, 7+conflictAttempts)
+	}
+}
+
+func TestConfigTimeout(t *testing.T) {
+	cfg := Config{URL: "https://icinga.example.com/icingaweb2/notifications/api/v1", Username: "u", Password: "p"}
+	if err := cfg.Resolve("inetorgperson"); err != nil || cfg.Timeout != defaultTimeout {
+		t.Errorf("default timeout %v, %v", cfg.Timeout, err)
+	}
+	cfg.Timeout = -time.Second
+	if err := cfg.Resolve("inetorgperson"); err == nil || !strings.Contains(err.Error(), "target.icinga.timeout") {
+		t.Errorf("negative timeout: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package icinga
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/ldapply/ldapply/providers/endpoint"
@@ -23,6 +24,10 @@ type Config struct {
 	// InsecureSkipVerify turns TLS certificate verification off (for a
 	// lab only); every run logs a warning.
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	// Timeout bounds each request with its answer; default 30s. A list
+	// of every contact is one request: a large directory on a slow
+	// server may need more.
+	Timeout time.Duration `yaml:"timeout"`
 	// Channel selects the contacts' default channel: a channel UUID, a
 	// channel name, or a channel type (default "email").
 	Channel string `yaml:"channel"`
@@ -61,6 +66,11 @@ var defaultMaps = map[string]Map{
 func (c *Config) Resolve(schema string) error {
 	if err := endpoint.Resolve("target.icinga", "https://icinga.example.com/icingaweb2/notifications/api/v1", c.URL, c.Username, &c.Password, c.PasswordFile); err != nil {
 		return err
+	}
+	if c.Timeout == 0 {
+		c.Timeout = defaultTimeout
+	} else if c.Timeout < 0 {
+		return fmt.Errorf("target.icinga.timeout must be positive")
 	}
 	if c.Channel == "" {
 		c.Channel = "email"

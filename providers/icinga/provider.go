@@ -48,7 +48,7 @@ type Provider struct {
 // New returns a provider for a resolved configuration (see
 // [Config.Resolve]).
 func New(cfg Config, version string, log *slog.Logger) (*Provider, error) {
-	client, err := NewClient(ClientConfig{URL: cfg.URL, Username: cfg.Username, Password: cfg.Password, CACert: cfg.CACert, InsecureSkipVerify: cfg.InsecureSkipVerify, UserAgent: "ldapply/" + version})
+	client, err := NewClient(ClientConfig{URL: cfg.URL, Username: cfg.Username, Password: cfg.Password, CACert: cfg.CACert, InsecureSkipVerify: cfg.InsecureSkipVerify, Timeout: cfg.Timeout, UserAgent: "ldapply/" + version})
 	if err != nil {
 		return nil, err
 	}

@@ -3,22 +3,17 @@ package teamwire
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/ldapply/ldapply/providers/endpoint"
+	"github.com/ldapply/ldapply/providers/httpapi"
 )
 
 // ClientConfig configures a [Client].
@@ -36,7 +31,7 @@ type ClientConfig struct {
 	// Timeout bounds each request; 0 means 30s.
 	Timeout time.Duration
 	// Retries is how often a transient failure of an idempotent request
-	// is retried; 0 means 3, negative none.
+	// or of a login is retried; 0 means 4, negative none.
 	Retries int
 	// UserAgent is sent as User-Agent; empty means "ldapply".
 	UserAgent string
@@ -46,24 +41,19 @@ type ClientConfig struct {
 
 // Client speaks the LDAP-related part of the Teamwire Enterprise API. It
 // logs in on first use, keeps every cookie the login sets, and logs in
-// again once when a request is answered 401 (the session expired). A
-// Client is safe for concurrent use.
+// again once when a request is answered 401 (the session expired).
+// Requests, logins included, go through package httpapi's retry policy.
+// A Client is safe for concurrent use.
 type Client struct {
-	base     string // …/v<N>/admin/
 	email    string
 	password string
 	totp     []byte
-	agent    string
-	timeout  time.Duration
-	retries  int
 	now      func() time.Time
-	http     *http.Client
+	api      *httpapi.Client
 
 	mu       sync.Mutex
 	loggedIn bool
 	logins   int
-
-	baseDelay time.Duration
 }
 
 // NewClient checks cfg and returns a client; it does not contact the
@@ -79,63 +69,43 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.APIVersion == "" {
 		cfg.APIVersion = DefaultAPIVersion
 	}
-	c := &Client{
-		base:      strings.TrimRight(u.String(), "/") + "/v" + url.PathEscape(cfg.APIVersion) + "/admin/",
-		email:     cfg.Email,
-		password:  cfg.Password,
-		agent:     cfg.UserAgent,
-		timeout:   cfg.Timeout,
-		retries:   cfg.Retries,
-		now:       cfg.Now,
-		baseDelay: 300 * time.Millisecond,
-	}
+	c := &Client{email: cfg.Email, password: cfg.Password, now: cfg.Now}
 	if cfg.TOTPSecret != "" {
 		if c.totp, err = decodeSecret(cfg.TOTPSecret); err != nil {
 			return nil, fmt.Errorf("teamwire: TOTP secret: %w", err)
 		}
 	}
-	if c.agent == "" {
-		c.agent = "ldapply"
-	}
-	if c.timeout <= 0 {
-		c.timeout = 30 * time.Second
-	}
-	switch {
-	case c.retries == 0:
-		c.retries = 3
-	case c.retries < 0:
-		c.retries = 0
-	}
 	if c.now == nil {
 		c.now = time.Now
 	}
-	transport := endpoint.Transport()
-	if cfg.CACert != "" || len(cfg.CAPEM) > 0 {
-		if cfg.CACert != "" && len(cfg.CAPEM) > 0 {
-			return nil, errors.New("teamwire: set only one of the CA certificate file and PEM")
-		}
-		pem, name := cfg.CAPEM, "the CA PEM"
-		if cfg.CACert != "" {
-			name = cfg.CACert
-			if pem, err = os.ReadFile(cfg.CACert); err != nil {
-				return nil, fmt.Errorf("teamwire: read CA certificate: %w", err)
-			}
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("teamwire: no PEM certificate found in %s", name)
-		}
-		transport.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	attempts := httpapi.DefaultAttempts
+	switch {
+	case cfg.Retries > 0:
+		attempts = cfg.Retries + 1
+	case cfg.Retries < 0:
+		attempts = 1
+	}
+	transport := httpapi.Transport()
+	if transport.TLSClientConfig, err = httpapi.TLS(cfg.CACert, cfg.CAPEM, false); err != nil {
+		return nil, fmt.Errorf("teamwire: %w", err)
 	}
 	jar, _ := cookiejar.New(nil)
-	c.http = &http.Client{
-		Transport: transport,
-		Jar:       jar,
+	c.api = httpapi.New(httpapi.Config{
+		Target:  "teamwire",
+		BaseURL: strings.TrimRight(u.String(), "/") + "/v" + url.PathEscape(cfg.APIVersion) + "/admin/",
 		// A redirect is never followed: it would be a login page.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+		HTTP:      &http.Client{Transport: transport, Jar: jar, CheckRedirect: httpapi.NoRedirect},
+		Timeout:   cfg.Timeout,
+		Policy:    httpapi.Policy{Attempts: attempts},
+		UserAgent: cfg.UserAgent,
+		MaxBody:   64 << 20,
+	})
 	return c, nil
 }
+
+// ContentionSignals returns how many answers so far meant Teamwire had
+// too much at once (429 or 503).
+func (c *Client) ContentionSignals() int64 { return c.api.ContentionSignals() }
 
 // Logins returns how many logins succeeded (tests check the re-login).
 func (c *Client) Logins() int {
@@ -232,33 +202,43 @@ func (c *Client) Login(ctx context.Context) error {
 	return c.loginLocked(ctx)
 }
 
+// loginLocked logs in; logging in twice is harmless, so a transient
+// failure is retried, with a fresh TOTP code on each attempt.
 func (c *Client) loginLocked(ctx context.Context) error {
+	_, err := c.api.Do(ctx, &httpapi.Request{Method: http.MethodPost, Path: "login/", NewBody: c.loginBody, Repeatable: true, Explain: c.explainLogin})
+	if err != nil {
+		return err
+	}
+	c.loggedIn = true
+	c.logins++
+	return nil
+}
+
+func (c *Client) loginBody() []byte {
 	req := map[string]string{"email": c.email, "password": c.password}
 	if c.totp != nil {
 		req["token"] = TOTP(c.totp, c.now())
 	}
 	b, _ := json.Marshal(req)
-	status, body, err := c.once(ctx, http.MethodPost, "login/", b)
-	if err != nil {
-		return err
-	}
-	switch {
-	case status >= 200 && status < 300:
-		c.loggedIn = true
-		c.logins++
-		return nil
-	case status == http.StatusUnauthorized:
+	return b
+}
+
+// explainLogin says what an error answer to the login means.
+func (c *Client) explainLogin(e *httpapi.Error, _ http.Header, body []byte) {
+	switch e.Status {
+	case http.StatusUnauthorized:
 		msg := fmt.Sprintf("login as %s failed: wrong email or password", c.email)
 		if c.totp == nil {
 			msg += ", or the account has two-factor authentication and target.teamwire.totp_secret is not set"
 		} else {
 			msg += ", or the TOTP code was rejected (check totp_secret and this machine's clock)"
 		}
-		return &APIError{Method: http.MethodPost, Path: "login/", Status: status, Message: withServer(msg, body)}
-	case status == http.StatusForbidden:
-		return &APIError{Method: http.MethodPost, Path: "login/", Status: status, Message: withServer(fmt.Sprintf("login as %s refused: the admin account is disabled or its email or phone is not confirmed", c.email), body)}
+		e.Message = withServer(msg, body)
+	case http.StatusForbidden:
+		e.Message = withServer(fmt.Sprintf("login as %s refused: the admin account is disabled or its email or phone is not confirmed", c.email), body)
+	default:
+		e.Message = withServer("login failed", body)
 	}
-	return &APIError{Method: http.MethodPost, Path: "login/", Status: status, Message: withServer("login failed", body)}
 }
 
 // do sends a request with the session, logging in first when needed and
@@ -274,46 +254,32 @@ func (c *Client) do(ctx context.Context, method, rel string, body []byte, idempo
 	}
 	c.mu.Unlock()
 	relogged := false
-	for attempt := 0; ; attempt++ {
-		status, data, err := c.once(ctx, method, rel, body)
-		if err == nil && status == http.StatusUnauthorized && !relogged {
-			relogged = true
-			c.mu.Lock()
-			err = c.loginLocked(ctx)
-			c.mu.Unlock()
-			if err != nil {
-				return nil, fmt.Errorf("teamwire: the session expired and logging in again failed: %w", err)
-			}
-			attempt--
-			continue
+	req := &httpapi.Request{Method: method, Path: rel, Body: body, Repeatable: idempotent,
+		Explain: func(e *httpapi.Error, _ http.Header, data []byte) { c.explain(e, data, o, relogged) }}
+	res, err := c.api.Do(ctx, req)
+	if httpapi.StatusOf(err) == http.StatusUnauthorized {
+		// The session expired: the request was not served, so it is sent
+		// again after one new login.
+		relogged = true
+		c.mu.Lock()
+		lerr := c.loginLocked(ctx)
+		c.mu.Unlock()
+		if lerr != nil {
+			return nil, fmt.Errorf("teamwire: the session expired and logging in again failed: %w", lerr)
 		}
-		if err == nil && status >= 200 && status < 300 {
-			return data, nil
-		}
-		if err == nil {
-			err = c.explain(method, rel, status, data, o, relogged)
-		}
-		if !idempotent || !IsTransient(err) || attempt >= c.retries || ctx.Err() != nil {
-			return nil, err
-		}
-		d := c.baseDelay << attempt
-		d = d/2 + rand.N(d/2+1)
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, err
-		case <-t.C:
-		}
+		res, err = c.api.Do(ctx, req)
 	}
+	if err != nil {
+		return nil, err
+	}
+	return res.Body, nil
 }
 
-// explain turns an error status into an APIError saying what it means for
-// this endpoint (the seed's result tables).
-func (c *Client) explain(method, rel string, status int, body []byte, o op, relogged bool) error {
-	e := &APIError{Method: method, Path: rel, Status: status}
-	org := o.orgName()
-	switch status {
+// explain says what an error answer means for this endpoint (the seed's
+// result tables).
+func (c *Client) explain(e *httpapi.Error, body []byte, o op, relogged bool) {
+	org, method := o.orgName(), e.Method
+	switch e.Status {
 	case http.StatusBadRequest:
 		e.Message = fmt.Sprintf("Teamwire rejected the request to %s %s as invalid", o.what, org)
 		e.Message = withServer(e.Message, body)
@@ -340,9 +306,8 @@ func (c *Client) explain(method, rel string, status int, body []byte, o op, relo
 	case http.StatusFound, http.StatusMovedPermanently, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
 		e.Message = "unexpected redirect; check that target.teamwire.url is the Enterprise API base (paths continue with /v<api_version>/admin/)"
 	default:
-		e.Message = withServer(http.StatusText(status), body)
+		e.Message = withServer(http.StatusText(e.Status), body)
 	}
-	return e
 }
 
 // withServer appends the server's message, if the body has one.
@@ -378,33 +343,4 @@ func truncate(s string) string {
 		return s[:300] + "…"
 	}
 	return s
-}
-
-// once performs one exchange and returns the status and body.
-func (c *Client) once(ctx context.Context, method, rel string, body []byte) (int, []byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+rel, rd)
-	if err != nil {
-		return 0, nil, fmt.Errorf("teamwire: %s %s: %w", method, rel, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.agent)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, nil, fmt.Errorf("teamwire: %s %s: %w", method, strings.SplitN(rel, "?", 2)[0], err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return 0, nil, fmt.Errorf("teamwire: %s %s: read answer: %w", method, rel, err)
-	}
-	return resp.StatusCode, data, nil
 }

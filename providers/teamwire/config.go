@@ -31,6 +31,8 @@ type Config struct {
 	TOTPSecretFile string `yaml:"totp_secret_file"`
 	// CACert is a PEM bundle to trust instead of the system roots.
 	CACert string `yaml:"ca_cert"`
+	// Timeout bounds each request with its answer; default 30s.
+	Timeout ldap.Duration `yaml:"timeout"`
 	// Organisations lists the organisation ids whose settings ldapply
 	// manages (Superadmins only). Empty means the admin's own
 	// organisation, addressed without an id.
@@ -62,6 +64,7 @@ const (
 	DefaultAPIVersion   = "1"
 	DefaultPollInterval = 2 * time.Second
 	DefaultRunTimeout   = time.Hour
+	DefaultTimeout      = 30 * time.Second
 )
 
 // Resolve reads the *_file settings, fills defaults and validates c
@@ -133,6 +136,11 @@ func (c *Config) Resolve(schema string) error {
 		c.PollInterval = ldap.Duration(DefaultPollInterval)
 	} else if c.PollInterval < 0 {
 		return fmt.Errorf("target.teamwire.poll_interval must be positive")
+	}
+	if c.Timeout == 0 {
+		c.Timeout = ldap.Duration(DefaultTimeout)
+	} else if c.Timeout < 0 {
+		return fmt.Errorf("target.teamwire.timeout must be positive")
 	}
 	if c.RunTimeout == 0 {
 		c.RunTimeout = ldap.Duration(DefaultRunTimeout)

@@ -37,7 +37,7 @@ func New(cfg Config, src *ldap.Config, version string, log *slog.Logger) (*Provi
 		return nil, err
 	}
 	client, err := NewClient(ClientConfig{URL: cfg.URL, APIVersion: cfg.APIVersion, Email: cfg.Email, Password: cfg.Password,
-		TOTPSecret: cfg.TOTPSecret, CACert: cfg.CACert, UserAgent: "ldapply/" + version})
+		TOTPSecret: cfg.TOTPSecret, CACert: cfg.CACert, Timeout: time.Duration(cfg.Timeout), UserAgent: "ldapply/" + version})
 	if err != nil {
 		return nil, err
 	}

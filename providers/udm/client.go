@@ -1,24 +1,17 @@
 package udm
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/ldapply/ldapply/providers/endpoint"
+	"github.com/ldapply/ldapply/providers/httpapi"
 )
 
 // Object types.
@@ -38,11 +31,17 @@ type ClientConfig struct {
 	// ConnectTimeout bounds dialling and the TLS handshake; ReadTimeout
 	// one request with its answer. 0 means the defaults (6s, 30m).
 	ConnectTimeout, ReadTimeout time.Duration
-	// Retries of a transient failure (see [IsTransient]); 0 means 3, a
-	// negative value none. Only idempotent requests are retried: GET,
-	// PUT and DELETE; never POST.
-	Retries   int
-	UserAgent string
+	// Retries of a transient failure (see [IsTransient]); 0 means 4, a
+	// negative value none. Requests that are safe to repeat are retried:
+	// GET, PUT and DELETE. A create (POST) is retried only when
+	// KeyProperties names the key property of its type: before sending
+	// it again the client looks for the object by its key, so a create
+	// whose answer was lost is not made twice.
+	Retries int
+	// KeyProperties maps an object type ([TypeUser], [TypeGroup]) to the
+	// property that holds the source primary key.
+	KeyProperties map[string]string
+	UserAgent     string
 }
 
 // RawObject is a UDM object as the API returns it (HAL+JSON decoded).
@@ -56,14 +55,13 @@ func (o RawObject) Properties() map[string]any { p, _ := o["properties"].(map[st
 
 // Client is a client of the UDM REST API. It is safe for concurrent use.
 type Client struct {
-	base    string // with trailing slash
 	user    string
-	pass    string
-	agent   string
-	retries int
-	http    *http.Client
-	sleep   func(ctx context.Context, d time.Duration) error
+	keyProp map[string]string
+	api     *httpapi.Client
 }
+
+// maxAnswer caps an answer read into memory: a search of 100,000 users.
+const maxAnswer = 512 << 20
 
 // NewClient checks cfg and returns a client; it does not contact the server.
 func NewClient(cfg ClientConfig) (*Client, error) {
@@ -80,53 +78,54 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = DefaultReadTimeout
 	}
-	transport := endpoint.Transport()
+	transport := httpapi.Transport()
 	transport.DialContext = (&net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
 	transport.TLSHandshakeTimeout = cfg.ConnectTimeout
-	if cfg.CACert != "" || len(cfg.CAPEM) > 0 {
-		pem := cfg.CAPEM
-		if cfg.CACert != "" {
-			if pem, err = os.ReadFile(cfg.CACert); err != nil {
-				return nil, fmt.Errorf("udm: read CA certificate: %w", err)
-			}
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("udm: no PEM certificate found in the CA bundle")
-		}
-		transport.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	if transport.TLSClientConfig, err = httpapi.TLS(cfg.CACert, cfg.CAPEM, cfg.InsecureSkipVerify); err != nil {
+		return nil, fmt.Errorf("udm: %w", err)
 	}
-	if cfg.InsecureSkipVerify {
-		if transport.TLSClientConfig == nil {
-			transport.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-		}
-		transport.TLSClientConfig.InsecureSkipVerify = true
-	}
-	c := &Client{
-		base: strings.TrimRight(u.String(), "/") + "/", user: cfg.Username, pass: cfg.Password, agent: cfg.UserAgent,
-		retries: cfg.Retries,
-		http: &http.Client{Transport: transport, Timeout: cfg.ReadTimeout,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		sleep: sleepCtx,
-	}
-	if c.agent == "" {
-		c.agent = "ldapply"
-	}
+	attempts := httpapi.DefaultAttempts
 	switch {
-	case c.retries == 0:
-		c.retries = 3
-	case c.retries < 0:
-		c.retries = 0
+	case cfg.Retries > 0:
+		attempts = cfg.Retries + 1
+	case cfg.Retries < 0:
+		attempts = 1
 	}
+	c := &Client{user: cfg.Username, keyProp: cfg.KeyProperties}
+	c.api = httpapi.New(httpapi.Config{
+		Target:    "udm",
+		BaseURL:   strings.TrimRight(u.String(), "/") + "/",
+		HTTP:      &http.Client{Transport: transport, CheckRedirect: httpapi.NoRedirect},
+		Timeout:   cfg.ReadTimeout,
+		Policy:    httpapi.Policy{Attempts: attempts},
+		Username:  cfg.Username,
+		Password:  cfg.Password,
+		UserAgent: cfg.UserAgent,
+		MaxBody:   maxAnswer,
+		Explain:   c.explain,
+	})
 	return c, nil
 }
+
+// ContentionSignals returns how many answers so far meant UCS had too
+// much at once (429 or 503).
+func (c *Client) ContentionSignals() int64 { return c.api.ContentionSignals() }
 
 // objPath is the path of one object: the DN URL-encoded, "/" included.
 func objPath(typ, dn string) string { return typ + "/" + url.PathEscape(dn) }
 
 // Search returns every object of typ at or under position (subtree).
 func (c *Client) Search(ctx context.Context, typ, position string) ([]RawObject, error) {
+	return c.search(ctx, typ, position, nil)
+}
+
+// search is Search narrowed by query[prop]=value for each entry of query
+// (UDM reads "*" in a value as a wildcard).
+func (c *Client) search(ctx context.Context, typ, position string, query map[string]string) ([]RawObject, error) {
 	q := url.Values{"position": {position}, "scope": {"sub"}, "properties": {"*"}}
+	for prop, v := range query {
+		q.Set("query["+prop+"]", v)
+	}
 	res, err := c.do(ctx, http.MethodGet, typ+"/?"+q.Encode(), nil, "")
 	if err != nil {
 		return nil, err
@@ -136,7 +135,7 @@ func (c *Client) Search(ctx context.Context, typ, position string) ([]RawObject,
 			Objects []RawObject `json:"udm:object"`
 		} `json:"_embedded"`
 	}
-	if err := json.Unmarshal(res.body, &body); err != nil {
+	if err := json.Unmarshal(res.Body, &body); err != nil {
 		return nil, fmt.Errorf("udm: search %s: the answer is not HAL+JSON: %w", typ, err)
 	}
 	return body.Embedded.Objects, nil
@@ -149,21 +148,59 @@ func (c *Client) Get(ctx context.Context, typ, dn string) (RawObject, string, er
 		return nil, "", err
 	}
 	var o RawObject
-	if err := json.Unmarshal(res.body, &o); err != nil {
+	if err := json.Unmarshal(res.Body, &o); err != nil {
 		return nil, "", fmt.Errorf("udm: GET %s %s: %w", typ, dn, err)
 	}
-	return o, res.header.Get("Etag"), nil
+	return o, res.Header.Get("Etag"), nil
 }
 
 // Create POSTs body ({position, properties}) and returns the new DN.
+// After a transient failure it is sent again only when the type has a
+// key property (ClientConfig.KeyProperties) and body sets it: the
+// object is first looked for by its key under position, and when it is
+// there (the answer was lost) its DN is the result.
 func (c *Client) Create(ctx context.Context, typ string, body []byte) (string, error) {
-	res, err := c.do(ctx, http.MethodPost, typ+"/", body, "")
+	req := c.request(http.MethodPost, typ+"/", body, "")
+	req.Recover = c.findCreated(typ, body)
+	res, err := c.api.Do(ctx, req)
 	if err != nil {
 		return "", err
 	}
 	var o RawObject
-	_ = json.Unmarshal(res.body, &o)
+	_ = json.Unmarshal(res.Body, &o)
 	return o.DN(), nil
+}
+
+// findCreated returns a [httpapi.Request.Recover] for the create of body:
+// it searches body's position for an object with body's key and returns
+// an answer with its DN when there is one. nil when the type has no key
+// property or body sets none: the create is not safe to repeat.
+func (c *Client) findCreated(typ string, body []byte) func(context.Context) (*httpapi.Response, error) {
+	prop := c.keyProp[typ]
+	var b struct {
+		Position   string         `json:"position"`
+		Properties map[string]any `json:"properties"`
+	}
+	if prop == "" || json.Unmarshal(body, &b) != nil {
+		return nil
+	}
+	key, _ := b.Properties[prop].(string)
+	if key == "" || b.Position == "" {
+		return nil
+	}
+	return func(ctx context.Context) (*httpapi.Response, error) {
+		objs, err := c.search(ctx, typ, b.Position, map[string]string{prop: key})
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range objs {
+			if v, _ := o.Properties()[prop].(string); v == key {
+				dn, _ := json.Marshal(map[string]string{"dn": o.DN()})
+				return &httpapi.Response{Status: http.StatusCreated, Body: dn}, nil
+			}
+		}
+		return nil, nil
+	}
 }
 
 // Put modifies (or renames) the object at dn under If-Match ifMatch
@@ -174,8 +211,8 @@ func (c *Client) Put(ctx context.Context, typ, dn string, body []byte, ifMatch s
 	if err != nil {
 		return err
 	}
-	if res.status != http.StatusNoContent && res.status != http.StatusOK {
-		return fmt.Errorf("udm: PUT %s %s: unexpected HTTP %d (a move?)", typ, dn, res.status)
+	if res.Status != http.StatusNoContent && res.Status != http.StatusOK {
+		return fmt.Errorf("udm: PUT %s %s: unexpected HTTP %d (a move?)", typ, dn, res.Status)
 	}
 	return nil
 }
@@ -187,85 +224,37 @@ func (c *Client) Delete(ctx context.Context, typ, dn string) error {
 	return err
 }
 
-type result struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (c *Client) do(ctx context.Context, method, rel string, body []byte, ifMatch string) (*result, error) {
-	for attempt := 0; ; attempt++ {
-		res, retryAfter, err := c.once(ctx, method, rel, body, ifMatch)
-		if err == nil {
-			return res, nil
-		}
-		if method == http.MethodPost || !IsTransient(err) || attempt >= c.retries || ctx.Err() != nil {
-			return nil, err
-		}
-		if retryAfter < 0 {
-			d := 200 * time.Millisecond << attempt
-			retryAfter = d/2 + rand.N(d/2+1)
-		}
-		if serr := c.sleep(ctx, retryAfter); serr != nil {
-			return nil, err
-		}
-	}
-}
-
-func (c *Client) once(ctx context.Context, method, rel string, body []byte, ifMatch string) (*result, time.Duration, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
+// request returns the request of method on rel; every method but POST
+// is safe to repeat (a PUT under If-Match answers 412 when repeated,
+// which Apply understands).
+func (c *Client) request(method, rel string, body []byte, ifMatch string) *httpapi.Request {
 	shown, _ := url.PathUnescape(strings.SplitN(rel, "?", 2)[0])
-	req, err := http.NewRequestWithContext(ctx, method, c.base+rel, rd)
-	if err != nil {
-		return nil, -1, fmt.Errorf("udm: %s %s: %w", method, shown, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.agent)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	r := &httpapi.Request{Method: method, Path: rel, Show: shown, Body: body, Repeatable: method != http.MethodPost}
 	if ifMatch != "" {
-		req.Header.Set("If-Match", ifMatch)
+		r.Header = http.Header{"If-Match": {ifMatch}}
 	}
-	req.SetBasicAuth(c.user, c.pass)
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, -1, fmt.Errorf("udm: %s %s: %w", method, shown, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 512<<20))
-	if err != nil {
-		return nil, -1, fmt.Errorf("udm: %s %s: read answer: %w", method, shown, err)
-	}
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return &result{status: resp.StatusCode, header: resp.Header, body: data}, -1, nil
-	}
-	ae := &APIError{Method: method, Path: shown, Status: resp.StatusCode}
+	return r
+}
+
+func (c *Client) do(ctx context.Context, method, rel string, body []byte, ifMatch string) (*httpapi.Response, error) {
+	return c.api.Do(ctx, c.request(method, rel, body, ifMatch))
+}
+
+// explain says what an error answer means for UDM.
+func (c *Client) explain(e *httpapi.Error, h http.Header, data []byte) {
 	switch {
-	case resp.StatusCode >= 300 && resp.StatusCode < 400:
-		ae.Message = fmt.Sprintf("unexpected redirect to %q; check that target.udm.url is the API root ending in /univention/udm/", resp.Header.Get("Location"))
-	case resp.StatusCode == http.StatusUnauthorized:
-		ae.Message = fmt.Sprintf("UDM rejected the credentials of %s; check target.udm.username and password", c.user)
-	case resp.StatusCode == http.StatusForbidden:
-		ae.Message = fmt.Sprintf("%s is not in a group allowed to use the UDM REST API (UCR directory/manager/rest/authorized-groups/*)", c.user)
-	case resp.StatusCode == http.StatusNotAcceptable:
-		ae.Message = "the server does not serve JSON for this request (406); check target.udm.url"
+	case e.Status >= 300 && e.Status < 400:
+		e.Message = fmt.Sprintf("unexpected redirect to %q; check that target.udm.url is the API root ending in /univention/udm/", h.Get("Location"))
+	case e.Status == http.StatusUnauthorized:
+		e.Message = fmt.Sprintf("UDM rejected the credentials of %s", c.user)
+		e.Hint = "check target.udm.username and password"
+	case e.Status == http.StatusForbidden:
+		e.Message = fmt.Sprintf("%s is not in a group allowed to use the UDM REST API (UCR directory/manager/rest/authorized-groups/*)", c.user)
+	case e.Status == http.StatusNotAcceptable:
+		e.Message = "the server does not serve JSON for this request (406); check target.udm.url"
 	default:
-		ae.Message, ae.Properties = errorBody(data)
-		if ae.Message == "" {
-			ae.Message = http.StatusText(resp.StatusCode)
-		}
+		e.Message, e.Fields = errorBody(data)
 	}
-	retryAfter := time.Duration(-1)
-	if resp.StatusCode == http.StatusServiceUnavailable {
-		if n, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
-			retryAfter = min(time.Duration(n)*time.Second, 60*time.Second)
-		}
-	}
-	return nil, retryAfter, ae
 }
 
 // errorBody reads the §5 error shape: error.message (its first line) and
@@ -301,15 +290,4 @@ func errorBody(data []byte) (string, map[string]string) {
 	}
 	msg, _, _ := strings.Cut(b.Error.Message, "\n")
 	return msg, props
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

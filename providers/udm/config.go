@@ -1,9 +1,9 @@
 package udm
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
-
 	"time"
 
 	"github.com/ldapply/ldapply/providers/endpoint"
@@ -26,9 +26,12 @@ type Config struct {
 	// InsecureSkipVerify turns TLS certificate verification off (lab only).
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 	// ConnectTimeout bounds the TCP and TLS handshake (default 6s);
-	// ReadTimeout bounds one request with its answer (default 30m).
+	// ReadTimeout bounds one request with its answer (default 30m, the
+	// connector's). Timeout is the same as ReadTimeout under the name
+	// every target uses; set at most one of them.
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 	ReadTimeout    time.Duration `yaml:"read_timeout"`
+	Timeout        time.Duration `yaml:"timeout"`
 	// UserOU and GroupOU are the containers new users and groups are
 	// created in and where ldapply looks for them.
 	UserOU  string `yaml:"user_ou"`
@@ -75,11 +78,15 @@ func (c *Config) Resolve(schema string) error {
 	if c.ConnectTimeout == 0 {
 		c.ConnectTimeout = DefaultConnectTimeout
 	}
-	if c.ReadTimeout == 0 {
-		c.ReadTimeout = DefaultReadTimeout
+	if c.Timeout != 0 && c.ReadTimeout != 0 && c.Timeout != c.ReadTimeout {
+		return fmt.Errorf("target.udm: timeout and read_timeout are the same setting; set only one of them")
 	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = cmp.Or(c.Timeout, DefaultReadTimeout)
+	}
+	c.Timeout = c.ReadTimeout
 	if c.ConnectTimeout < 0 || c.ReadTimeout < 0 {
-		return fmt.Errorf("target.udm: connect_timeout and read_timeout must be positive")
+		return fmt.Errorf("target.udm: connect_timeout and timeout (read_timeout) must be positive")
 	}
 	if c.UserOU == "" || c.GroupOU == "" {
 		return fmt.Errorf("target.udm.user_ou and group_ou are required: the containers ldapply creates users and groups in")

@@ -80,7 +80,8 @@ func (p *Provider) SetSource(read func(ctx context.Context) (*plan.Directory, er
 func New(cfg Config, version string, log *slog.Logger) (*Provider, error) {
 	client, err := NewClient(ClientConfig{URL: cfg.URL, Username: cfg.Username, Password: cfg.Password, CACert: cfg.CACert,
 		InsecureSkipVerify: cfg.InsecureSkipVerify, ConnectTimeout: cfg.ConnectTimeout, ReadTimeout: cfg.ReadTimeout,
-		UserAgent: "ldapply/" + version})
+		KeyProperties: map[string]string{TypeUser: cfg.UserKeyProperty, TypeGroup: cfg.GroupKeyProperty},
+		UserAgent:     "ldapply/" + version})
 	if err != nil {
 		return nil, err
 	}
