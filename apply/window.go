@@ -32,7 +32,8 @@ type window struct {
 	started  int64         // changes started so far: the last ticket
 	recover  int64         // started when the window last halved
 	seen     int64         // the counter as last read
-	wake     chan struct{} // closed and replaced when a change ends
+	wake     chan struct{} // closed and replaced when a change ends and waiting
+	waiting  bool          // someone waits on wake
 }
 
 // newWindow returns the window for changes to t, at most ceiling in
@@ -84,6 +85,7 @@ func (w *window) tryAcquire() (int64, <-chan struct{}) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.inflight >= int(w.size) {
+		w.waiting = true
 		return 0, w.wake
 	}
 	w.inflight++
@@ -140,6 +142,8 @@ func (w *window) contended() bool {
 
 // wakeAll wakes whoever waits for room. w.mu must be held.
 func (w *window) wakeAll() {
-	close(w.wake)
-	w.wake = make(chan struct{})
+	if w.waiting {
+		close(w.wake)
+		w.wake, w.waiting = make(chan struct{}), false
+	}
 }
