@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/ldapply/ldapply/plan"
@@ -180,6 +181,7 @@ func Run(ctx context.Context, p *plan.Plan, t Target, rec Recorder, opts Options
 			break
 		}
 	}
+	log.Debug("Finished the plan; this many changes were allowed in flight at the end.", "window", r.win.limit(), "ceiling", opts.Parallelism)
 	res := r.res
 	res.Skipped = r.total - r.finished
 	if r.recordErr != nil {
@@ -262,6 +264,9 @@ func (r *runner) one(c *plan.Change, ticket int64, failed failures) {
 	send, without, err := r.prune(c, failed)
 	if err == nil {
 		err = r.target.Apply(r.opCtx, send)
+		if err != nil && len(without) > 0 {
+			err = fmt.Errorf("%w (sent without %s, whose create failed)", err, strings.Join(without, ", "))
+		}
 	}
 	r.recording <- struct{}{}
 	r.win.release(ticket, err == nil)
