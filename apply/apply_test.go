@@ -1,9 +1,11 @@
 package apply_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -301,7 +303,9 @@ func TestRunAdaptsToContention(t *testing.T) {
 		cs = append(cs, ch(plan.Create, plan.KindUser, fmt.Sprintf("u%03d", i)))
 	}
 	tg := &contendedTarget{capacity: 3}
-	res, err := apply.Run(context.Background(), &plan.Plan{Changes: cs}, tg, &fakeRecorder{}, apply.Options{Parallelism: 10})
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	res, err := apply.Run(context.Background(), &plan.Plan{Changes: cs}, tg, &fakeRecorder{}, apply.Options{Parallelism: 10, Log: log})
 	if err != nil || res.Done[plan.Create] != 400 {
 		t.Fatalf("Run = %v, %d done", err, res.Done[plan.Create])
 	}
@@ -316,6 +320,11 @@ func TestRunAdaptsToContention(t *testing.T) {
 	mean := float64(sum) / float64(len(late))
 	if over > len(late)/4 || mean < 1.5 {
 		t.Errorf("after warm-up %d of %d changes started over capacity 3, %.1f in flight on average; want at most a quarter over, at least 1.5 on average", over, len(late), mean)
+	}
+	for _, want := range []string{"level=DEBUG msg=\"Changed how many changes apply sends at once.\" from=2 to=3", "why=\"the target reported contention\""} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the debug log lacks %q", want)
+		}
 	}
 }
 
