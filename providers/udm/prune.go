@@ -16,9 +16,9 @@ var _ apply.Pruner = (*Provider)(nil)
 // create failed earlier in the apply (failed holds their target ids, the
 // source primary keys), and the ids it left out. Only a group refers to
 // others: its payload's properties.users and properties.nestedGroup hold
-// member DNs, which UDM refuses when no such object exists.
-//
-// # Where a failed create's DN is
+// member DNs. A DN that names no object must not be written: where UDM
+// takes it (the simulator does), the next plan reads it as a member made
+// by hand and keeps it, so the user, once created, is listed twice.
 //
 // An object that was never created has no DN in UCS, and the failed
 // create's change is not at hand here, only its id. Its DN is in the
