@@ -162,11 +162,16 @@ func listOutcomes(w io.Writer, res *apply.Result) {
 	})
 	list("Degraded (the next plan adds what they left out once it exists):", len(res.Degraded), func(i int) string {
 		d := res.Degraded[i]
-		return fmt.Sprintf("%s %s %s, without %s", d.Change.Action, d.Change.Kind, d.Change.Name(), strings.Join(d.Without, ", "))
+		without := strings.Join(d.Without[:min(len(d.Without), maxListed)], ", ")
+		if n := len(d.Without) - maxListed; n > 0 {
+			without += fmt.Sprintf(" and %d more", n)
+		}
+		return fmt.Sprintf("%s %s %s, without %s", d.Change.Action, d.Change.Kind, d.Change.Name(), without)
 	})
 }
 
-// maxListed bounds each list of listOutcomes.
+// maxListed bounds each list of listOutcomes, and the names of what a
+// degraded change left out.
 const maxListed = 20
 
 func newApplyRun(c *cli.Context, cfg *Config, operation string, log *slog.Logger) (*applyRun, error) {
