@@ -2,11 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/ldapply/ldapply/apply"
 	"github.com/ldapply/ldapply/fixtures/icingasim"
+	"github.com/ldapply/ldapply/plan"
 )
 
 // TestFailedCreateDegradesGroup: grace's create fails, and r&d (lab)*,
@@ -69,5 +73,31 @@ func TestFailedCreateDegradesGroup(t *testing.T) {
 	}
 	if again := e.must(0, "plan", "--detailed-exitcode"); !strings.Contains(again, "No changes.") {
 		t.Errorf("a further plan is not empty:\n%s", again)
+	}
+}
+
+// TestListOutcomesBounded: a long run of failures, and a degraded change
+// without many members, are listed in part, saying how many more.
+func TestListOutcomesBounded(t *testing.T) {
+	res := &apply.Result{}
+	var without []string
+	for i := range 25 {
+		name := fmt.Sprintf("u%02d", i)
+		c := &plan.Change{Action: plan.Create, Kind: plan.KindUser, ID: name, After: &plan.Object{Name: name}}
+		res.Failed = append(res.Failed, &apply.ChangeError{Change: c, Err: errors.New("no")})
+		without = append(without, name)
+	}
+	g := &plan.Change{Action: plan.Update, Kind: plan.KindGroup, ID: "g", After: &plan.Object{Name: "staff"}}
+	res.Degraded = []*apply.Degraded{{Change: g, Without: without}}
+	var b strings.Builder
+	listOutcomes(&b, res)
+	out := b.String()
+	for _, want := range []string{"  create user u19\n  and 5 more (the log names each)\n", "  update group staff, without u00, u01, ", "u19 and 5 more\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("listing lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "create user u20") {
+		t.Errorf("listing is not bounded:\n%s", out)
 	}
 }
