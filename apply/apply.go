@@ -1,11 +1,14 @@
 package apply
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/ldapply/ldapply/plan"
@@ -20,6 +23,37 @@ type Target interface {
 	Apply(ctx context.Context, c *plan.Change) error
 }
 
+// ContentionReporter is implemented by targets that can tell when they
+// are overloaded; Run then adapts how many changes it sends at once.
+type ContentionReporter interface {
+	// ContentionSignals returns how many answers so far said the target
+	// is contended (a serialization failure, 429, 503), retried or not.
+	// It must never decrease and must be safe for concurrent use.
+	ContentionSignals() int64
+}
+
+// ParallelismAdvisor is implemented by targets that know how many
+// changes they take well at once.
+type ParallelismAdvisor interface {
+	// StartParallelism returns how many changes Run should send at once
+	// before it learns more; a value below 1 means no advice. Run never
+	// exceeds Options.Parallelism, whatever this returns.
+	StartParallelism() int
+}
+
+// Pruner is implemented by targets whose changes refer to other objects
+// (a group to its members). When a create fails, Run asks it to leave the
+// object out of the later phases' changes, so that they still do what
+// they can.
+type Pruner interface {
+	// Prune returns c without its references to the target ids in
+	// failed (objects whose create failed earlier in this apply)
+	// and the ids it left out; (c, nil, nil) when c refers to none.
+	// It must not modify c or failed; it may be called from several
+	// goroutines.
+	Prune(c *plan.Change, failed map[string]bool) (*plan.Change, []string, error)
+}
+
 // Recorder records applied changes durably; *state.Locked implements it.
 type Recorder interface {
 	// Put must not return before the binding is durable.
@@ -30,7 +64,9 @@ type Recorder interface {
 
 // Options tune Run.
 type Options struct {
-	// Parallelism bounds the changes in flight within a phase; 0 means 10.
+	// Parallelism is the most changes ever in flight; 0 means 10. Run
+	// sends fewer at once while the target reports contention (see
+	// ContentionReporter).
 	Parallelism int
 	// Log receives one line per change; nil discards.
 	Log *slog.Logger
@@ -58,9 +94,22 @@ type Result struct {
 	Done map[plan.Action]int
 	// Failed lists every change that failed, in the order they failed.
 	Failed []*ChangeError
+	// Degraded lists the changes applied without their references to
+	// objects whose create failed (see Pruner), in the order they
+	// finished. They are counted in Done and recorded as usual, so the
+	// next plan adds what they left out once it exists.
+	Degraded []*Degraded
 	// Skipped counts changes not started because ctx was cancelled or
 	// recording failed.
 	Skipped int
+}
+
+// Degraded is a change applied without what failed before it.
+type Degraded struct {
+	Change *plan.Change // as planned
+	// Without names the objects left out (their create changes' Name),
+	// sorted.
+	Without []string
 }
 
 // ErrRecord is wrapped by Run's error when the state could not record a
@@ -113,84 +162,30 @@ func Run(ctx context.Context, p *plan.Plan, t Target, rec Recorder, opts Options
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	res := &Result{Done: map[plan.Action]int{}}
-	total := len(p.Changes)
-	var (
-		mu        sync.Mutex
-		finished  int
-		recordErr error
-	)
-	// In-flight changes finish even when ctx is cancelled.
-	opCtx := context.WithoutCancel(ctx)
+	r := &runner{
+		target: t, rec: rec, opts: opts, log: log,
+		win: newWindow(t, opts.Parallelism, log),
+		// In-flight changes finish even when ctx is cancelled.
+		opCtx: context.WithoutCancel(ctx),
+		// recording bounds the changes that wait for the state: at most
+		// five times Parallelism writes are ever done but not yet
+		// recorded (after a crash, the next plan adopts them).
+		recording: make(chan struct{}, 4*opts.Parallelism),
+		total:     len(p.Changes),
+		res:       &Result{Done: map[plan.Action]int{}},
+		failed:    map[string]string{},
+	}
+	r.pruner, _ = t.(Pruner)
 	for _, phase := range Phases(p.Changes) {
-		// sem bounds the target writes in flight. A change gives its slot
-		// back once the target has answered, so the next writes overlap
-		// the state's fsync and more results share one commit. recording
-		// bounds the changes that wait for it: at most five times
-		// Parallelism writes are ever done but not yet recorded (after a
-		// crash, the next plan adopts them).
-		sem := make(chan struct{}, opts.Parallelism)
-		recording := make(chan struct{}, 4*opts.Parallelism)
-		var wg sync.WaitGroup
-		for _, c := range phase {
-			acquired := false
-			select {
-			case sem <- struct{}{}:
-				acquired = true
-			case <-ctx.Done():
-			}
-			mu.Lock()
-			stop := recordErr != nil || ctx.Err() != nil
-			mu.Unlock()
-			if stop {
-				if acquired {
-					<-sem
-				}
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				err := t.Apply(opCtx, c)
-				recording <- struct{}{}
-				<-sem
-				var rerr error
-				if err == nil {
-					if c.Action == plan.Delete {
-						rerr = rec.Remove(c.Kind, c.Key)
-					} else {
-						rerr = rec.Put(c.Binding())
-					}
-				}
-				<-recording
-				mu.Lock()
-				defer mu.Unlock()
-				finished++
-				switch {
-				case err != nil:
-					res.Failed = append(res.Failed, &ChangeError{Change: c, Err: err})
-					log.Error("Change failed.", "action", c.Action.String(), "kind", c.Kind, "name", c.Name(), "id", c.ID, "err", err)
-				case rerr != nil:
-					if recordErr == nil {
-						recordErr = fmt.Errorf("%w: %s %s %s (id %s) was applied but not recorded: %w", ErrRecord, c.Action, c.Kind, c.Name(), c.ID, rerr)
-					}
-				default:
-					res.Done[c.Action]++
-					log.Info("Change applied.", "action", c.Action.String(), "kind", c.Kind, "name", c.Name(), "id", c.ID)
-				}
-				if opts.Progress != nil {
-					opts.Progress(finished, total)
-				}
-			}()
-		}
-		wg.Wait()
-		if recordErr != nil || ctx.Err() != nil {
+		if r.phase(ctx, phase) {
 			break
 		}
 	}
-	res.Skipped = total - finished
-	if recordErr != nil {
-		return res, recordErr
+	log.Debug("Finished the plan; this many changes were allowed in flight at the end.", "window", r.win.limit(), "ceiling", opts.Parallelism)
+	res := r.res
+	res.Skipped = r.total - r.finished
+	if r.recordErr != nil {
+		return res, r.recordErr
 	}
 	var errs []error
 	for _, f := range res.Failed {
@@ -200,4 +195,134 @@ func Run(ctx context.Context, p *plan.Plan, t Target, rec Recorder, opts Options
 		errs = append([]error{ctx.Err()}, errs...)
 	}
 	return res, errors.Join(errs...)
+}
+
+// runner is one Run in progress.
+type runner struct {
+	target    Target
+	rec       Recorder
+	pruner    Pruner // nil when the target has none
+	opts      Options
+	log       *slog.Logger
+	win       *window
+	opCtx     context.Context
+	recording chan struct{}
+	total     int
+
+	mu        sync.Mutex
+	res       *Result
+	finished  int
+	recordErr error
+	failed    map[string]string // target id -> name of each create that failed
+}
+
+// stopped reports whether Run must start no more changes.
+func (r *runner) stopped(ctx context.Context) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.recordErr != nil || ctx.Err() != nil
+}
+
+// phase runs one phase's changes, each as soon as the window has room,
+// and waits for them. It reports whether Run must stop.
+func (r *runner) phase(ctx context.Context, changes []*plan.Change) (stop bool) {
+	// The creates that failed in the phases before: this phase's changes
+	// leave them out. This phase's failures count from the next one on.
+	r.mu.Lock()
+	failed := failures{names: maps.Clone(r.failed), ids: make(map[string]bool, len(r.failed))}
+	r.mu.Unlock()
+	for id := range failed.names {
+		failed.ids[id] = true
+	}
+	var wg sync.WaitGroup
+	for _, c := range changes {
+		// A change gives its room back once the target has answered, so
+		// the next writes overlap the state's fsync and more results
+		// share one commit.
+		ticket, ok := r.win.acquire(ctx)
+		if r.stopped(ctx) {
+			if ok {
+				r.win.abandon()
+			}
+			break
+		}
+		wg.Go(func() { r.one(c, ticket, failed) })
+	}
+	wg.Wait()
+	return r.stopped(ctx)
+}
+
+// failures are the creates that failed in the phases before one.
+type failures struct {
+	ids   map[string]bool   // their target ids
+	names map[string]string // their names, by target id
+}
+
+// one applies c, which holds ticket in the window, records it and counts
+// it.
+func (r *runner) one(c *plan.Change, ticket int64, failed failures) {
+	send, without, err := r.prune(c, failed)
+	if err == nil {
+		err = r.target.Apply(r.opCtx, send)
+		if err != nil && len(without) > 0 {
+			err = fmt.Errorf("%w (sent without %s, whose create failed)", err, strings.Join(without, ", "))
+		}
+	}
+	r.recording <- struct{}{}
+	r.win.release(ticket, err == nil)
+	var rerr error
+	if err == nil {
+		if c.Action == plan.Delete {
+			rerr = r.rec.Remove(c.Kind, c.Key)
+		} else {
+			rerr = r.rec.Put(c.Binding())
+		}
+	}
+	<-r.recording
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.finished++
+	args := []any{"action", c.Action.String(), "kind", c.Kind, "name", c.Name(), "id", c.ID}
+	switch {
+	case err != nil:
+		r.res.Failed = append(r.res.Failed, &ChangeError{Change: c, Err: err})
+		if c.Action == plan.Create {
+			r.failed[c.ID] = c.Name()
+		}
+		r.log.Error("Change failed.", append(args, "err", err)...)
+	case rerr != nil:
+		if r.recordErr == nil {
+			r.recordErr = fmt.Errorf("%w: %s %s %s (id %s) was applied but not recorded: %w", ErrRecord, c.Action, c.Kind, c.Name(), c.ID, rerr)
+		}
+	case len(without) > 0:
+		r.res.Done[c.Action]++
+		r.res.Degraded = append(r.res.Degraded, &Degraded{Change: c, Without: without})
+		r.log.Warn("Change applied without the objects whose create failed; the next plan adds them once they exist.", append(args, "without", without)...)
+	default:
+		r.res.Done[c.Action]++
+		r.log.Info("Change applied.", args...)
+	}
+	if r.opts.Progress != nil {
+		r.opts.Progress(r.finished, r.total)
+	}
+}
+
+// prune returns c as it is to be sent: without its references to the
+// creates in failed, which it names in without.
+func (r *runner) prune(c *plan.Change, failed failures) (send *plan.Change, without []string, err error) {
+	if len(failed.ids) == 0 || r.pruner == nil || c.Action == plan.Delete {
+		return c, nil, nil
+	}
+	send, left, err := r.pruner.Prune(c, failed.ids)
+	if err != nil {
+		return nil, nil, fmt.Errorf("could not leave out the objects whose create failed: %w", err)
+	}
+	if send == nil {
+		send = c
+	}
+	for _, id := range left {
+		without = append(without, cmp.Or(failed.names[id], id))
+	}
+	slices.Sort(without)
+	return send, without, nil
 }

@@ -1,9 +1,13 @@
 package apply_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -259,5 +263,203 @@ func TestCheck(t *testing.T) {
 				t.Errorf("Check = %v, want %v", err, tc.want)
 			}
 		})
+	}
+}
+
+// contendedTarget reports contention, as a serializable database does,
+// whenever a change starts while more than capacity are in flight; the
+// change still succeeds (its client retried it).
+type contendedTarget struct {
+	capacity int32
+	inflight atomic.Int32
+	signals  atomic.Int64
+	mu       sync.Mutex
+	starts   []int32 // changes in flight as each started, itself included
+}
+
+func (f *contendedTarget) Apply(ctx context.Context, c *plan.Change) error {
+	n := f.inflight.Add(1)
+	defer f.inflight.Add(-1)
+	if n > f.capacity {
+		f.signals.Add(1)
+	}
+	f.mu.Lock()
+	f.starts = append(f.starts, n)
+	f.mu.Unlock()
+	time.Sleep(2 * time.Millisecond)
+	return nil
+}
+
+func (f *contendedTarget) ContentionSignals() int64 { return f.signals.Load() }
+func (f *contendedTarget) StartParallelism() int    { return 2 }
+
+// TestRunAdaptsToContention: against a target that takes three changes at
+// once, Run under a ceiling of 10 keeps close to three in flight: it
+// neither floods the target (most changes would conflict at a fixed 10)
+// nor falls back to one at a time.
+func TestRunAdaptsToContention(t *testing.T) {
+	var cs []plan.Change
+	for i := range 400 {
+		cs = append(cs, ch(plan.Create, plan.KindUser, fmt.Sprintf("u%03d", i)))
+	}
+	tg := &contendedTarget{capacity: 3}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	res, err := apply.Run(context.Background(), &plan.Plan{Changes: cs}, tg, &fakeRecorder{}, apply.Options{Parallelism: 10, Log: log})
+	if err != nil || res.Done[plan.Create] != 400 {
+		t.Fatalf("Run = %v, %d done", err, res.Done[plan.Create])
+	}
+	late := tg.starts[200:]
+	over, sum := 0, 0
+	for _, n := range late {
+		sum += int(n)
+		if n > tg.capacity {
+			over++
+		}
+	}
+	mean := float64(sum) / float64(len(late))
+	if over > len(late)/4 || mean < 1.5 {
+		t.Errorf("after warm-up %d of %d changes started over capacity 3, %.1f in flight on average; want at most a quarter over, at least 1.5 on average", over, len(late), mean)
+	}
+	for _, want := range []string{"level=DEBUG msg=\"Changed how many changes apply sends at once.\" from=2 to=3", "why=\"the target reported contention\""} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the debug log lacks %q", want)
+		}
+	}
+}
+
+// prunerTarget is a fakeTarget that can leave failed members out of a
+// group's "members" list.
+type prunerTarget struct {
+	fakeTarget
+	pruneErr error
+	mu2      sync.Mutex
+	sent     map[string][]string // members as applied, by group name
+}
+
+func (p *prunerTarget) Prune(c *plan.Change, failed map[string]bool) (*plan.Change, []string, error) {
+	if p.pruneErr != nil {
+		return nil, nil, p.pruneErr
+	}
+	if c.After == nil {
+		return c, nil, nil
+	}
+	var keep, left []string
+	for _, id := range c.After.Lists["members"] {
+		if failed[id] {
+			left = append(left, id)
+		} else {
+			keep = append(keep, id)
+		}
+	}
+	if left == nil {
+		return c, nil, nil
+	}
+	after := *c.After
+	after.Lists = map[string][]string{"members": keep}
+	pruned := *c
+	pruned.After = &after
+	return &pruned, left, nil
+}
+
+func (p *prunerTarget) Apply(ctx context.Context, c *plan.Change) error {
+	if c.Kind == plan.KindGroup && c.After != nil {
+		p.mu2.Lock()
+		if p.sent == nil {
+			p.sent = map[string][]string{}
+		}
+		p.sent[c.Name()] = c.After.Lists["members"]
+		p.mu2.Unlock()
+	}
+	return p.fakeTarget.Apply(ctx, c)
+}
+
+func group(a plan.Action, name string, members ...string) plan.Change {
+	c := ch(a, plan.KindGroup, name)
+	c.After.Lists = map[string][]string{"members": members}
+	return c
+}
+
+// TestRunDegradesDependents: a user whose create failed is left out of
+// the groups written after it; they are applied, recorded and reported
+// as degraded, naming the user. Deletes and changes that do not refer to
+// it are not degraded.
+func TestRunDegradesDependents(t *testing.T) {
+	p := &plan.Plan{Changes: []plan.Change{
+		ch(plan.Create, plan.KindUser, "alice"),
+		ch(plan.Create, plan.KindUser, "bob"),
+		ch(plan.Update, plan.KindUser, "carol"),
+		group(plan.Create, "ops", "id-alice", "id-bob", "id-carol"),
+		group(plan.Update, "dev", "id-carol"),
+		ch(plan.Delete, plan.KindGroup, "old"),
+	}}
+	boom := errors.New("422 invalid")
+	tg := &prunerTarget{fakeTarget: fakeTarget{fail: map[string]error{"bob": boom, "carol": boom}}}
+	rec := &fakeRecorder{}
+	res, err := apply.Run(context.Background(), p, tg, rec, apply.Options{Parallelism: 4})
+	if !errors.Is(err, boom) || len(res.Failed) != 2 {
+		t.Fatalf("Run = %v, %d failed; want bob's and carol's failures", err, len(res.Failed))
+	}
+	// carol's update failed, but carol exists: only bob is left out.
+	if d := cmp.Diff([]string{"id-alice", "id-carol"}, tg.sent["ops"]); d != "" {
+		t.Errorf("ops sent with (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]string{"id-carol"}, tg.sent["dev"]); d != "" {
+		t.Errorf("dev sent with (-want +got):\n%s", d)
+	}
+	if len(res.Degraded) != 1 || res.Degraded[0].Change.Name() != "ops" || !slices.Equal(res.Degraded[0].Without, []string{"bob"}) {
+		t.Errorf("Degraded = %+v, want ops without bob", res.Degraded)
+	}
+	// The change as planned is what the result and the state hold.
+	if got := res.Degraded[0].Change.After.Lists["members"]; len(got) != 3 {
+		t.Errorf("the degraded change reported is not the planned one: members %v", got)
+	}
+	if _, ok := rec.put["k-ops"]; !ok || res.Done[plan.Create] != 2 || len(rec.removed) != 1 {
+		t.Errorf("recorded %v, removed %v, Done %v; want ops recorded and counted, old removed", rec.put, rec.removed, res.Done)
+	}
+}
+
+// TestRunDegradesOnlyLaterPhases: a failure is left out of the phases
+// after its own, not of changes running beside it.
+func TestRunDegradesOnlyLaterPhases(t *testing.T) {
+	p := &plan.Plan{Changes: []plan.Change{
+		group(plan.Create, "inner"),
+		group(plan.Create, "outer", "id-inner"),
+	}}
+	tg := &prunerTarget{fakeTarget: fakeTarget{fail: map[string]error{"inner": errors.New("no")}}}
+	res, _ := apply.Run(context.Background(), p, tg, &fakeRecorder{}, apply.Options{Parallelism: 1})
+	if len(res.Degraded) != 0 || !slices.Equal(tg.sent["outer"], []string{"id-inner"}) {
+		t.Errorf("a change of the failure's own phase was pruned: degraded %v, outer sent with %v", res.Degraded, tg.sent["outer"])
+	}
+}
+
+// TestRunPruneFails: a change that cannot be pruned fails without being
+// sent.
+func TestRunPruneFails(t *testing.T) {
+	p := &plan.Plan{Changes: []plan.Change{
+		ch(plan.Create, plan.KindUser, "bob"),
+		group(plan.Create, "ops", "id-bob"),
+	}}
+	tg := &prunerTarget{fakeTarget: fakeTarget{fail: map[string]error{"bob": errors.New("no")}}, pruneErr: errors.New("payload is not JSON")}
+	res, err := apply.Run(context.Background(), p, tg, &fakeRecorder{}, apply.Options{})
+	if len(res.Failed) != 2 || res.Failed[1].Change.Name() != "ops" || !strings.Contains(err.Error(), "payload is not JSON") {
+		t.Fatalf("Failed = %v, err = %v; want ops failed with the prune error", res.Failed, err)
+	}
+	if _, sent := tg.sent["ops"]; sent {
+		t.Error("ops was sent although it could not be pruned")
+	}
+}
+
+// TestRunWithoutPruner: a target without Pruner gets its changes as
+// planned after a failure.
+func TestRunWithoutPruner(t *testing.T) {
+	p := &plan.Plan{Changes: []plan.Change{
+		ch(plan.Create, plan.KindUser, "bob"),
+		group(plan.Create, "ops", "id-bob"),
+	}}
+	tg := &fakeTarget{fail: map[string]error{"bob": errors.New("no")}}
+	res, _ := apply.Run(context.Background(), p, tg, &fakeRecorder{}, apply.Options{})
+	if len(res.Degraded) != 0 || res.Done[plan.Create] != 1 {
+		t.Errorf("Degraded %v, Done %v; want ops applied as planned", res.Degraded, res.Done)
 	}
 }

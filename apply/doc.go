@@ -6,13 +6,40 @@
 // another state lineage or an older serial, with another configuration,
 // for another target. [Run] then executes the plan's changes in phases:
 // creates, adoptions, renames and updates of users, then of groups, then
-// deletes of groups, then of users. Within a phase up to
-// Options.Parallelism changes run at once.
+// deletes of groups, then of users.
 //
 // Every change that succeeds is recorded through the [Recorder] (the
 // state) before Run counts it done, so a crash at any point leaves a state
 // that tells the truth. A change that fails does not stop the others; Run
 // returns every failure.
+//
+// # Concurrency
+//
+// Within a phase, Run sends changes as a window allows, which it adapts
+// to the target as TCP does: additive increase, multiplicative decrease.
+// The window starts at the target's [ParallelismAdvisor] advice, else at
+// Options.Parallelism, which it never exceeds (--parallelism is the
+// ceiling). It grows by one change for every window's worth of changes
+// that succeed while the target's [ContentionReporter] counter stays
+// still, and halves, down to one change, when the counter has risen: a
+// serializable database that refuses overlapping writes, a 429 or a 503.
+// Only a change started after the last halving can halve it again, so one
+// burst of conflicts among the changes in flight halves it once. The
+// window carries over from phase to phase. A target that reports no
+// contention keeps the window at the ceiling: a fixed bound, as before
+// the window existed. Window changes are logged at debug level.
+//
+// # Failures and their dependents
+//
+// When a create fails, the changes of the later phases that refer to the
+// object (a group to a member that was not created) still run: Run asks
+// the target's [Pruner] for the change without those references and sends
+// that. Such a change is counted done, recorded as usual and listed in
+// Result.Degraded with the names of what it left out; the next plan finds
+// the group short of the member and adds it once the member exists.
+// Failures of the same phase are not left out (the changes run side by
+// side), nor are failed updates (their objects exist). A target without a
+// Pruner gets its changes as planned.
 //
 // # Caveats
 //

@@ -24,7 +24,7 @@ func allowDeletesFlag() cli.Flag {
 }
 
 func parallelismFlag() cli.Flag {
-	return &cli.IntFlag{Name: "parallelism", Value: 10, EnvVars: []string{"LDAPPLY_PARALLELISM"}, Usage: "changes in flight at once within a phase"}
+	return &cli.IntFlag{Name: "parallelism", Value: 10, EnvVars: []string{"LDAPPLY_PARALLELISM"}, Usage: "the most changes in flight at once; apply sends fewer while the target reports contention (conflicts, 429, 503) and grows back towards this"}
 }
 
 func ignoreDriftFlag() cli.Flag {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -90,6 +91,7 @@ func (a *applyRun) run(ctx context.Context, load func(*state.Snapshot) (*plan.Pl
 		run.Counts[act.String()] = n
 	}
 	run.Counts["failed"] = len(res.Failed)
+	run.Counts["degraded"] = len(res.Degraded)
 	run.Counts["skipped"] = res.Skipped
 	switch {
 	case applyErr == nil:
@@ -115,17 +117,62 @@ func (a *applyRun) run(ctx context.Context, load func(*state.Snapshot) (*plan.Pl
 		}
 		return res, nil
 	case errors.Is(applyErr, context.Canceled):
-		fmt.Fprintf(a.out, "Apply interrupted: %s; %d not started. Run plan again to see what is left.\n", summary, res.Skipped)
+		fmt.Fprintf(a.out, "Apply interrupted: %s; %s%d not started. Run plan again to see what is left.\n", summary, failedAndDegraded(res, false), res.Skipped)
+		listOutcomes(a.out, res)
 		done := 0
 		for _, n := range res.Done {
 			done += n
 		}
 		return res, &codeError{code: exitInterrupted, err: fmt.Errorf("apply interrupted; the state records the %d changes that were made", done)}
 	default:
-		fmt.Fprintf(a.out, "Apply failed: %s; %d failed, %d not started.\n", summary, len(res.Failed), res.Skipped)
+		fmt.Fprintf(a.out, "Apply failed: %s; %s%d not started.\n", summary, failedAndDegraded(res, true), res.Skipped)
+		listOutcomes(a.out, res)
 		return res, fmt.Errorf("apply: %w\nThe state records what succeeded; fix the cause and run plan again", applyErr)
 	}
 }
+
+// failedAndDegraded counts the failed and the degraded changes for the
+// summary line, "" when there are none and always is false.
+func failedAndDegraded(res *apply.Result, always bool) string {
+	if !always && len(res.Failed) == 0 && len(res.Degraded) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d failed, %d degraded (written without what failed), ", len(res.Failed), len(res.Degraded))
+}
+
+// listOutcomes names the failed changes (their errors follow on stderr)
+// and the degraded ones with what each left out, at most maxListed of
+// each.
+func listOutcomes(w io.Writer, res *apply.Result) {
+	list := func(title string, n int, line func(i int) string) {
+		if n == 0 {
+			return
+		}
+		fmt.Fprintln(w, title)
+		for i := range min(n, maxListed) {
+			fmt.Fprintf(w, "  %s\n", line(i))
+		}
+		if n > maxListed {
+			fmt.Fprintf(w, "  and %d more (the log names each)\n", n-maxListed)
+		}
+	}
+	list("Failed:", len(res.Failed), func(i int) string {
+		c := res.Failed[i].Change
+		return fmt.Sprintf("%s %s %s", c.Action, c.Kind, c.Name())
+	})
+	list("Degraded (the next plan adds what they left out once it exists):", len(res.Degraded), func(i int) string {
+		d := res.Degraded[i]
+		without := strings.Join(d.Without[:min(len(d.Without), maxListed)], ", ")
+		if n := len(d.Without) - maxListed; n > 0 {
+			without += fmt.Sprintf(" and %d more", n)
+		}
+		return fmt.Sprintf("%s %s %s, without %s", d.Change.Action, d.Change.Kind, d.Change.Name(), without)
+	})
+}
+
+// maxListed bounds each list of listOutcomes, and the names of what a
+// degraded change left out.
+const maxListed = 20
 
 func newApplyRun(c *cli.Context, cfg *Config, operation string, log *slog.Logger) (*applyRun, error) {
 	tgt, err := newTarget(cfg, log)

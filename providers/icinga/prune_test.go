@@ -1,0 +1,193 @@
+package icinga_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ldapply/ldapply/apply"
+	"github.com/ldapply/ldapply/fixtures/icingasim"
+	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers/icinga"
+)
+
+// bindings is an apply.Recorder that keeps the bindings in memory.
+type bindings struct {
+	mu sync.Mutex
+	plan.Bindings
+}
+
+func (b *bindings) Put(x plan.Binding) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.Add(x)
+	return nil
+}
+
+func (b *bindings) Remove(k plan.Kind, key string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.Bindings[k], key)
+	return nil
+}
+
+func newProvider(t *testing.T) (*icinga.Provider, *icingasim.Server) {
+	t.Helper()
+	srv, base := icingasim.Start(t, icingasim.Options{})
+	cfg := icinga.Config{URL: base, Username: "icinga", Password: "icinga"}
+	if err := cfg.Resolve("inetorgperson"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := icinga.New(cfg, "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, srv
+}
+
+func entry(rdn, key string, members ...string) *plan.Entry {
+	dn := rdn + ",dc=example,dc=com"
+	e := &plan.Entry{DN: dn, NormDN: dn, Key: key, Attrs: map[string][]string{}, Members: plan.NewDNs(members...)}
+	name := strings.SplitN(rdn, "=", 2)[1]
+	if len(members) > 0 {
+		e.Attrs["cn"] = []string{name}
+	} else {
+		e.Attrs["uid"], e.Attrs["cn"], e.Attrs["mail"] = []string{name}, []string{name}, []string{name + "@example.com"}
+	}
+	return e
+}
+
+// directory is alice and bob, both in ops and in dev.
+func directory() *plan.Directory {
+	alice, bob := entry("uid=alice", "k-alice"), entry("uid=bob", "k-bob")
+	return &plan.Directory{Users: []*plan.Entry{alice, bob}, Groups: []*plan.Entry{
+		entry("cn=ops", "k-ops", alice.NormDN, bob.NormDN),
+		entry("cn=dev", "k-dev", alice.NormDN, bob.NormDN),
+	}}
+}
+
+// TestPruneApply: a contact whose create fails is left out of the new
+// group and of the group update that hold it; both are written with the
+// others, and the next plan adds it, after which nothing is left to do.
+func TestPruneApply(t *testing.T) {
+	p, srv := newProvider(t)
+	ctx := context.Background()
+	aliceID, bobID := p.ContactID("k-alice", "alice"), p.ContactID("k-bob", "bob")
+	devID := p.GroupID("k-dev", "dev")
+	// dev exists already, with alice; ldapply manages it.
+	srv.Seed([]icingasim.Contact{{ID: aliceID, FullName: "alice", Username: ptr("alice"), DefaultChannel: icingasim.DefaultChannelID,
+		Addresses: map[string]string{"email": "alice@example.com"}}}, []icingasim.Group{{ID: devID, Name: "dev", Users: []string{aliceID}}})
+	rec := &bindings{Bindings: plan.Bindings{}}
+	rec.Add(plan.Binding{Kind: plan.KindUser, Key: "k-alice", ID: aliceID, Name: "alice"})
+	rec.Add(plan.Binding{Kind: plan.KindGroup, Key: "k-dev", ID: devID, Name: "dev"})
+	pl, err := p.Plan(ctx, directory(), rec.Bindings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Inject(icingasim.Fault{Method: "PUT", Path: "contacts/" + bobID, Status: 422, Message: "Invalid request body: simulated", Count: 1})
+	res, err := apply.Run(ctx, pl, p, rec, apply.Options{})
+	if err == nil || len(res.Failed) != 1 || res.Failed[0].Change.ID != bobID {
+		t.Fatalf("Run = %v, failed %v; want bob's create alone to fail", err, res.Failed)
+	}
+	var degraded []string
+	for _, d := range res.Degraded {
+		degraded = append(degraded, d.Change.Name()+" without "+strings.Join(d.Without, ","))
+	}
+	slices.Sort(degraded)
+	if d := cmp.Diff([]string{"dev without bob", "ops without bob"}, degraded); d != "" {
+		t.Errorf("degraded (-want +got):\n%s", d)
+	}
+	for _, g := range srv.Groups() {
+		if !slices.Equal(g.Users, []string{aliceID}) {
+			t.Errorf("group %s holds %v, want alice alone", g.Name, g.Users)
+		}
+	}
+	if _, ok := rec.Bindings[plan.KindGroup]["k-ops"]; !ok {
+		t.Error("the degraded create of ops was not recorded")
+	}
+
+	// The fault is spent: the next plan creates bob and adds him.
+	pl, err = p.Plan(ctx, directory(), rec.Bindings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range pl.Changes {
+		got = append(got, c.Action.String()+" "+c.Name())
+	}
+	slices.Sort(got)
+	if d := cmp.Diff([]string{"create bob", "update dev", "update ops"}, got); d != "" {
+		t.Errorf("second plan (-want +got):\n%s", d)
+	}
+	if _, err := apply.Run(ctx, pl, p, rec, apply.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range srv.Groups() {
+		if !slices.Equal(g.Users, sorted(aliceID, bobID)) {
+			t.Errorf("group %s holds %v, want alice and bob", g.Name, g.Users)
+		}
+	}
+	if pl, err = p.Plan(ctx, directory(), rec.Bindings); err != nil || len(pl.Changes) != 0 {
+		t.Errorf("third plan: %v, %d changes; want none", err, len(pl.Changes))
+	}
+}
+
+// TestPrune covers Prune on its own: a contact's groups, a change that
+// names nothing that failed, a delete, and a broken payload.
+func TestPrune(t *testing.T) {
+	p, _ := newProvider(t)
+	failed := map[string]bool{"g-failed": true, "c-failed": true}
+
+	contact := &plan.Change{Action: plan.Update, Kind: plan.KindUser, ID: "c1",
+		Payload: json.RawMessage(`{"id":"c1","full_name":"C","username":"c","default_channel":"ch","groups":["g-failed","g-ok"],"addresses":{"email":"c@x"}}`)}
+	pruned, left, err := p.Prune(contact, failed)
+	if err != nil || !slices.Equal(left, []string{"g-failed"}) {
+		t.Fatalf("Prune of a contact = %v, %v", left, err)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(pruned.Payload, &body); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"id": "c1", "full_name": "C", "username": "c", "default_channel": "ch", "groups": []any{"g-ok"}, "addresses": map[string]any{"email": "c@x"}}
+	if d := cmp.Diff(want, body); d != "" {
+		t.Errorf("pruned contact payload (-want +got):\n%s", d)
+	}
+	if !strings.Contains(string(contact.Payload), "g-failed") {
+		t.Error("Prune modified the change it was given")
+	}
+
+	group := &plan.Change{Action: plan.Create, Kind: plan.KindGroup, ID: "g1",
+		After:   &plan.Object{Kind: plan.KindGroup, ID: "g1", Name: "g", Lists: map[string][]string{"members": {"c-failed"}}},
+		Payload: json.RawMessage(`{"id":"g1","name":"g","users":["c-failed"]}`)}
+	pruned, left, err = p.Prune(group, failed)
+	if err != nil || !slices.Equal(left, []string{"c-failed"}) || string(pruned.Payload) != `{"id":"g1","name":"g","users":[]}` ||
+		len(pruned.After.Lists["members"]) != 0 || len(group.After.Lists["members"]) != 1 {
+		t.Errorf("Prune of a group whose only member failed = %s, %v, %v; want users [] and the planned change untouched", pruned.Payload, left, err)
+	}
+
+	for name, c := range map[string]*plan.Change{
+		"no reference": {Action: plan.Update, Kind: plan.KindGroup, ID: "g2", Payload: json.RawMessage(`{"id":"g2","name":"g","users":["c-ok"]}`)},
+		"delete":       {Action: plan.Delete, Kind: plan.KindUser, ID: "c-failed"},
+		"adoption":     {Action: plan.Adopt, Kind: plan.KindUser, ID: "c2"},
+	} {
+		if got, left, err := p.Prune(c, failed); got != c || left != nil || err != nil {
+			t.Errorf("%s: Prune = %v, %v, %v; want the change itself", name, got, left, err)
+		}
+	}
+	broken := &plan.Change{Action: plan.Create, Kind: plan.KindGroup, ID: "g3", Payload: json.RawMessage(`{"users":"c-failed"}`)}
+	if _, _, err := p.Prune(broken, failed); err == nil || !strings.Contains(err.Error(), "run plan again") {
+		t.Errorf("Prune of a broken payload: %v", err)
+	}
+}
+
+func ptr(s string) *string { return &s }
+
+func sorted(ids ...string) []string {
+	slices.Sort(ids)
+	return ids
+}
