@@ -15,16 +15,17 @@ import (
 // a user and of a group, adding and removing a member. Each ends
 // converged, with the target equal to the directory and the ids of the
 // objects kept.
-func SeedCases(t *testing.T, e *Env) {
+func SeedCases(t *testing.T, h Harness) {
+	e := NewEnv(t, h)
 	first := e.Sync()
 	WantChanges(t, first, "create user alice", "create user bob", "create user carol", "create user dave", "create user erin",
 		"create user frank", "create user grace", "create group ops", "create group dev", "create group all-staff")
 
-	t.Run("add_user", func(t *testing.T) {
+	e.Run(t, "add_user", func(t *testing.T) {
 		e.LDIF(userLDIF("ivan", "Ivan", "Ivanov"))
 		WantChanges(t, e.Sync(), "create user ivan")
 	})
-	t.Run("modify_user", func(t *testing.T) {
+	e.Run(t, "modify_user", func(t *testing.T) {
 		before := e.Find(plan.KindUser, "bob")
 		e.LDIF(`dn: uid=bob,ou=people,dc=example,dc=com
 changetype: modify
@@ -46,7 +47,7 @@ description: Night shift
 			t.Errorf("bob's id changed from %s to %s", before.ID, after.ID)
 		}
 	})
-	t.Run("rename_user", func(t *testing.T) {
+	e.Run(t, "rename_user", func(t *testing.T) {
 		before := e.Find(plan.KindUser, "carol")
 		e.LDIF("dn: uid=carol,ou=people,dc=example,dc=com\nchangetype: modrdn\nnewrdn: uid=caroline\ndeleteoldrdn: 1\n")
 		WantChanges(t, e.Sync(), "rename user caroline")
@@ -54,11 +55,11 @@ description: Night shift
 			t.Errorf("caroline has id %s, want carol's %s", after.ID, before.ID)
 		}
 	})
-	t.Run("delete_user", func(t *testing.T) {
+	e.Run(t, "delete_user", func(t *testing.T) {
 		e.LDIF("dn: uid=ivan,ou=people,dc=example,dc=com\nchangetype: delete\n")
 		WantChanges(t, e.Sync(), "delete user ivan")
 	})
-	t.Run("add_group", func(t *testing.T) {
+	e.Run(t, "add_group", func(t *testing.T) {
 		e.LDIF(`dn: cn=sre,ou=groups,dc=example,dc=com
 objectClass: groupOfNames
 cn: sre
@@ -68,7 +69,7 @@ member: uid=dave,ou=people,dc=example,dc=com
 `)
 		WantChanges(t, e.Sync(), "create group sre")
 	})
-	t.Run("modify_group", func(t *testing.T) {
+	e.Run(t, "modify_group", func(t *testing.T) {
 		e.LDIF(`dn: cn=dev,ou=groups,dc=example,dc=com
 changetype: modify
 add: member
@@ -84,7 +85,7 @@ description: Developers
 			WantChanges(t, e.Sync(), "update group dev")
 		}
 	})
-	t.Run("rename_group", func(t *testing.T) {
+	e.Run(t, "rename_group", func(t *testing.T) {
 		before := e.Find(plan.KindGroup, "sre")
 		e.LDIF("dn: cn=sre,ou=groups,dc=example,dc=com\nchangetype: modrdn\nnewrdn: cn=site-reliability\ndeleteoldrdn: 1\n")
 		WantChanges(t, e.Sync(), "rename group site-reliability")
@@ -92,16 +93,16 @@ description: Developers
 			t.Errorf("site-reliability has id %s, want sre's %s", after.ID, before.ID)
 		}
 	})
-	t.Run("delete_group", func(t *testing.T) {
+	e.Run(t, "delete_group", func(t *testing.T) {
 		e.LDIF("dn: cn=site-reliability,ou=groups,dc=example,dc=com\nchangetype: delete\n")
 		WantChanges(t, e.Sync(), "delete group site-reliability")
 		// Converged checked that its members alice and dave are still there.
 	})
-	t.Run("add_member", func(t *testing.T) {
+	e.Run(t, "add_member", func(t *testing.T) {
 		e.LDIF("dn: cn=ops,ou=groups,dc=example,dc=com\nchangetype: modify\nadd: member\nmember: uid=dave,ou=people,dc=example,dc=com\n-\n")
 		WantChanges(t, e.Sync(), "update group ops")
 	})
-	t.Run("remove_member", func(t *testing.T) {
+	e.Run(t, "remove_member", func(t *testing.T) {
 		e.LDIF("dn: cn=ops,ou=groups,dc=example,dc=com\nchangetype: modify\ndelete: member\nmember: uid=alice,ou=people,dc=example,dc=com\n-\n")
 		if e.H.Flatten {
 			// alice was in all-staff through ops alone.
@@ -116,7 +117,8 @@ description: Developers
 // adopts every object where it is, at the id derived from its key or
 // found by its key, and creates none; after the apply the target holds
 // each object once, at the same id.
-func AdoptAfterLostState(t *testing.T, e *Env) {
+func AdoptAfterLostState(t *testing.T, h Harness) {
+	e := NewEnv(t, h)
 	e.Sync()
 	before := e.Sim.Objects()
 	e.State = state.File{Path: e.T.TempDir() + "/new.state"}
@@ -150,7 +152,8 @@ func AdoptAfterLostState(t *testing.T, e *Env) {
 // hand-made users and groups (a managed user in a hand-made group
 // included), a hand-made member of a managed group, and a property it
 // does not map.
-func Unmanaged(t *testing.T, e *Env) {
+func Unmanaged(t *testing.T, h Harness) {
+	e := NewEnv(t, h)
 	e.Sync()
 	u := e.H.Unmanaged
 	e.Sim.Set(u.Kind, u.Object, u.Name, u.Values[0])
@@ -211,7 +214,8 @@ func (e *Env) expectProp(kind plan.Kind, name, prop, value string) {
 // changes, between the plan and its apply: the apply refuses, with a
 // message naming the object and saying to plan again, and writes
 // nothing to it; a new plan fixes the object.
-func DriftBetweenPlanAndApply(t *testing.T, e *Env) {
+func DriftBetweenPlanAndApply(t *testing.T, h Harness) {
+	e := NewEnv(t, h)
 	e.Sync()
 	m := e.H.Managed
 	e.Sim.Set(m.Kind, m.Object, m.Name, m.Values[0])
@@ -233,6 +237,14 @@ func DriftBetweenPlanAndApply(t *testing.T, e *Env) {
 	WantChanges(t, e.Sync(), "update "+string(m.Kind)+" "+m.Object)
 }
 
+// faultCase is one change made while requests of class op fail.
+type faultCase struct {
+	name   string
+	op     Op
+	change func(e *Env)
+	want   string // the plan's one change
+}
+
 // transient is a fault that fails four requests in a row with 503
 // and asks for the retry at once (the suite must stay fast).
 var transient = fault.Fault{Status: 503, Message: "Service Unavailable", RetryAfter: "0", Count: 4}
@@ -240,36 +252,28 @@ var transient = fault.Fault{Status: 503, Message: "Service Unavailable", RetryAf
 // Transient fails four requests in a row with 503, on reads, on the
 // write of each kind of change, and on login: with five attempts in all
 // for a request that is safe to repeat, each run succeeds.
-func Transient(t *testing.T, e *Env) {
-	e.Sync()
-	m := e.H.Managed
-	t.Run("read", func(t *testing.T) {
-		e.Sim.Set(m.Kind, m.Object, m.Name, m.Values[0])
-		e.Sim.Fault(Read, transient)
-		WantChanges(t, e.Sync(), "update "+string(m.Kind)+" "+m.Object)
-	})
-	t.Run("update", func(t *testing.T) {
-		e.Sim.Set(m.Kind, m.Object, m.Name, m.Values[1])
-		e.Sim.Fault(Update, transient)
-		WantChanges(t, e.Sync(), "update "+string(m.Kind)+" "+m.Object)
-	})
-	if e.H.Directory {
-		t.Run("create", func(t *testing.T) {
-			e.LDIF(userLDIF("heidi", "Heidi", "Hill"))
-			e.Sim.Fault(Create, transient)
-			WantChanges(t, e.Sync(), "create user heidi")
-		})
-		t.Run("delete", func(t *testing.T) {
-			e.LDIF("dn: uid=heidi,ou=people,dc=example,dc=com\nchangetype: delete\n")
-			e.Sim.Fault(Delete, transient)
-			WantChanges(t, e.Sync(), "delete user heidi")
-		})
+func Transient(t *testing.T, h Harness) {
+	m := h.Managed
+	update := "update " + string(m.Kind) + " " + m.Object
+	cases := []faultCase{
+		{"read", Read, func(e *Env) { e.Sim.Set(m.Kind, m.Object, m.Name, m.Values[0]) }, update},
+		{"update", Update, func(e *Env) { e.Sim.Set(m.Kind, m.Object, m.Name, m.Values[0]) }, update},
 	}
-	if e.H.Login {
-		t.Run("login", func(t *testing.T) {
-			e.Sim.Set(m.Kind, m.Object, m.Name, m.Values[0])
-			e.Sim.Fault(Login, transient)
-			WantChanges(t, e.Sync(), "update "+string(m.Kind)+" "+m.Object)
+	if h.Directory {
+		cases = append(cases,
+			faultCase{"create", Create, func(e *Env) { e.LDIF(userLDIF("heidi", "Heidi", "Hill")) }, "create user heidi"},
+			faultCase{"delete", Delete, func(e *Env) { e.LDIF("dn: uid=grace,ou=people,dc=example,dc=com\nchangetype: delete\n") }, "delete user grace"})
+	}
+	if h.Login {
+		cases = append(cases, faultCase{"login", Login, func(e *Env) { e.Sim.Set(m.Kind, m.Object, m.Name, m.Values[0]) }, update})
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := NewEnv(t, h)
+			e.Sync()
+			c.change(e)
+			e.Sim.Fault(c.op, transient)
+			WantChanges(t, e.Sync(), c.want)
 		})
 	}
 }
@@ -278,28 +282,30 @@ func Transient(t *testing.T, e *Env) {
 // the answer (a 502, or the connection dropped): either the apply
 // succeeds, or it fails that change and the next plan finishes it;
 // either way the object is there once, as desired.
-func LostAnswer(t *testing.T, e *Env) {
-	e.Sync()
-	m := e.H.Managed
-	for i, lost := range []struct {
+func LostAnswer(t *testing.T, h Harness) {
+	m := h.Managed
+	for _, lost := range []struct {
 		name string
 		f    fault.Fault
 	}{
 		{"502", fault.Fault{Status: 502, Message: "Bad Gateway", AfterWrite: true, Count: 1}},
 		{"drop", fault.Fault{Drop: true, AfterWrite: true, Count: 1}},
 	} {
-		if e.H.Directory {
+		if h.Directory {
 			t.Run("create_"+lost.name, func(t *testing.T) {
-				uid := "lost" + lost.name
-				e.LDIF(userLDIF(uid, "Lost", "Answer"))
+				e := NewEnv(t, h)
+				e.Sync()
+				e.LDIF(userLDIF("heidi", "Heidi", "Hill"))
 				e.Sim.Fault(Create, lost.f)
-				e.applyAndFinish(t, "create user "+uid)
+				e.applyAndFinish("create user heidi")
 			})
 		}
 		t.Run("update_"+lost.name, func(t *testing.T) {
-			e.Sim.Set(m.Kind, m.Object, m.Name, m.Values[i%len(m.Values)])
+			e := NewEnv(t, h)
+			e.Sync()
+			e.Sim.Set(m.Kind, m.Object, m.Name, m.Values[0])
 			e.Sim.Fault(Update, lost.f)
-			e.applyAndFinish(t, "update "+string(m.Kind)+" "+m.Object)
+			e.applyAndFinish("update " + string(m.Kind) + " " + m.Object)
 		})
 	}
 }
@@ -307,12 +313,12 @@ func LostAnswer(t *testing.T, e *Env) {
 // applyAndFinish plans (the plan must hold want alone) and applies; a
 // failed apply is followed by one more plan and apply, which must
 // succeed. It ends converged.
-func (e *Env) applyAndFinish(t *testing.T, want string) {
-	t.Helper()
+func (e *Env) applyAndFinish(want string) {
+	e.T.Helper()
 	p := e.MustPlan()
-	WantChanges(t, p, want)
+	WantChanges(e.T, p, want)
 	if _, err := e.Apply(p); err != nil {
-		t.Logf("apply after a lost answer failed, as it may: %v", err)
+		e.T.Logf("apply after a lost answer failed, as it may: %v", err)
 		e.MustApply(e.MustPlan())
 	}
 	e.Converged()
@@ -321,8 +327,9 @@ func (e *Env) applyAndFinish(t *testing.T, want string) {
 // Contention runs a first sync at Parallelism against a target that
 // answers contending writes the way the real one does (Harness.Contend):
 // no change fails, and the target equals the directory.
-func Contention(t *testing.T, e *Env) {
-	e.H.Contend(e.Sim)
+func Contention(t *testing.T, h Harness) {
+	e := NewEnv(t, h)
+	h.Contend(e.Sim)
 	p := e.MustPlan()
 	res, err := e.Apply(p)
 	if err != nil {

@@ -144,6 +144,16 @@ func NewEnv(t *testing.T, h Harness) *Env {
 	return e
 }
 
+// Run runs fn as subtest name of t, with e reporting to the subtest.
+func (e *Env) Run(t *testing.T, name string, fn func(t *testing.T)) {
+	t.Run(name, func(sub *testing.T) {
+		parent := e.T
+		e.T = sub
+		defer func() { e.T = parent }()
+		fn(sub)
+	})
+}
+
 // LDIF changes the directory.
 func (e *Env) LDIF(s string) {
 	e.T.Helper()

@@ -129,10 +129,11 @@ type Harness struct {
 
 // Run runs every case that applies to h, each in its own subtest
 // against a fresh simulator and, for Directory targets, a fresh slapd.
+// Each case is also exported on its own.
 func Run(t *testing.T, h Harness) {
 	for _, c := range []struct {
 		name      string
-		fn        func(*testing.T, *Env)
+		fn        func(*testing.T, Harness)
 		directory bool
 	}{
 		{"SeedCases", SeedCases, true},
@@ -149,6 +150,6 @@ func Run(t *testing.T, h Harness) {
 		if c.name == "Contention" && h.Contend == nil {
 			continue
 		}
-		t.Run(c.name, func(t *testing.T) { c.fn(t, NewEnv(t, h)) })
+		t.Run(c.name, func(t *testing.T) { c.fn(t, h) })
 	}
 }

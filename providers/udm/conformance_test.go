@@ -1,0 +1,166 @@
+package udm_test
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ldapply/ldapply/fixtures/fault"
+	"github.com/ldapply/ldapply/fixtures/udmsim"
+	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers/ldap"
+	"github.com/ldapply/ldapply/providers/providertest"
+	"github.com/ldapply/ldapply/providers/udm"
+)
+
+// TestConformance runs the provider conformance suite against the UDM
+// REST simulator.
+func TestConformance(t *testing.T) {
+	providertest.Run(t, providertest.Harness{
+		Start:      startUDM,
+		Directory:  true,
+		UserProps:  map[string]string{"mailPrimaryAddress": "mail", "firstname": "givenName", "lastname": "sn", "description": "description"},
+		GroupProps: map[string]string{"description": "description"},
+		// The target id is the source key, written to the key property.
+		DerivedID: func(_ plan.Kind, key string) string { return key },
+		Managed:   providertest.Prop{Kind: plan.KindUser, Object: "bob", Name: "mailPrimaryAddress", Values: []string{"bob@elsewhere.example", "bob@drift.example"}},
+		Unmanaged: providertest.Prop{Kind: plan.KindUser, Object: "bob", Name: "title", Values: []string{"Boss"}},
+		ErrDrift:  udm.ErrDrift,
+		Contend:   contendLikeUCSUnderLoad,
+	})
+}
+
+const (
+	udmUser, udmPassword = "svc-udm", "udm-Secret-17"
+	userOU               = "cn=synced-users,dc=ucs,dc=test"
+	groupOU              = "cn=synced-groups,dc=ucs,dc=test"
+)
+
+func startUDM(t *testing.T, _ ldap.Config) *providertest.Sim {
+	sim, url := udmsim.Start(t, udmsim.Options{Users: map[string]string{udmUser: udmPassword}})
+	find := func(kind plan.Kind, name string) *udmsim.Object {
+		typ, prop := udmsim.Users, "username"
+		if kind == plan.KindGroup {
+			typ, prop = udmsim.Groups, "name"
+		}
+		o := sim.Find(typ, prop, name)
+		if o == nil {
+			t.Fatalf("udmsim has no %s %s", typ, name)
+		}
+		return o
+	}
+	return &providertest.Sim{
+		New: func() providertest.Provider {
+			cfg := udm.Config{URL: url, Username: udmUser, Password: udmPassword, UserOU: userOU, GroupOU: groupOU,
+				UserProperties: map[string]string{"username": "{{ .uid }}", "firstname": "{{ .givenName }}", "lastname": "{{ or .sn .uid }}",
+					"mailPrimaryAddress": "{{ .mail }}", "description": "{{ .description }}"},
+				GroupProperties: map[string]string{"name": "{{ .cn }}", "description": "{{ .description }}"}}
+			if err := cfg.Resolve("inetorgperson"); err != nil {
+				t.Fatal(err)
+			}
+			p, err := udm.New(cfg, "test", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		},
+		Objects: func() []providertest.Object { return udmObjects(sim) },
+		Seed: func(o providertest.Object) {
+			if o.Kind == plan.KindUser {
+				sim.Seed(udmsim.Users, userOU, map[string]any{"username": o.Name, "lastname": "Made by hand", "mailPrimaryAddress": o.Name + "@hand.example.com"})
+				return
+			}
+			var dns []string
+			for _, m := range o.Members {
+				dns = append(dns, find(plan.KindUser, m).DN)
+			}
+			sim.Seed(udmsim.Groups, groupOU, map[string]any{"name": o.Name, "users": dns, "description": "Made by hand"})
+		},
+		AddMember: func(group, member string) {
+			g := find(plan.KindGroup, group)
+			sim.Modify(g.DN, map[string]any{"users": append(dnList(g.Properties["users"]), find(plan.KindUser, member).DN)})
+		},
+		Set: func(kind plan.Kind, name, prop, value string) {
+			sim.Modify(find(kind, name).DN, map[string]any{prop: value})
+		},
+		Fault: func(op providertest.Op, f fault.Fault) {
+			f.Method = map[providertest.Op]string{providertest.Read: http.MethodGet, providertest.Create: http.MethodPost,
+				providertest.Update: http.MethodPut, providertest.Delete: http.MethodDelete}[op]
+			if f.Method == "" {
+				t.Fatalf("UDM has no %s requests", op)
+			}
+			sim.Inject(f)
+		},
+	}
+}
+
+// udmObjects returns the users and groups under the configured
+// containers as neutral objects: the id is the key property's value
+// (the DN when it has none), the props every single-valued property.
+func udmObjects(sim *udmsim.Server) []providertest.Object {
+	names := map[string]string{} // lower-case DN -> name
+	var out []providertest.Object
+	for _, kind := range []plan.Kind{plan.KindUser, plan.KindGroup} {
+		typ, ou, nameProp := udmsim.Users, userOU, "username"
+		if kind == plan.KindGroup {
+			typ, ou, nameProp = udmsim.Groups, groupOU, "name"
+		}
+		for _, o := range sim.Objects(typ) {
+			names[strings.ToLower(o.DN)] = o.Properties[nameProp].(string)
+			if !strings.EqualFold(o.Position, ou) {
+				continue
+			}
+			obj := providertest.Object{Kind: kind, ID: o.DN, Name: names[strings.ToLower(o.DN)], Props: map[string]string{}}
+			for k, v := range o.Properties {
+				if s, ok := v.(string); ok && s != "" {
+					obj.Props[k] = s
+				}
+			}
+			if key := obj.Props[udm.DefaultKeyProperty]; key != "" {
+				obj.ID = key
+			}
+			out = append(out, obj)
+		}
+	}
+	for i := range out {
+		o := &out[i]
+		if o.Kind != plan.KindGroup {
+			continue
+		}
+		g := sim.Find(udmsim.Groups, "name", o.Name)
+		for _, list := range []string{"users", "nestedGroup"} {
+			for _, dn := range dnList(g.Properties[list]) {
+				o.Members = append(o.Members, names[strings.ToLower(dn)])
+			}
+		}
+		slices.Sort(o.Members)
+	}
+	return out
+}
+
+// dnList returns a list property's DNs.
+func dnList(v any) []string {
+	switch l := v.(type) {
+	case []string:
+		return slices.Clone(l)
+	case []any:
+		var out []string
+		for _, x := range l {
+			out = append(out, x.(string))
+		}
+		return out
+	}
+	return nil
+}
+
+// contendLikeUCSUnderLoad makes writes fail the way a busy UCS answers
+// them: 503 with a Retry-After (UCS sends 15 seconds; 0 keeps the
+// suite fast), two runs of three on the creates and one on the updates.
+func contendLikeUCSUnderLoad(s *providertest.Sim) {
+	busy := fault.Fault{Status: http.StatusServiceUnavailable, Message: "Service Unavailable", RetryAfter: "0", Count: 3}
+	s.Fault(providertest.Create, busy)
+	s.Fault(providertest.Update, busy)
+	busy.Skip = 3
+	s.Fault(providertest.Create, busy)
+}
