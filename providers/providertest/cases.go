@@ -1,6 +1,7 @@
 package providertest
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -86,16 +87,18 @@ description: Developers
 		}
 	})
 	e.Run(t, "rename_group", func(t *testing.T) {
-		before := e.Find(plan.KindGroup, "sre")
-		e.LDIF("dn: cn=sre,ou=groups,dc=example,dc=com\nchangetype: modrdn\nnewrdn: cn=site-reliability\ndeleteoldrdn: 1\n")
-		WantChanges(t, e.Sync(), "rename group site-reliability")
-		if after := e.Find(plan.KindGroup, "site-reliability"); after.ID != before.ID {
-			t.Errorf("site-reliability has id %s, want sre's %s", after.ID, before.ID)
+		// dev is nested in all-staff: one run renames it, and all-staff
+		// holds it under its new name.
+		before := e.Find(plan.KindGroup, "dev")
+		e.LDIF("dn: cn=dev,ou=groups,dc=example,dc=com\nchangetype: modrdn\nnewrdn: cn=developers\ndeleteoldrdn: 1\n")
+		WantChanges(t, e.Sync(), "rename group developers")
+		if after := e.Find(plan.KindGroup, "developers"); after.ID != before.ID {
+			t.Errorf("developers has id %s, want dev's %s", after.ID, before.ID)
 		}
 	})
 	e.Run(t, "delete_group", func(t *testing.T) {
-		e.LDIF("dn: cn=site-reliability,ou=groups,dc=example,dc=com\nchangetype: delete\n")
-		WantChanges(t, e.Sync(), "delete group site-reliability")
+		e.LDIF("dn: cn=sre,ou=groups,dc=example,dc=com\nchangetype: delete\n")
+		WantChanges(t, e.Sync(), "delete group sre")
 		// Converged checked that its members alice and dave are still there.
 	})
 	e.Run(t, "add_member", func(t *testing.T) {
@@ -115,20 +118,27 @@ description: Developers
 
 // AdoptAfterLostState loses the state after a sync: the next plan
 // adopts every object where it is, at the id derived from its key or
-// found by its key, and creates none; after the apply the target holds
+// found by its key, and creates none; an object changed in the target
+// meanwhile is adopted and set back. After the apply the target holds
 // each object once, at the same id.
 func AdoptAfterLostState(t *testing.T, h Harness) {
 	e := NewEnv(t, h)
 	e.Sync()
 	before := e.Sim.Objects()
-	e.State = state.File{Path: e.T.TempDir() + "/new.state"}
+	m := h.Managed
+	e.Sim.Set(m.Kind, m.Object, m.Name, m.Values[0])
+	e.State = state.File{Path: filepath.Join(t.TempDir(), "new.state")}
 	p := e.MustPlan()
 	if len(p.Changes) != len(before) {
 		t.Errorf("plan after a lost state: %s; want one adoption for each of the %d objects", describe(p), len(before))
 	}
 	for i := range p.Changes {
-		if c := &p.Changes[i]; c.Action != plan.Adopt {
+		c := &p.Changes[i]
+		switch {
+		case c.Action != plan.Adopt:
 			t.Errorf("plan after a lost state wants to %s %s %s; want adopt", c.Action, c.Kind, c.Name())
+		case c.Kind == m.Kind && c.Name() == m.Object && (c.After == nil || c.Before == nil || plan.Equal(c.Before, c.After)):
+			t.Errorf("the adoption of %s %s does not set back %s changed in the target", c.Kind, c.Name(), m.Name)
 		}
 	}
 	e.MustApply(p)
@@ -150,8 +160,10 @@ func AdoptAfterLostState(t *testing.T, h Harness) {
 
 // Unmanaged checks that ldapply leaves alone what it does not manage:
 // hand-made users and groups (a managed user in a hand-made group
-// included), a hand-made member of a managed group, and a property it
-// does not map.
+// included), hand-made members of a managed group (a user, and a group
+// where groups nest), and a property it does not map; they make no
+// plan, survive changes of the objects around them, and survive the
+// deletion of every managed object but one.
 func Unmanaged(t *testing.T, h Harness) {
 	e := NewEnv(t, h)
 	e.Sync()
@@ -170,6 +182,12 @@ func Unmanaged(t *testing.T, h Harness) {
 	e.Seed(Object{Kind: plan.KindUser, Name: "hand"})
 	e.Seed(Object{Kind: plan.KindGroup, Name: "handgroup", Members: []string{"alice", "hand"}})
 	e.Sim.AddMember("ops", "hand")
+	if !e.H.Flatten {
+		e.Sim.AddMember("ops", "handgroup")
+	}
+	if p := e.MustPlan(); len(p.Changes) > 0 {
+		t.Errorf("hand-made objects and members make a plan: %s", describe(p))
+	}
 	e.LDIF(`dn: uid=alice,ou=people,dc=example,dc=com
 changetype: modify
 replace: mail
@@ -187,17 +205,34 @@ changetype: modify
 add: member
 member: uid=dave,ou=people,dc=example,dc=com
 -
+delete: member
+member: uid=bob,ou=people,dc=example,dc=com
+-
 
 dn: uid=erin,ou=people,dc=example,dc=com
 changetype: delete
 `)
 	e.Sync() // checks the hand-made objects are as seeded
-	if ops := e.Find(plan.KindGroup, "ops"); !slices.Contains(ops.Members, "hand") || !slices.Contains(ops.Members, "dave") {
-		t.Errorf("ops has members %v, want dave added and the hand-made hand kept", ops.Members)
+	ops := e.Find(plan.KindGroup, "ops")
+	if !slices.Contains(ops.Members, "hand") || !slices.Contains(ops.Members, "dave") || slices.Contains(ops.Members, "bob") {
+		t.Errorf("ops has members %v, want dave added, bob removed and the hand-made hand kept", ops.Members)
+	}
+	if !e.H.Flatten && !slices.Contains(ops.Members, "handgroup") {
+		t.Errorf("ops has members %v, want the hand-made handgroup kept", ops.Members)
 	}
 	if got := e.Find(u.Kind, u.Object).Props[u.Name]; got != u.Values[0] {
 		t.Errorf("%s %s has %s %q after the sync, want %q as set by hand", u.Kind, u.Object, u.Name, got, u.Values[0])
 	}
+	// Deleting all but alice from the directory deletes no hand-made
+	// object (Converged compares them with what was seeded).
+	var gone strings.Builder
+	for _, dn := range []string{"cn=ops,ou=groups", "cn=dev,ou=groups", "cn=all-staff,ou=groups", "uid=bob,ou=people",
+		"uid=carol,ou=people", "uid=dave,ou=people", "uid=frank,ou=people", "uid=grace,ou=people"} {
+		gone.WriteString("dn: " + dn + ",dc=example,dc=com\nchangetype: delete\n\n")
+	}
+	e.LDIF(gone.String())
+	WantChanges(t, e.Sync(), "delete group ops", "delete group dev", "delete group all-staff", "delete user bob",
+		"delete user carol", "delete user dave", "delete user frank", "delete user grace")
 }
 
 // expectProp records a property set by hand on an object whose state

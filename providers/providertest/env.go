@@ -366,7 +366,12 @@ func sortedSet(s []string) []string {
 // kept), each once.
 func (e *Env) compareDirectory(want, got []Object) {
 	e.T.Helper()
-	handMadeUsers := e.handMade[plan.KindUser]
+	handMade := map[string]bool{}
+	for _, byName := range e.handMade {
+		for name := range byName {
+			handMade[name] = true
+		}
+	}
 	for i, w := range want {
 		if w.Kind != plan.KindGroup {
 			continue
@@ -374,7 +379,7 @@ func (e *Env) compareDirectory(want, got []Object) {
 		for _, g := range got {
 			if g.Kind == plan.KindGroup && g.Name == w.Name {
 				for _, m := range g.Members {
-					if _, ok := handMadeUsers[m]; ok {
+					if handMade[m] {
 						want[i].Members = sortedSet(append(want[i].Members, m))
 					}
 				}

@@ -68,9 +68,11 @@ func startUDM(t *testing.T, _ ldap.Config) *providertest.Sim {
 		Objects: func() []providertest.Object { return udmObjects(sim) },
 		Seed: func(o providertest.Object) {
 			if o.Kind == plan.KindUser {
-				sim.Seed(udmsim.Users, userOU, map[string]any{"username": o.Name, "lastname": "Made by hand", "mailPrimaryAddress": o.Name + "@hand.example.com"})
+				// A UCS-local user, outside user_ou.
+				sim.Seed(udmsim.Users, "cn=users,"+sim.Base(), map[string]any{"username": o.Name, "lastname": "Made by hand", "mailPrimaryAddress": o.Name + "@hand.example.com"})
 				return
 			}
+			// An unbound group in group_ou, which ldapply reads.
 			var dns []string
 			for _, m := range o.Members {
 				dns = append(dns, find(plan.KindUser, m).DN)
@@ -79,6 +81,10 @@ func startUDM(t *testing.T, _ ldap.Config) *providertest.Sim {
 		},
 		AddMember: func(group, member string) {
 			g := find(plan.KindGroup, group)
+			if m := sim.Find(udmsim.Groups, "name", member); m != nil {
+				sim.Modify(g.DN, map[string]any{"nestedGroup": append(dnList(g.Properties["nestedGroup"]), m.DN)})
+				return
+			}
 			sim.Modify(g.DN, map[string]any{"users": append(dnList(g.Properties["users"]), find(plan.KindUser, member).DN)})
 		},
 		Set: func(kind plan.Kind, name, prop, value string) {
@@ -95,20 +101,20 @@ func startUDM(t *testing.T, _ ldap.Config) *providertest.Sim {
 	}
 }
 
-// udmObjects returns the users and groups under the configured
-// containers as neutral objects: the id is the key property's value
-// (the DN when it has none), the props every single-valued property.
+// udmObjects returns the users and groups but the built-in Domain
+// Users as neutral objects: the id is the key property's value (the DN
+// when it has none), the props every single-valued property.
 func udmObjects(sim *udmsim.Server) []providertest.Object {
 	names := map[string]string{} // lower-case DN -> name
 	var out []providertest.Object
 	for _, kind := range []plan.Kind{plan.KindUser, plan.KindGroup} {
-		typ, ou, nameProp := udmsim.Users, userOU, "username"
+		typ, nameProp := udmsim.Users, "username"
 		if kind == plan.KindGroup {
-			typ, ou, nameProp = udmsim.Groups, groupOU, "name"
+			typ, nameProp = udmsim.Groups, "name"
 		}
 		for _, o := range sim.Objects(typ) {
 			names[strings.ToLower(o.DN)] = o.Properties[nameProp].(string)
-			if !strings.EqualFold(o.Position, ou) {
+			if strings.EqualFold(o.DN, sim.DomainUsers()) {
 				continue
 			}
 			obj := providertest.Object{Kind: kind, ID: o.DN, Name: names[strings.ToLower(o.DN)], Props: map[string]string{}}
