@@ -3,6 +3,7 @@ package icinga_test
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -19,8 +20,12 @@ import (
 // TestConformance runs the provider conformance suite against the
 // Icinga simulator.
 func TestConformance(t *testing.T) {
+	providertest.Run(t, harness())
+}
+
+func harness() providertest.Harness {
 	ns := uuid.MustParse(icinga.DefaultNamespace)
-	providertest.Run(t, providertest.Harness{
+	return providertest.Harness{
 		Start:      startIcinga,
 		Directory:  true,
 		Flatten:    true,
@@ -36,7 +41,44 @@ func TestConformance(t *testing.T) {
 		Unmanaged: providertest.Prop{Kind: plan.KindUser, Object: "bob", Name: "webhook", Values: []string{"https://hooks.example.com/bob"}},
 		ErrDrift:  apply.ErrDrift,
 		Contend:   contendLikeTheRealServer,
-	})
+	}
+}
+
+// TestMappingDefaults: with the default mapping a user without a mail
+// address is left out of the plan with a warning naming it, and a
+// user's displayName wins over its cn as the full name.
+func TestMappingDefaults(t *testing.T) {
+	e := providertest.NewEnv(t, harness())
+	e.Sync()
+	e.LDIF(`dn: uid=nomail,ou=people,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: nomail
+cn: No Mail
+sn: Mail
+
+dn: uid=bob,ou=people,dc=example,dc=com
+changetype: modify
+add: displayName
+displayName: Robert Baker
+-
+`)
+	p := e.MustPlan()
+	providertest.WantChanges(t, p, "update user bob")
+	if !slices.ContainsFunc(p.Warnings, func(w string) bool {
+		return strings.Contains(w, "uid=nomail,ou=people,dc=example,dc=com") && strings.Contains(w, "has no email address and is skipped")
+	}) {
+		t.Errorf("plan warnings %q do not say that nomail is skipped for want of an email address", p.Warnings)
+	}
+	e.MustApply(p)
+	if e.Has(plan.KindUser, "nomail") {
+		t.Error("the user without mail was created")
+	}
+	if got := e.Find(plan.KindUser, "bob").Props["full_name"]; got != "Robert Baker" {
+		t.Errorf("bob's full name is %q, want his displayName", got)
+	}
+	if again := e.MustPlan(); len(again.Changes) > 0 {
+		t.Errorf("a plan right after the apply has %d changes", len(again.Changes))
+	}
 }
 
 const icingaUser, icingaPassword = "svc-icinga", "icinga-Secret-42"

@@ -17,8 +17,15 @@ import (
 // TestConformance runs the provider conformance suite against the UDM
 // REST simulator.
 func TestConformance(t *testing.T) {
-	providertest.Run(t, providertest.Harness{
-		Start:      startUDM,
+	providertest.Run(t, harness())
+}
+
+func harness() providertest.Harness {
+	return providertest.Harness{
+		Start: func(t *testing.T, _ ldap.Config) *providertest.Sim {
+			_, s := startUDM(t)
+			return s
+		},
 		Directory:  true,
 		UserProps:  map[string]string{"mailPrimaryAddress": "mail", "firstname": "givenName", "lastname": "sn", "description": "description"},
 		GroupProps: map[string]string{"description": "description"},
@@ -28,7 +35,55 @@ func TestConformance(t *testing.T) {
 		Unmanaged: providertest.Prop{Kind: plan.KindUser, Object: "bob", Name: "title", Values: []string{"Boss"}},
 		ErrDrift:  udm.ErrDrift,
 		Contend:   contendLikeUCSUnderLoad,
-	})
+	}
+}
+
+// TestPlacement: users and groups are created in user_ou and group_ou
+// with the name as RDN, a rename moves the DN, the key property holds
+// the source key, and mailPrimaryAddress is written lower-cased, as UCS
+// stores it.
+func TestPlacement(t *testing.T) {
+	var sim *udmsim.Server
+	h := harness()
+	h.Start = func(t *testing.T, _ ldap.Config) *providertest.Sim {
+		var s *providertest.Sim
+		sim, s = startUDM(t)
+		return s
+	}
+	e := providertest.NewEnv(t, h)
+	e.Sync()
+	e.LDIF(`dn: uid=ivan,ou=people,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: ivan
+cn: Ivan Ivanov
+sn: Ivanov
+mail: Ivan@Example.com
+
+dn: uid=carol,ou=people,dc=example,dc=com
+changetype: modrdn
+newrdn: uid=caroline
+deleteoldrdn: 1
+`)
+	e.MustApply(e.MustPlan())
+	for _, o := range e.Sim.Objects() {
+		dn := "uid=" + o.Name + "," + userOU
+		if o.Kind == plan.KindGroup {
+			dn = "cn=" + o.Name + "," + groupOU
+		}
+		got := sim.Find(udmsim.Users, "username", o.Name)
+		if o.Kind == plan.KindGroup {
+			got = sim.Find(udmsim.Groups, "name", o.Name)
+		}
+		if !strings.EqualFold(got.DN, dn) || got.Properties[udm.DefaultKeyProperty] != o.ID {
+			t.Errorf("%s %s is at %s with key %v, want %s with key %s", o.Kind, o.Name, got.DN, got.Properties[udm.DefaultKeyProperty], dn, o.ID)
+		}
+	}
+	if got := e.Find(plan.KindUser, "ivan").Props["mailPrimaryAddress"]; got != "ivan@example.com" {
+		t.Errorf("ivan's mailPrimaryAddress is %q, want it lower-cased", got)
+	}
+	if again := e.MustPlan(); len(again.Changes) > 0 {
+		t.Errorf("a plan right after the apply has %d changes", len(again.Changes))
+	}
 }
 
 const (
@@ -37,7 +92,8 @@ const (
 	groupOU              = "cn=synced-groups,dc=ucs,dc=test"
 )
 
-func startUDM(t *testing.T, _ ldap.Config) *providertest.Sim {
+// startUDM starts udmsim and returns it with the suite's hooks.
+func startUDM(t *testing.T) (*udmsim.Server, *providertest.Sim) {
 	sim, url := udmsim.Start(t, udmsim.Options{Users: map[string]string{udmUser: udmPassword}})
 	find := func(kind plan.Kind, name string) *udmsim.Object {
 		typ, prop := udmsim.Users, "username"
@@ -50,7 +106,7 @@ func startUDM(t *testing.T, _ ldap.Config) *providertest.Sim {
 		}
 		return o
 	}
-	return &providertest.Sim{
+	return sim, &providertest.Sim{
 		New: func() providertest.Provider {
 			cfg := udm.Config{URL: url, Username: udmUser, Password: udmPassword, UserOU: userOU, GroupOU: groupOU,
 				UserProperties: map[string]string{"username": "{{ .uid }}", "firstname": "{{ .givenName }}", "lastname": "{{ or .sn .uid }}",
