@@ -354,7 +354,13 @@ func (e *Env) applyAndFinish(want string) {
 	WantChanges(e.T, p, want)
 	if _, err := e.Apply(p); err != nil {
 		e.T.Logf("apply after a lost answer failed, as it may: %v", err)
-		e.MustApply(e.MustPlan())
+		next := e.MustPlan()
+		for i := range next.Changes {
+			if c := &next.Changes[i]; c.Action == plan.Create {
+				e.T.Errorf("the plan after a lost answer creates %s %s again; want it adopted", c.Kind, c.Name())
+			}
+		}
+		e.MustApply(next)
 	}
 	e.Converged()
 }
