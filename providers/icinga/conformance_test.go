@@ -162,6 +162,13 @@ func startIcinga(t *testing.T, _ ldap.Config) *providertest.Sim {
 			}
 			sim.Inject(f)
 		},
+		Answers: func() []int {
+			var out []int
+			for _, r := range sim.Requests() {
+				out = append(out, r.Status)
+			}
+			return out
+		},
 	}
 }
 

@@ -307,10 +307,30 @@ func Transient(t *testing.T, h Harness) {
 			e := NewEnv(t, h)
 			e.Sync()
 			c.change(e)
+			served := e.served(transient.Status)
 			e.Sim.Fault(c.op, transient)
 			WantChanges(t, e.Sync(), c.want)
+			if n := served(); n != transient.Count {
+				t.Errorf("%d %s requests were answered %d, want %d: the harness's fault does not hit them", n, c.op, transient.Status, transient.Count)
+			}
 		})
 	}
+}
+
+// served returns a function that counts the answers with status since
+// the call.
+func (e *Env) served(status int) func() int {
+	count := func() int {
+		n := 0
+		for _, s := range e.Sim.Answers() {
+			if s == status {
+				n++
+			}
+		}
+		return n
+	}
+	before := count()
+	return func() int { return count() - before }
 }
 
 // LostAnswer lets a create and an update land in the target and loses
@@ -331,28 +351,32 @@ func LostAnswer(t *testing.T, h Harness) {
 				e := NewEnv(t, h)
 				e.Sync()
 				e.LDIF(userLDIF("heidi", "Heidi", "Hill"))
-				e.Sim.Fault(Create, lost.f)
-				e.applyAndFinish("create user heidi")
+				e.applyAndFinish(Create, lost.f, "create user heidi")
 			})
 		}
 		t.Run("update_"+lost.name, func(t *testing.T) {
 			e := NewEnv(t, h)
 			e.Sync()
 			e.Sim.Set(m.Kind, m.Object, m.Name, m.Values[0])
-			e.Sim.Fault(Update, lost.f)
-			e.applyAndFinish("update " + string(m.Kind) + " " + m.Object)
+			e.applyAndFinish(Update, lost.f, "update "+string(m.Kind)+" "+m.Object)
 		})
 	}
 }
 
-// applyAndFinish plans (the plan must hold want alone) and applies; a
-// failed apply is followed by one more plan and apply, which must
-// succeed. It ends converged.
-func (e *Env) applyAndFinish(want string) {
+// applyAndFinish plans (the plan must hold want alone) and applies with
+// the lost answer f on requests of class op; a failed apply is followed
+// by one more plan and apply, which must succeed. It ends converged.
+func (e *Env) applyAndFinish(op Op, f fault.Fault, want string) {
 	e.T.Helper()
 	p := e.MustPlan()
 	WantChanges(e.T, p, want)
-	if _, err := e.Apply(p); err != nil {
+	served := e.served(f.SentStatus())
+	e.Sim.Fault(op, f)
+	_, err := e.Apply(p)
+	if served() == 0 {
+		e.T.Errorf("no %s request lost its answer: the harness's fault does not hit them", op)
+	}
+	if err != nil {
 		e.T.Logf("apply after a lost answer failed, as it may: %v", err)
 		next := e.MustPlan()
 		for i := range next.Changes {

@@ -82,6 +82,10 @@ type Sim struct {
 	// Fault makes requests of class op misbehave as f says; the hook
 	// fills f's Method and Path.
 	Fault func(op Op, f fault.Fault)
+	// Answers returns the status of every answer so far, oldest first,
+	// 0 for a dropped connection; the suite checks with it that each
+	// fault it asked for was served.
+	Answers func() []int
 }
 
 // Prop names a property of one object and values the suite may set on

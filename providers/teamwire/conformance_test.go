@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ldapply/ldapply/fixtures/fault"
@@ -98,6 +100,7 @@ func startTeamwire(t *testing.T, src ldap.Config) *providertest.Sim {
 			}
 			faulty.faults.Add(f)
 		},
+		Answers: faulty.answers,
 	}
 }
 
@@ -109,14 +112,32 @@ type faultyHandler struct {
 	next   http.Handler
 	prefix string
 	faults fault.Set
+
+	mu       sync.Mutex
+	statuses []int // of every answer, 0 for a dropped connection
+}
+
+func (h *faultyHandler) answers() []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.statuses)
+}
+
+func (h *faultyHandler) log(status int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.statuses = append(h.statuses, status)
 }
 
 func (h *faultyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f, hit := h.faults.Take(r.Method, strings.TrimPrefix(r.URL.Path, h.prefix))
 	if !hit || !f.Fails() {
-		h.next.ServeHTTP(w, r)
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		h.next.ServeHTTP(rec, r)
+		h.log(rec.status)
 		return
 	}
+	h.log(f.SentStatus())
 	if f.AfterWrite {
 		h.next.ServeHTTP(httptest.NewRecorder(), r)
 	}
@@ -135,4 +156,15 @@ func (h *faultyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(f.Status)
 	json.NewEncoder(w).Encode(map[string]string{"message": f.Message})
+}
+
+// statusRecorder remembers the status of an answer.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
 }

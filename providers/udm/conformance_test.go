@@ -154,6 +154,13 @@ func startUDM(t *testing.T) (*udmsim.Server, *providertest.Sim) {
 			}
 			sim.Inject(f)
 		},
+		Answers: func() []int {
+			var out []int
+			for _, r := range sim.Requests() {
+				out = append(out, r.Status)
+			}
+			return out
+		},
 	}
 }
 
