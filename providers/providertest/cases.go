@@ -304,6 +304,7 @@ func Transient(t *testing.T, h Harness) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			e := NewEnv(t, h)
 			e.Sync()
 			c.change(e)
@@ -348,6 +349,7 @@ func LostAnswer(t *testing.T, h Harness) {
 	} {
 		if h.Directory {
 			t.Run("create_"+lost.name, func(t *testing.T) {
+				t.Parallel()
 				e := NewEnv(t, h)
 				e.Sync()
 				e.LDIF(userLDIF("heidi", "Heidi", "Hill"))
@@ -355,6 +357,7 @@ func LostAnswer(t *testing.T, h Harness) {
 			})
 		}
 		t.Run("update_"+lost.name, func(t *testing.T) {
+			t.Parallel()
 			e := NewEnv(t, h)
 			e.Sync()
 			e.Sim.Set(m.Kind, m.Object, m.Name, m.Values[0])

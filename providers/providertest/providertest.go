@@ -131,9 +131,9 @@ type Harness struct {
 	Contend func(s *Sim)
 }
 
-// Run runs every case that applies to h, each in its own subtest
-// against a fresh simulator and, for Directory targets, a fresh slapd.
-// Each case is also exported on its own.
+// Run runs every case that applies to h, each in its own parallel
+// subtest against a fresh simulator and, for Directory targets, a fresh
+// slapd. Each case is also exported on its own.
 func Run(t *testing.T, h Harness) {
 	for _, c := range []struct {
 		name      string
@@ -154,6 +154,9 @@ func Run(t *testing.T, h Harness) {
 		if c.name == "Contention" && h.Contend == nil {
 			continue
 		}
-		t.Run(c.name, func(t *testing.T) { c.fn(t, h) })
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.fn(t, h)
+		})
 	}
 }

@@ -39,7 +39,7 @@ func TestConformance(t *testing.T) {
 const twAdmin, twPassword = "ops-bot@example.com", "tw-admin-Secret-5"
 
 // twOrgs are the organisations the configuration names.
-var twOrgs = []int{12, 13}
+var twOrgs = []int{12}
 
 func startTeamwire(t *testing.T, src ldap.Config) *providertest.Sim {
 	sim := teamwiresim.New(teamwiresim.Options{
