@@ -1,7 +1,6 @@
 package main
 
 import (
-	"slices"
 	"strings"
 	"testing"
 
@@ -11,75 +10,6 @@ import (
 )
 
 func ptr(s string) *string { return &s }
-
-// TestOwnership: objects made by hand are never touched, and a hand-made
-// group keeps a synced contact when that contact is updated.
-func TestOwnership(t *testing.T) {
-	e := newEnv(t, envOptions{})
-	e.sync()
-	alice := e.contact("alice")
-	const channel = "0b4e2a9e-3f5d-4c1a-9d6e-2f7a8b9c0d1e"
-	hand := icingasim.Contact{ID: "11111111-2222-4333-8444-555555555555", FullName: "Pager Bot", Username: ptr("pagerbot"), DefaultChannel: channel, Addresses: map[string]string{"email": "bot@example.com"}}
-	oncall := icingasim.Group{ID: "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", Name: "oncall", Users: []string{alice.ID, hand.ID}}
-	e.sim.Seed([]icingasim.Contact{hand}, []icingasim.Group{oncall})
-	// The hand-made contact is also put into the managed group ops, and
-	// alice gets a webhook address by hand.
-	ops := e.group("ops")
-	e.sim.Seed(nil, []icingasim.Group{{ID: ops.ID, Name: ops.Name, Users: append(ops.Users, hand.ID)}})
-	a := *e.contact("alice")
-	a.Addresses["webhook"] = "https://hooks.example.com/alice"
-	e.sim.Seed([]icingasim.Contact{a}, nil)
-
-	if out := e.must(0, "plan", "--detailed-exitcode"); !strings.Contains(out, "No changes.") {
-		t.Errorf("hand-made objects and members caused changes:\n%s", out)
-	}
-
-	// Change alice (a PUT replaces her groups and addresses) and ops.
-	e.ldif(`dn: uid=alice,ou=people,dc=example,dc=com
-changetype: modify
-replace: mail
-mail: alice.archer@example.com
--
-
-dn: cn=ops,ou=groups,dc=example,dc=com
-changetype: modify
-delete: member
-member: uid=bob,ou=people,dc=example,dc=com
--
-`)
-	e.sync()
-	after := e.contact("alice")
-	if after.Addresses["email"] != "alice.archer@example.com" || after.Addresses["webhook"] != "https://hooks.example.com/alice" {
-		t.Errorf("alice's addresses = %v; want the new email and the hand-made webhook kept", after.Addresses)
-	}
-	if !slices.Contains(after.Groups, oncall.ID) {
-		t.Errorf("updating alice dropped her from the hand-made group oncall: groups %v", after.Groups)
-	}
-	if g := e.group("oncall"); g == nil || !slices.Contains(g.Users, alice.ID) || !slices.Contains(g.Users, hand.ID) {
-		t.Errorf("hand-made group oncall = %+v", g)
-	}
-	if got := e.memberNames(e.group("ops")); !slices.Equal(got, []string{"alice", "carol", "pagerbot"}) {
-		t.Errorf("ops members = %v, want alice, carol and the hand-made pagerbot kept", got)
-	}
-
-	// Deleting everything from LDAP but one user never deletes hand-made objects.
-	for _, dn := range []string{"cn=ops", "cn=dev", "cn=all-staff", "cn=r&d (lab)*", "cn=auditors"} {
-		e.ldif("dn: " + dn + ",ou=groups,dc=example,dc=com\nchangetype: delete\n")
-	}
-	for _, u := range []string{"bob", "carol", "dave", "erin", "frank", "grace", "henry", "nomail"} {
-		e.ldif("dn: uid=" + u + ",ou=people,dc=example,dc=com\nchangetype: delete\n")
-	}
-	out := e.sync()
-	if !strings.Contains(out, "0 to rename, 12 to destroy.") {
-		t.Errorf("plan should destroy the 7 managed users and 5 groups gone from LDAP, nothing else:\n%s", out)
-	}
-	if e.contact("pagerbot") == nil || e.group("oncall") == nil {
-		t.Error("a hand-made object was deleted")
-	}
-	if n := len(e.sim.Contacts()); n != 2 {
-		t.Errorf("%d contacts left, want alice and pagerbot", n)
-	}
-}
 
 // TestUsernameTakenByHandMadeContact: a source user whose username an
 // unmanaged contact already has is a plan error, not an apply failure.
