@@ -23,7 +23,10 @@ type Config struct {
 	// follows no redirect. A client given here should not follow
 	// redirects either: for these APIs a redirect is a login page.
 	HTTP *http.Client
-	// Timeout bounds each attempt, the answer's body included; 0 means
+	// Timeout bounds how long an attempt waits for the server: for the
+	// answer to begin, and then for each further part of its body. It
+	// does not bound a long body that keeps arriving (a list of 100,000
+	// contacts streams for minutes on a real server). 0 means
 	// [DefaultTimeout].
 	Timeout time.Duration
 	// Policy is the retry policy; its zero fields take the defaults.
@@ -189,15 +192,20 @@ func (c *Client) once(ctx context.Context, r *Request) (res *Response, wait time
 	if show == "" {
 		show = r.Path
 	}
+	actx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	idle := time.AfterFunc(c.cfg.Timeout, func() { cancel(errSilent) })
+	defer idle.Stop()
 	fail := func(msg string, err error) *Error {
+		if context.Cause(actx) == errSilent {
+			err = fmt.Errorf("%w (%s): %w", errSilent, c.cfg.Timeout, err)
+		}
 		k := Other
 		if ctx.Err() == nil && transientCause(err) {
 			k = Transient
 		}
 		return &Error{Kind: k, Target: c.cfg.Target, Method: r.Method, Path: show, Message: msg, Err: err}
 	}
-	actx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
-	defer cancel()
 	data := r.Body
 	if r.NewBody != nil {
 		data = r.NewBody()
@@ -226,6 +234,7 @@ func (c *Client) once(ctx context.Context, r *Request) (res *Response, wait time
 		return nil, wait, fail("", err)
 	}
 	defer resp.Body.Close()
+	resp.Body = &idleBody{ReadCloser: resp.Body, idle: idle, d: c.cfg.Timeout}
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
 	if ok && r.Consume != nil {
 		if err := r.Consume(resp.Header, resp.Body); err != nil {
@@ -261,6 +270,26 @@ func (c *Client) once(ctx context.Context, r *Request) (res *Response, wait time
 		wait = RetryAfter(resp.Header.Get("Retry-After"), c.cfg.Now(), c.cfg.Policy.MaxRetryAfter)
 	}
 	return nil, wait, e
+}
+
+// errSilent ends an attempt whose server sent nothing for the timeout. It
+// is a deadline, so the failure is transient.
+var errSilent = fmt.Errorf("the server sent nothing for the configured timeout: %w", context.DeadlineExceeded)
+
+// idleBody restarts the attempt's timer whenever a read brings data, so
+// the timeout bounds each silence, not the whole body.
+type idleBody struct {
+	io.ReadCloser
+	idle *time.Timer
+	d    time.Duration
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.idle.Reset(b.d)
+	}
+	return n, err
 }
 
 // ServerMessage returns the "message" of a JSON error body, or a short

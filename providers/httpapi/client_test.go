@@ -442,3 +442,41 @@ func TestKinds(t *testing.T) {
 		t.Errorf("Error() = %q, want %q", e.Error(), want)
 	}
 }
+
+// TestTimeoutBoundsSilence: the timeout bounds each silence of the
+// server, not a long answer that keeps arriving; a body that stops
+// arriving for longer fails the attempt as a transient timeout.
+func TestTimeoutBoundsSilence(t *testing.T) {
+	const parts = 8
+	stall := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("["))
+		for i := range parts {
+			w.(http.Flusher).Flush()
+			time.Sleep(30 * time.Millisecond) // each gap well under the timeout; the sum well over it
+			if i > 0 {
+				w.Write([]byte(","))
+			}
+			w.Write([]byte("1"))
+			if r.URL.Path == "/stalls" && i == parts/2 {
+				w.(http.Flusher).Flush()
+				select {
+				case <-stall:
+				case <-r.Context().Done():
+				}
+				return
+			}
+		}
+		w.Write([]byte("]"))
+	}))
+	t.Cleanup(func() { close(stall); srv.Close() })
+	c, _ := newClient(t, srv.URL, func(cfg *httpapi.Config) { cfg.Timeout = 100 * time.Millisecond; cfg.Policy.Attempts = 1 })
+	res, err := c.Do(context.Background(), get("steady"))
+	if err != nil || strings.Count(string(res.Body), "1") != parts {
+		t.Fatalf("a body arriving for %d×30ms under a 100ms timeout: %v", parts, err)
+	}
+	_, err = c.Do(context.Background(), get("stalls"))
+	if !httpapi.IsTransient(err) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a body that stops arriving: error %v, want a transient timeout", err)
+	}
+}
