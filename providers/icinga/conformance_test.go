@@ -200,12 +200,11 @@ func icingaObjects(sim *icingasim.Server) []providertest.Object {
 	return out
 }
 
-// contendLikeTheRealServer makes writes fail the way overlapping writes
-// fail on the real server (§8 of the contract: 500 "An error occurred,
-// please check the log.", nothing stored): here as injected faults,
-// two runs of three on the PUTs, spread over the first ones. Once
-// icingasim models the conflicts itself (on by default), this hook is
-// that default.
+// contendLikeTheRealServer adds, to the conflicts icingasim makes by
+// default (§8 of the contract: overlapping writes fail with 500 "An
+// error occurred, please check the log." and store nothing), two runs of
+// three such answers on the first PUTs, so that the case meets
+// contention however the simulator's random draws fall.
 func contendLikeTheRealServer(s *providertest.Sim) {
 	conflict := fault.Fault{Status: http.StatusInternalServerError, Message: "An error occurred, please check the log.", Count: 3}
 	s.Fault(providertest.Update, conflict)

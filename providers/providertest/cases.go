@@ -1,6 +1,7 @@
 package providertest
 
 import (
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -405,6 +406,15 @@ func Contention(t *testing.T, h Harness) {
 	}
 	if len(res.Failed) > 0 || res.Skipped > 0 {
 		t.Fatalf("apply under contention: %d of %d changes failed, %d not started", len(res.Failed), len(p.Changes), res.Skipped)
+	}
+	contended := 0
+	for _, s := range e.Sim.Answers() {
+		if s == http.StatusInternalServerError || s == http.StatusTooManyRequests || s == http.StatusServiceUnavailable {
+			contended++
+		}
+	}
+	if contended == 0 {
+		t.Fatalf("the target answered no write with a sign of contention (500, 429, 503): the case tested nothing")
 	}
 	e.Converged()
 }
