@@ -295,8 +295,10 @@ func (f *contendedTarget) StartParallelism() int    { return 2 }
 
 // TestRunAdaptsToContention: against a target that takes three changes at
 // once, Run under a ceiling of 10 keeps close to three in flight: it
-// neither floods the target (most changes would conflict at a fixed 10)
-// nor falls back to one at a time.
+// neither floods the target (nearly every change would conflict at a
+// fixed 10) nor falls back to one at a time. It tolerates some
+// contention (a quarter of a round's changes), so it is often one or two
+// above.
 func TestRunAdaptsToContention(t *testing.T) {
 	var cs []plan.Change
 	for i := range 400 {
@@ -318,8 +320,8 @@ func TestRunAdaptsToContention(t *testing.T) {
 		}
 	}
 	mean := float64(sum) / float64(len(late))
-	if over > len(late)/4 || mean < 1.5 {
-		t.Errorf("after warm-up %d of %d changes started over capacity 3, %.1f in flight on average; want at most a quarter over, at least 1.5 on average", over, len(late), mean)
+	if over > len(late)/2 || mean < 2 || mean > 5 {
+		t.Errorf("after warm-up %d of %d changes started over capacity 3, %.1f in flight on average; want at most half over, 2 to 5 on average", over, len(late), mean)
 	}
 	for _, want := range []string{"level=DEBUG msg=\"Changed how many changes apply sends at once.\" from=2 to=3", "why=\"the target reported contention\""} {
 		if !strings.Contains(logs.String(), want) {

@@ -19,12 +19,17 @@
 // to the target as TCP does: additive increase, multiplicative decrease.
 // The window starts at the target's [ParallelismAdvisor] advice, else at
 // Options.Parallelism, which it never exceeds (--parallelism is the
-// ceiling). It grows by one change for every window's worth of changes
-// that succeed while the target's [ContentionReporter] counter stays
-// still, and halves, down to one change, when the counter has risen: a
-// serializable database that refuses overlapping writes, a 429 or a 503.
-// Only a change started after the last halving can halve it again, so one
-// burst of conflicts among the changes in flight halves it once. The
+// ceiling). After each round of changes (as many as the window holds)
+// it compares the contention signals of the round with the changes that
+// succeeded in it: the target's [ContentionReporter] counter counts
+// writes a serializable database refused because they overlapped, 429s
+// and 503s. Up to one signal for every four changes, it grows by one;
+// above that, it halves, down to one change. A serialization failure
+// costs one quick retry of a write that is safe to repeat, so some of
+// them are cheaper than sending one change at a time; many of them
+// could exhaust a request's attempts. Changes started before the last
+// halving neither halve it again nor count towards the next round, so
+// one burst of conflicts halves it once. The
 // window carries over from phase to phase. A target that reports no
 // contention keeps the window at the ceiling: a fixed bound, as before
 // the window existed. Window changes are logged at debug level.

@@ -8,17 +8,16 @@ import (
 
 // window bounds the changes in flight and adapts the bound to the target,
 // as TCP's congestion window does: additive increase, multiplicative
-// decrease. It grows by one for every window's worth of successful
-// changes while the target reports no contention, halves when the
-// target's contention counter has risen, and stays between 1 and the
-// ceiling.
+// decrease, decided once per round (as many successful changes as the
+// window holds). A round whose contention signals stay within tolerance
+// grows the window by one; a round above it halves the window. It stays
+// between 1 and the ceiling.
 //
 // Each change holds a ticket: the number of changes started before it,
-// plus one. A rise of the counter halves the window only when the change
-// that sees it started after the last halving; the changes already in
-// flight then were started under the old window, so one burst of
-// conflicts halves it once (TCP's recovery point). They do not grow the
-// window either.
+// plus one. A change started before the last halving neither counts
+// towards a round nor halves the window again: it was started under the
+// old window, so one burst of conflicts halves it once (TCP's recovery
+// point).
 type window struct {
 	// signals reads the target's contention counter; nil when the target
 	// reports none, and the window then never shrinks.
@@ -30,6 +29,7 @@ type window struct {
 	size     float64 // floor(size) changes may be in flight
 	inflight int
 	started  int64         // changes started so far: the last ticket
+	round    int           // changes that succeeded in this round
 	recover  int64         // started when the window last halved
 	seen     int64         // the counter as last read
 	wake     chan struct{} // closed and replaced when a change ends and waiting
@@ -94,29 +94,52 @@ func (w *window) tryAcquire() (int64, <-chan struct{}) {
 }
 
 // release ends the change holding ticket; succeeded says whether the
-// target took it. It reads the contention counter and resizes the window.
+// target took it. Once a round of changes (the window's size) has
+// finished, it compares the target's contention signals in that round
+// with the changes that succeeded: above tolerance, the window halves;
+// otherwise it grows by one.
 func (w *window) release(ticket int64, succeeded bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.inflight--
-	before := int(w.size)
-	why := ""
-	switch {
-	case w.contended():
-		if ticket > w.recover {
-			w.size = max(1, w.size/2)
-			w.recover = w.started
-			why = "the target reported contention"
+	defer w.wakeAll()
+	if ticket <= w.recover {
+		// Started under the window before the last halving: its
+		// signals belong to the burst that halving answered.
+		if w.signals != nil {
+			w.seen = w.signals()
 		}
-	case succeeded && ticket > w.recover:
-		w.size = min(w.ceiling, w.size+1/w.size)
-		why = "the target reported no contention"
+		return
 	}
+	if succeeded {
+		w.round++
+	}
+	if w.round < max(1, int(w.size)) {
+		return
+	}
+	before := int(w.size)
+	why := "the target reported little contention"
+	if n := w.newSignals(); float64(n) > tolerance*float64(w.round) {
+		w.size = max(1, w.size/2)
+		w.recover = w.started
+		why = "the target reported contention"
+	} else {
+		w.size = min(w.ceiling, w.size+1)
+	}
+	w.round = 0
 	if after := int(w.size); after != before && w.log != nil {
 		w.log.Debug("Changed how many changes apply sends at once.", "from", before, "to", after, "ceiling", int(w.ceiling), "why", why)
 	}
-	w.wakeAll()
 }
+
+// tolerance is how many contention signals per successful change a round
+// may bring before the window halves. A serialization failure costs one
+// quick retry of an idempotent write, so a few of them are cheaper than
+// fewer changes in flight; one for every four changes keeps about a fifth
+// of the answers or fewer failing, far from exhausting a request's
+// attempts, where one for every two exhausted them (make bench's
+// contention step).
+const tolerance = 0.25
 
 // abandon gives back room taken for a change that was not started.
 func (w *window) abandon() {
@@ -126,18 +149,16 @@ func (w *window) abandon() {
 	w.wakeAll()
 }
 
-// contended reports whether the target's contention counter rose since
-// it was last read. w.mu must be held.
-func (w *window) contended() bool {
+// newSignals returns how many contention signals the target reported
+// since the last call. w.mu must be held.
+func (w *window) newSignals() int64 {
 	if w.signals == nil {
-		return false
+		return 0
 	}
 	n := w.signals()
-	if n <= w.seen {
-		return false
-	}
+	d := n - w.seen
 	w.seen = n
-	return true
+	return d
 }
 
 // wakeAll wakes whoever waits for room. w.mu must be held.
