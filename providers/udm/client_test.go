@@ -47,7 +47,7 @@ func TestCreateRetriedAfterLookup(t *testing.T) {
 	}
 
 	// Refused before the write: the lookup finds nothing, the POST is sent again.
-	sim.Inject(udmsim.Fault{Method: "POST", Path: udmsim.Users, Status: 503, Count: 2})
+	sim.Inject(udmsim.Fault{Method: "POST", Path: udmsim.Users, Status: 503, RetryAfter: "0", Count: 2})
 	dn, err = keyed.Create(ctx, udm.TypeUser, body("later"))
 	if err != nil || dn != "uid=later,"+pos {
 		t.Fatalf("Create after two 503: %q, %v", dn, err)
@@ -61,7 +61,7 @@ func TestCreateRetriedAfterLookup(t *testing.T) {
 
 	// No key property: the create is not repeated.
 	plain, _ := udm.NewClient(udm.ClientConfig{URL: url, Username: "svc", Password: "pw"})
-	sim.Inject(udmsim.Fault{Method: "POST", Path: udmsim.Users, Status: 503, Count: 1})
+	sim.Inject(udmsim.Fault{Method: "POST", Path: udmsim.Users, Status: 503, RetryAfter: "0", Count: 1})
 	_, err = plain.Create(ctx, udm.TypeUser, body("once"))
 	if !udm.IsTransient(err) || strings.Contains(err.Error(), "gave up") {
 		t.Errorf("Create without a key property: %v, want one transient failure", err)

@@ -89,7 +89,7 @@ func TestClientAgainstSimulator(t *testing.T) {
 	if _, err := bad.Search(ctx, udm.TypeUser, pos); !udm.IsPermission(err) {
 		t.Errorf("wrong password: %v", err)
 	}
-	sim.Inject(udmsim.Fault{Method: "GET", Status: 503, Count: 1})
+	sim.Inject(udmsim.Fault{Method: "GET", Status: 503, RetryAfter: "0", Count: 1})
 	retrying, _ := udm.NewClient(udm.ClientConfig{URL: url, Username: "svc", Password: "pw"})
 	if _, err := retrying.Search(ctx, udm.TypeUser, pos); err != nil {
 		t.Errorf("a 503 was not retried: %v", err)
