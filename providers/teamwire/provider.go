@@ -244,15 +244,3 @@ func changedOrgs(p *plan.Plan) []string {
 	}
 	return out
 }
-
-// pollSleep waits d or until ctx ends.
-func pollSleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}

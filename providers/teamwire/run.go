@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers/httpapi"
 )
 
 // ErrRunFailed is wrapped by the error of a sync run that ended in
@@ -98,7 +99,7 @@ func (p *Provider) Run(ctx context.Context, org string, out io.Writer) error {
 			f.endLine()
 			return fmt.Errorf("teamwire: the sync run of %s is still running after %s (target.teamwire.run_timeout); it goes on in Teamwire: see `ldapply teamwire status`", name, time.Duration(p.cfg.RunTimeout))
 		}
-		if err := pollSleep(ctx, time.Duration(p.cfg.PollInterval)); err != nil {
+		if err := httpapi.Sleep(ctx, time.Duration(p.cfg.PollInterval)); err != nil {
 			return p.abort(org, out, f, err)
 		}
 	}
