@@ -5,13 +5,11 @@ import "strings"
 // Strings copies strings into shared blocks of memory, for data a plan
 // holds from its read to its end. The Go collector finds its way from a
 // pointer to a block's span at once, while a pointer to a small object
-// of its own costs it a read of that object's span: at 100,000 users,
-// with some 50,000 spans in the heap, most of those reads missed the
-// processor's caches, at every cycle, for each of millions of pointers
-// (the user entries' values, the groups' member DNs, the bindings).
-// In profiles that lookup (runtime.tryDeferToSpanScan) was the largest
-// part of the collector's work, and the collector's work grew faster
-// than the directory.
+// of its own costs it a read of that object's span: in the heap of a
+// large plan those reads miss the processor's caches, at every cycle,
+// for each of millions of pointers (the user entries' values, the
+// groups' member DNs, the bindings), so the collector's work would grow
+// faster than the directory.
 //
 // A block lives as long as any string in it: put strings that die
 // together in one Strings. The zero Strings is ready to use; it is not
