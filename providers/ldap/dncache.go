@@ -16,16 +16,15 @@ import (
 //
 // DNs of up to dnShortMax bytes, as most are, are kept in a table of its
 // own rather than in a Go map. At 100,000 users and 2,000,000 member
-// values the cache's lookups were the largest part of a plan's growth
-// beyond ten times the 10,000 run: each missed the processor's caches
-// three times, for the map's control word, its slot and the key's bytes,
-// which lay wherever go-ldap had put the user's entry. Here a slot is 8
+// values the table no longer fits in the processor's caches, and a map
+// lookup misses them three times, for the map's control word, its slot
+// and the key's bytes, which lie wherever go-ldap put the user's entry:
+// the lookups then grow faster than the directory. Here a slot is 8
 // bytes (a tag of the hash and an index), and the key's bytes lie in one
 // 64-byte line with the answer, so a lookup misses about twice. Longer
 // DNs (Active Directory's often are) go to a map. A group's members are
-// looked up together (normalizeAll), so that those misses overlap: in an
-// in-sync plan of 100,000 users the lookups took 0.45-0.55 s of CPU one
-// by one, 0.26-0.30 s a group at a time.
+// looked up together (normalizeAll), so that those misses overlap
+// rather than each waiting for the one before.
 type dnCache struct {
 	mu     sync.Mutex
 	seed   maphash.Seed
