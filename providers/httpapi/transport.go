@@ -16,8 +16,8 @@ const MaxIdlePerHost = 64
 
 // ReadBuffer is the size of a connection's read buffer: a target's
 // lists are tens of megabytes at 100,000 users, and Go's default of 4 KB
-// read them with a system call for every 4 KB (a twentieth of an in-sync
-// plan's CPU, with the LDAP source's reads).
+// reads them with a system call for every 4 KB (the LDAP source's
+// bufferedConn does the same for its reads).
 const ReadBuffer = 64 << 10
 
 // Transport returns a copy of Go's default HTTP transport that keeps
