@@ -307,10 +307,11 @@ func (e *notJSONError) Error() string { return "the answer is " + e.ct + ", not 
 
 // decodeList walks {"data": [...]} (other keys are skipped) and calls
 // each per element of data. It reads with encoding/json/v2's streaming
-// decoder (github.com/go-json-experiment/json), three times as fast as
-// encoding/json's on a list of 100,000 contacts, and as lenient as
-// encoding/json: names match case-insensitively, and duplicate names and
-// invalid UTF-8 are accepted.
+// decoder (github.com/go-json-experiment/json), faster than
+// encoding/json's on the lists of a large directory (bench/results.md
+// has the figure), and as lenient as encoding/json: names match
+// case-insensitively, and duplicate names and invalid UTF-8 are
+// accepted.
 func decodeList(r io.Reader, each func(*jsontext.Decoder) error) error {
 	dec := jsontext.NewDecoder(r, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true), jsonv2.MatchCaseInsensitiveNames(true))
 	bad := func(err error) error {
@@ -379,8 +380,8 @@ func expectDelim(dec *jsontext.Decoder, want jsontext.Kind) error {
 // UUIDs it has in order, their first 8 bytes in an array of their own:
 // 800 KB at 100,000 contacts, which stays in a core's cache. A sorted
 // list of ids is then found by walking forward through that array (see
-// resolve), not by a hash lookup per id: at 100,000 contacts each of
-// those missed the caches, and they took 7 % of an in-sync plan's CPU.
+// resolve), not by a hash lookup per id: at 100,000 contacts the map no
+// longer fits in the caches, so each of those lookups would miss them.
 // The UUIDs' last 8 bytes are in an array of their own too, and their
 // strings are one string, in the same order: the i-th is where i says,
 // so a found id costs one more read (of its last 8 bytes), not a read of
