@@ -73,9 +73,10 @@ func (g *GroupCommit[W]) run() {
 			}
 		}
 		// While writes come concurrently, those that arrive within
-		// gcLinger share the commit too: an fsync costs about a
-		// millisecond, and apply's results arrive a few per millisecond.
-		// A lone writer does not wait.
+		// gcLinger share the commit too: gcLinger is about what an fsync
+		// costs, and apply's results arrive faster than that, so the
+		// wait saves more fsyncs than it adds time. A lone writer does
+		// not wait.
 		if len(batch) > 1 || last > 1 {
 			linger.Reset(g.linger)
 		collect:
