@@ -32,9 +32,9 @@ type planned struct {
 func makePlan(ctx context.Context, cfg *Config, tgt target, store state.Backend, lockTimeout time.Duration, log *slog.Logger) (*planned, error) {
 	// A plan holds the whole directory and target in memory while the
 	// reads' decoders churn through garbage: collecting at 75 % growth
-	// instead of Go's 100 % keeps a plan of 100,000 users near 400 MB
-	// instead of 500 MB, for about a twentieth more CPU (50 % saved a
-	// little more memory for a sixth more CPU).
+	// instead of Go's 100 % lowers a large plan's peak memory for a
+	// little more CPU; lower settings cost far more CPU for little more
+	// memory (bench/results.md has the figures).
 	// GOGC set in the environment wins; apply keeps Go's default.
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(75))
