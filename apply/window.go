@@ -135,10 +135,9 @@ func (w *window) release(ticket int64, succeeded bool) {
 // tolerance is how many contention signals per successful change a round
 // may bring before the window halves. A serialization failure costs one
 // quick retry of an idempotent write, so a few of them are cheaper than
-// fewer changes in flight; one for every four changes keeps about a fifth
-// of the answers or fewer failing, far from exhausting a request's
-// attempts, where one for every two exhausted them (make bench's
-// contention step).
+// fewer changes in flight; too many exhaust a request's attempts. One
+// for every four changes stays well below that in make bench's
+// contention step, where one for every two did not (bench/results.md).
 const tolerance = 0.25
 
 // abandon gives back room taken for a change that was not started.
