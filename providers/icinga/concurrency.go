@@ -11,5 +11,5 @@ func (p *Provider) ContentionSignals() int64 { return p.client.ContentionSignals
 // same table conflict, so more in flight mostly buys retries: on the
 // real server 2 writes in flight gained most of what was to gain, 3
 // little more, and 4 or 6 nothing (each request's password hash check
-// is CPU-bound).
+// is CPU-bound; §8 of the API contract has the throughput measured).
 func (p *Provider) StartParallelism() int { return 2 }
