@@ -137,7 +137,7 @@ func (w *window) release(ticket int64, succeeded bool) {
 // quick retry of an idempotent write, so a few of them are cheaper than
 // fewer changes in flight; too many exhaust a request's attempts. One
 // for every four changes stays well below that in make bench's
-// contention step, where one for every two did not (bench/results.md).
+// contention step, where one for every two did not (bench/fast-paths.md).
 const tolerance = 0.25
 
 // abandon gives back room taken for a change that was not started.

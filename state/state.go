@@ -329,7 +329,7 @@ func readSnapshot(tx *bolt.Tx, path string) (*Snapshot, error) {
 var bindingOptions = jsonv2.JoinOptions(jsonv2.MatchCaseInsensitiveNames(true), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 
 // UnmarshalBinding decodes a stored binding as encoding/json did, with
-// encoding/json/v2, which is faster (bench/results.md has the figure):
+// encoding/json/v2, which is faster (bench/fast-paths.md has the figure):
 // a state holds one for each of 100,000 users, read by every plan.
 func UnmarshalBinding(data []byte) (plan.Binding, error) {
 	var b plan.Binding

@@ -34,7 +34,7 @@ func makePlan(ctx context.Context, cfg *Config, tgt target, store state.Backend,
 	// reads' decoders churn through garbage: collecting at 75 % growth
 	// instead of Go's 100 % lowers a large plan's peak memory for a
 	// little more CPU; lower settings cost far more CPU for little more
-	// memory (bench/results.md has the figures).
+	// memory (bench/fast-paths.md has the figures).
 	// GOGC set in the environment wins; apply keeps Go's default.
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(75))

@@ -308,7 +308,7 @@ func (e *notJSONError) Error() string { return "the answer is " + e.ct + ", not 
 // decodeList walks {"data": [...]} (other keys are skipped) and calls
 // each per element of data. It reads with encoding/json/v2's streaming
 // decoder (github.com/go-json-experiment/json), faster than
-// encoding/json's on the lists of a large directory (bench/results.md
+// encoding/json's on the lists of a large directory (bench/fast-paths.md
 // has the figure), and as lenient as encoding/json: names match
 // case-insensitively, and duplicate names and invalid UTF-8 are
 // accepted.
