@@ -204,7 +204,10 @@ func (p *Provider) read(ctx context.Context) (*snapshot, error) {
 	for _, k := range plan.Kinds {
 		for _, c := range s.byID[k] {
 			props := c.raw.Properties()
-			o := &plan.Object{Kind: k, ID: c.id, Name: str(props[nameProp(k)]), Attrs: map[string]string{}, Version: plan.VersionOf(c.raw)}
+			// Version is left for Plan to set on the objects a change
+			// touches: hashing every object read would cost as much as
+			// decoding it.
+			o := &plan.Object{Kind: k, ID: c.id, Name: str(props[nameProp(k)]), Attrs: map[string]string{}}
 			for prop := range p.tmpl[k] {
 				if prop == passwordProp {
 					continue
@@ -416,6 +419,14 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	changes, err := plan.Diff(plan.Input{Desired: desired, Current: cur, Bindings: limits.Without(bindings, held)})
 	if err != nil {
 		return nil, err
+	}
+	for i := range changes {
+		// An object gone from UCS keeps its empty Version.
+		if b := changes[i].Before; b != nil && b.Version == "" {
+			if c, ok := snap.byID[b.Kind][b.ID]; ok && c.obj == b {
+				b.Version = plan.VersionOf(c.raw)
+			}
+		}
 	}
 
 	// DNs after renames, for member lists.
