@@ -184,13 +184,20 @@ func strs(v any) []string {
 
 func (p *Provider) read(ctx context.Context) (*snapshot, error) {
 	s := &snapshot{byID: map[plan.Kind]map[string]*current{}, byDN: map[string]*current{}}
-	for _, k := range plan.Kinds {
-		objs, err := p.client.Search(ctx, typeOf(k), p.ou(k))
-		if err != nil {
-			return nil, fmt.Errorf("udm: read %s under %s: %w", typeOf(k), p.ou(k), err)
+	// Both lists at once: one is decoded while UCS still answers the other.
+	found := make([][]RawObject, len(plan.Kinds))
+	errs := make([]error, len(plan.Kinds))
+	var wg sync.WaitGroup
+	for i, k := range plan.Kinds {
+		wg.Go(func() { found[i], errs[i] = p.client.Search(ctx, typeOf(k), p.ou(k)) })
+	}
+	wg.Wait()
+	for i, k := range plan.Kinds {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("udm: read %s under %s: %w", typeOf(k), p.ou(k), errs[i])
 		}
 		s.byID[k] = map[string]*current{}
-		for _, o := range objs {
+		for _, o := range found[i] {
 			props := o.Properties()
 			c := &current{kind: k, id: str(props[p.keyProp(k)]), dn: o.DN(), raw: o}
 			if c.id == "" {

@@ -2,7 +2,9 @@ package udm_test
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/ldapply/ldapply/fixtures/udmsim"
 	"github.com/ldapply/ldapply/plan"
@@ -51,5 +53,41 @@ func TestPlanVersionOfDeletes(t *testing.T) {
 		if c.Before.Version != want[c.Key] {
 			t.Errorf("delete of %s: Before.Version %q, want %q", c.Key, c.Before.Version, want[c.Key])
 		}
+	}
+}
+
+// TestPlanReadsBothListsAtOnce: the user and group searches overlap (one
+// list is decoded while UCS still answers the other), and a failed one
+// is named.
+func TestPlanReadsBothListsAtOnce(t *testing.T) {
+	ctx := context.Background()
+	sim, url := udmsim.Start(t, udmsim.Options{Users: map[string]string{"svc": "pw"}})
+	userOU, groupOU := "cn=users,"+sim.Base(), "cn=groups,"+sim.Base()
+	cfg := udm.Config{URL: url, Username: "svc", Password: "pw", UserOU: userOU, GroupOU: groupOU}
+	if err := cfg.Resolve("inetorgperson"); err != nil {
+		t.Fatal(err)
+	}
+	const latency = 500 * time.Millisecond
+	for _, typ := range []string{udmsim.Users, udmsim.Groups} {
+		sim.Inject(udmsim.Fault{Method: "GET", Path: typ + "/", Latency: latency, Count: 1})
+	}
+	p, err := udm.New(cfg, "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := p.Plan(ctx, &plan.Directory{}, plan.Bindings{}); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took >= 2*latency-100*time.Millisecond {
+		t.Errorf("the plan took %v with two searches delayed %v each: they ran one after the other", took, latency)
+	}
+	sim.Inject(udmsim.Fault{Method: "GET", Path: udmsim.Groups + "/", Status: 400, Message: "Bad search"})
+	p, err = udm.New(cfg, "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Plan(ctx, &plan.Directory{}, plan.Bindings{}); err == nil || !strings.Contains(err.Error(), "read groups/group under "+groupOU) {
+		t.Errorf("a failed group search: %v", err)
 	}
 }
