@@ -59,14 +59,17 @@ test-short:
 	$(GO) test -short ./...
 
 # bench: the Go micro-benchmarks, then the directory-scale harness
-# (BENCH_SIZES users; results in bench/results.md, profiles in bench/out/).
+# (BENCH_SIZES users against Icinga, BENCH_UDM_SIZES against UDM; results
+# in bench/results.md, profiles in bench/out/). BENCH_ONLY=udm or
+# BENCH_ONLY=contention runs that part alone and updates its section.
 BENCH_SIZES ?= 1000,10000,100000
+BENCH_UDM_SIZES ?= 1000,10000
 BENCH_RUNS ?= 7
 bench: deps build
 	{ $(GO) test -run '^$$' -bench . -benchmem ./plan/ ./state/ && \
 	  $(GO) test -run '^$$' -bench DNCache -benchmem ./providers/ldap/ && \
 	  $(GO) -C $(BER) test -run '^$$' -bench ReadSearchEntry -benchmem . ; } | tee bench/go-bench.txt
-	$(GO) run ./fixtures/cmd/bench -ldapply $(BIN) -sizes $(BENCH_SIZES) -runs $(BENCH_RUNS) -out bench/results.md -profile bench/out
+	$(GO) run ./fixtures/cmd/bench -ldapply $(BIN) -sizes $(BENCH_SIZES) -udm-sizes $(BENCH_UDM_SIZES) -runs $(BENCH_RUNS) -out bench/results.md -profile bench/out
 
 # fuzz runs each fuzz target for FUZZTIME; the corpora in testdata/fuzz
 # also run as plain tests in make test.

@@ -184,13 +184,20 @@ func strs(v any) []string {
 
 func (p *Provider) read(ctx context.Context) (*snapshot, error) {
 	s := &snapshot{byID: map[plan.Kind]map[string]*current{}, byDN: map[string]*current{}}
-	for _, k := range plan.Kinds {
-		objs, err := p.client.Search(ctx, typeOf(k), p.ou(k))
-		if err != nil {
-			return nil, fmt.Errorf("udm: read %s under %s: %w", typeOf(k), p.ou(k), err)
+	// Both lists at once: one is decoded while UCS still answers the other.
+	found := make([][]RawObject, len(plan.Kinds))
+	errs := make([]error, len(plan.Kinds))
+	var wg sync.WaitGroup
+	for i, k := range plan.Kinds {
+		wg.Go(func() { found[i], errs[i] = p.client.Search(ctx, typeOf(k), p.ou(k)) })
+	}
+	wg.Wait()
+	for i, k := range plan.Kinds {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("udm: read %s under %s: %w", typeOf(k), p.ou(k), errs[i])
 		}
 		s.byID[k] = map[string]*current{}
-		for _, o := range objs {
+		for _, o := range found[i] {
 			props := o.Properties()
 			c := &current{kind: k, id: str(props[p.keyProp(k)]), dn: o.DN(), raw: o}
 			if c.id == "" {
@@ -204,7 +211,10 @@ func (p *Provider) read(ctx context.Context) (*snapshot, error) {
 	for _, k := range plan.Kinds {
 		for _, c := range s.byID[k] {
 			props := c.raw.Properties()
-			o := &plan.Object{Kind: k, ID: c.id, Name: str(props[nameProp(k)]), Attrs: map[string]string{}, Version: plan.VersionOf(c.raw)}
+			// Version is left for Plan to set on the objects a change
+			// touches: hashing every object read would cost as much as
+			// decoding it.
+			o := &plan.Object{Kind: k, ID: c.id, Name: str(props[nameProp(k)]), Attrs: map[string]string{}}
 			for prop := range p.tmpl[k] {
 				if prop == passwordProp {
 					continue
@@ -416,6 +426,14 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	changes, err := plan.Diff(plan.Input{Desired: desired, Current: cur, Bindings: limits.Without(bindings, held)})
 	if err != nil {
 		return nil, err
+	}
+	for i := range changes {
+		// An object gone from UCS keeps its empty Version.
+		if b := changes[i].Before; b != nil && b.Version == "" {
+			if c, ok := snap.byID[b.Kind][b.ID]; ok && c.obj == b {
+				b.Version = plan.VersionOf(c.raw)
+			}
+		}
 	}
 
 	// DNs after renames, for member lists.
