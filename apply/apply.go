@@ -54,6 +54,14 @@ type Pruner interface {
 	Prune(c *plan.Change, failed map[string]bool) (*plan.Change, []string, error)
 }
 
+// Contended is implemented by errors that say the target refused a change
+// only because of other work in flight (a serialization failure, 429,
+// 503) after the target's own retries. Run sends such a change once more
+// at the end of its phase, alone.
+type Contended interface {
+	Contended() bool
+}
+
 // Recorder records applied changes durably; *state.Locked implements it.
 type Recorder interface {
 	// Put must not return before the binding is durable.
@@ -177,6 +185,7 @@ func Run(ctx context.Context, p *plan.Plan, t Target, rec Recorder, opts Options
 	}
 	r.pruner, _ = t.(Pruner)
 	for _, phase := range Phases(p.Changes) {
+		r.win.restart()
 		if r.phase(ctx, phase) {
 			break
 		}
@@ -214,6 +223,7 @@ type runner struct {
 	finished  int
 	recordErr error
 	failed    map[string]string // target id -> name of each create that failed
+	again     []*ChangeError    // this phase's changes refused for contention, to send once more
 }
 
 // stopped reports whether Run must start no more changes.
@@ -246,10 +256,39 @@ func (r *runner) phase(ctx context.Context, changes []*plan.Change) (stop bool) 
 			}
 			break
 		}
-		wg.Go(func() { r.one(c, ticket, failed) })
+		wg.Go(func() { r.one(c, ticket, failed, false) })
 	}
 	wg.Wait()
+	r.sendAgain(ctx, failed)
 	return r.stopped(ctx)
+}
+
+// sendAgain sends the phase's changes that the target refused for
+// contention once more, one at a time, when nothing else is in flight to
+// contend with. A change that fails again, or that ctx leaves unsent,
+// fails with its error.
+func (r *runner) sendAgain(ctx context.Context, failed failures) {
+	r.mu.Lock()
+	again := r.again
+	r.again = nil
+	r.mu.Unlock()
+	if len(again) > 0 {
+		r.log.Info("Sending again, one at a time, the changes the target refused because other writes were in flight.", "changes", len(again))
+	}
+	for i, ce := range again {
+		var ticket int64
+		ok := !r.stopped(ctx)
+		if ok {
+			ticket, ok = r.win.acquire(ctx)
+		}
+		if !ok {
+			for _, ce := range again[i:] {
+				r.finish(ce.Change, ce.Err, nil, nil)
+			}
+			return
+		}
+		r.one(ce.Change, ticket, failed, true)
+	}
 }
 
 // failures are the creates that failed in the phases before one.
@@ -259,8 +298,9 @@ type failures struct {
 }
 
 // one applies c, which holds ticket in the window, records it and counts
-// it.
-func (r *runner) one(c *plan.Change, ticket int64, failed failures) {
+// it. Unless last, a change the target refused for contention is kept
+// for sendAgain instead.
+func (r *runner) one(c *plan.Change, ticket int64, failed failures, last bool) {
 	send, without, err := r.prune(c, failed)
 	if err == nil {
 		err = r.target.Apply(r.opCtx, send)
@@ -270,6 +310,13 @@ func (r *runner) one(c *plan.Change, ticket int64, failed failures) {
 	}
 	r.recording <- struct{}{}
 	r.win.release(ticket, err == nil)
+	if err != nil && !last && contended(err) {
+		<-r.recording
+		r.mu.Lock()
+		r.again = append(r.again, &ChangeError{Change: c, Err: err})
+		r.mu.Unlock()
+		return
+	}
 	var rerr error
 	if err == nil {
 		if c.Action == plan.Delete {
@@ -279,6 +326,19 @@ func (r *runner) one(c *plan.Change, ticket int64, failed failures) {
 		}
 	}
 	<-r.recording
+	r.finish(c, err, rerr, without)
+}
+
+// contended reports whether err says the target refused the change only
+// because of other work in flight.
+func contended(err error) bool {
+	var ce Contended
+	return errors.As(err, &ce) && ce.Contended()
+}
+
+// finish counts c as done or failed: err is the target's error, rerr
+// the state's, without what c was sent without.
+func (r *runner) finish(c *plan.Change, err, rerr error, without []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.finished++

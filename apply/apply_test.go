@@ -465,3 +465,67 @@ func TestRunWithoutPruner(t *testing.T) {
 		t.Errorf("Degraded %v, Done %v; want ops applied as planned", res.Degraded, res.Done)
 	}
 }
+
+// conflictError is a target's refusal for contention.
+type conflictError struct{}
+
+func (conflictError) Error() string   { return "serialization failure (gave up after 10 attempts)" }
+func (conflictError) Contended() bool { return true }
+
+// serialTarget refuses, for contention, every change that overlaps
+// another, and always the change named stubborn.
+type serialTarget struct {
+	inflight atomic.Int32
+	stubborn string
+	mu       sync.Mutex
+	tries    map[string]int
+}
+
+func (s *serialTarget) Apply(ctx context.Context, c *plan.Change) error {
+	n := s.inflight.Add(1)
+	defer s.inflight.Add(-1)
+	time.Sleep(time.Millisecond)
+	s.mu.Lock()
+	s.tries[c.Name()]++
+	s.mu.Unlock()
+	if n > 1 || s.inflight.Load() > 1 || c.Name() == s.stubborn {
+		return fmt.Errorf("put %s: %w", c.Name(), conflictError{})
+	}
+	return nil
+}
+
+// TestRunSendsContendedChangesAgain: changes the target refused only
+// because others were in flight are sent once more at the end of their
+// phase, alone, and succeed; one that is refused alone too fails once,
+// with its error, and is not sent a third time.
+func TestRunSendsContendedChangesAgain(t *testing.T) {
+	var cs []plan.Change
+	for i := range 30 {
+		cs = append(cs, ch(plan.Create, plan.KindUser, fmt.Sprintf("u%02d", i)))
+	}
+	cs = append(cs, ch(plan.Create, plan.KindGroup, "g"))
+	tg := &serialTarget{stubborn: "u07", tries: map[string]int{}}
+	rec := &fakeRecorder{}
+	res, err := apply.Run(context.Background(), &plan.Plan{Changes: cs}, tg, rec, apply.Options{Parallelism: 8})
+	if len(res.Failed) != 1 || res.Failed[0].Change.Name() != "u07" || !errors.As(err, new(conflictError)) {
+		t.Fatalf("Run = %v, failed %v; want only u07 failed, with its contention error", err, res.Failed)
+	}
+	if got := res.Done[plan.Create]; got != 30 {
+		t.Errorf("%d creates done, want 30 (all but u07)", got)
+	}
+	if n := tg.tries["u07"]; n != 2 {
+		t.Errorf("u07 was sent %d times, want 2 (once with the others, once alone)", n)
+	}
+	again := 0
+	for name, n := range tg.tries {
+		if n > 2 {
+			t.Errorf("%s was sent %d times, want at most 2", name, n)
+		}
+		if n == 2 {
+			again++
+		}
+	}
+	if again < 2 {
+		t.Errorf("only %d changes were sent again; with 8 in flight, most overlap", again)
+	}
+}

@@ -29,10 +29,18 @@
 // them are cheaper than sending one change at a time; many of them
 // could exhaust a request's attempts. Changes started before the last
 // halving neither halve it again nor count towards the next round, so
-// one burst of conflicts halves it once. The
-// window carries over from phase to phase. A target that reports no
-// contention keeps the window at the ceiling: a fixed bound, as before
-// the window existed. Window changes are logged at debug level.
+// one burst of conflicts halves it once; signals above what a whole
+// round may bring halve it at once, before the round ends. Each phase
+// starts again no higher than the advice: each writes another kind of
+// object, which the target may take worse at once than the last. A
+// target that reports no contention keeps the window at the ceiling: a
+// fixed bound, as before the window existed. Window changes are logged
+// at debug level.
+//
+// A change the target refused only because other writes were in flight,
+// after its own retries (an error implementing [Contended]), is sent once
+// more at the end of its phase, alone, with nothing to contend with; only
+// if that fails too does it count as failed.
 //
 // # Failures and their dependents
 //

@@ -23,6 +23,7 @@ type window struct {
 	// reports none, and the window then never shrinks.
 	signals func() int64
 	ceiling float64
+	start   float64 // where the window starts, and starts again each phase
 	log     *slog.Logger
 
 	mu       sync.Mutex
@@ -43,17 +44,33 @@ type window struct {
 // a few halvings find the target's pace faster than growing towards it.
 func newWindow(t Target, ceiling int, log *slog.Logger) *window {
 	w := &window{ceiling: float64(max(1, ceiling)), log: log, wake: make(chan struct{})}
-	w.size = w.ceiling
+	w.start = w.ceiling
 	if a, ok := t.(ParallelismAdvisor); ok {
 		if n := a.StartParallelism(); n > 0 {
-			w.size = min(w.ceiling, float64(n))
+			w.start = min(w.ceiling, float64(n))
 		}
 	}
+	w.size = w.start
 	if r, ok := t.(ContentionReporter); ok {
 		w.signals = r.ContentionSignals
 		w.seen = r.ContentionSignals()
 	}
 	return w
+}
+
+// restart begins a phase: the window goes back to where it started,
+// if it is above that. Each phase writes another kind of object, which a
+// target may take worse at once than the one before (on the real Icinga
+// server, contact creates barely conflict while group writes of
+// thousands of members do), so what the last phase learnt does not
+// carry over upwards. Nothing may be in flight.
+func (w *window) restart() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.size = min(w.size, w.start)
+	w.round = 0
+	w.recover = w.started
+	w.newSignals()
 }
 
 // limit returns how many changes may be in flight now.
@@ -95,31 +112,33 @@ func (w *window) tryAcquire() (int64, <-chan struct{}) {
 
 // release ends the change holding ticket; succeeded says whether the
 // target took it. Once a round of changes (the window's size) has
-// finished, it compares the target's contention signals in that round
-// with the changes that succeeded: above tolerance, the window halves;
-// otherwise it grows by one.
+// succeeded, it compares the target's contention signals in that round
+// with those changes: above tolerance, the window halves; otherwise it
+// grows by one. Signals above what a whole round may bring halve it at
+// once, without waiting for the round to end: when writes are slow and
+// conflict often, a round could take longer than a request's attempts.
 func (w *window) release(ticket int64, succeeded bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.inflight--
 	defer w.wakeAll()
 	if ticket <= w.recover {
-		// Started under the window before the last halving: its
-		// signals belong to the burst that halving answered.
-		if w.signals != nil {
-			w.seen = w.signals()
-		}
+		// Started under the window before the last halving (or the
+		// last phase): its signals belong to what that answered.
+		w.newSignals()
 		return
 	}
 	if succeeded {
 		w.round++
 	}
-	if w.round < max(1, int(w.size)) {
+	full := max(1, int(w.size))
+	pending := w.pendingSignals()
+	if w.round < full && float64(pending) <= tolerance*float64(full) {
 		return
 	}
 	before := int(w.size)
 	why := "the target reported little contention"
-	if n := w.newSignals(); float64(n) > tolerance*float64(w.round) {
+	if float64(pending) > tolerance*float64(max(1, w.round)) {
 		w.size = max(1, w.size/2)
 		w.recover = w.started
 		why = "the target reported contention"
@@ -127,6 +146,7 @@ func (w *window) release(ticket int64, succeeded bool) {
 		w.size = min(w.ceiling, w.size+1)
 	}
 	w.round = 0
+	w.newSignals()
 	if after := int(w.size); after != before && w.log != nil {
 		w.log.Debug("Changed how many changes apply sends at once.", "from", before, "to", after, "ceiling", int(w.ceiling), "why", why)
 	}
@@ -148,8 +168,17 @@ func (w *window) abandon() {
 	w.wakeAll()
 }
 
-// newSignals returns how many contention signals the target reported
-// since the last call. w.mu must be held.
+// pendingSignals returns how many contention signals the target
+// reported since they were last taken. w.mu must be held.
+func (w *window) pendingSignals() int64 {
+	if w.signals == nil {
+		return 0
+	}
+	return w.signals() - w.seen
+}
+
+// newSignals takes the signals reported since the last call and returns
+// how many there were. w.mu must be held.
 func (w *window) newSignals() int64 {
 	if w.signals == nil {
 		return 0

@@ -172,3 +172,53 @@ func TestWindowAcquireWaits(t *testing.T) {
 		t.Error("acquire of a full window succeeded after ctx ended")
 	}
 }
+
+// TestWindowRestartsEachPhase: a window that grew in one phase starts the
+// next where the target advised, not higher; one that shrank stays low.
+func TestWindowRestartsEachPhase(t *testing.T) {
+	tg := &windowTarget{start: 2}
+	w := newWindow(tg, 10, nil)
+	for range 20 {
+		for _, ticket := range fill(t, w) {
+			w.release(ticket, true)
+		}
+	}
+	if w.limit() != 10 {
+		t.Fatalf("without contention the window is %d, want the ceiling 10", w.limit())
+	}
+	w.restart()
+	if got := len(fill(t, w)); got != 2 {
+		t.Errorf("the next phase starts with %d in flight, want the advised 2", got)
+	}
+	w = newWindow(tg, 10, nil)
+	round := fill(t, w)
+	tg.signals.Add(5)
+	for _, ticket := range round {
+		w.release(ticket, true)
+	}
+	w.restart()
+	if got := w.limit(); got != 1 {
+		t.Errorf("a window halved to 1 restarts at %d, want 1", got)
+	}
+}
+
+// TestWindowHalvesBeforeTheRoundEnds: when the signals exceed what a
+// whole round may bring, the window halves at the next change that ends,
+// without waiting for the round's other changes to succeed.
+func TestWindowHalvesBeforeTheRoundEnds(t *testing.T) {
+	tg := &windowTarget{start: 8}
+	w := newWindow(tg, 10, nil)
+	round := fill(t, w)
+	tg.signals.Add(int64(tolerance*8) + 1)
+	w.release(round[0], false)
+	if got := w.limit(); got != 4 {
+		t.Errorf("after %d signals in a round of 8, one change in, the window is %d; want 4", int64(tolerance*8)+1, got)
+	}
+	w = newWindow(tg, 10, nil)
+	round = fill(t, w)
+	tg.signals.Add(int64(tolerance * 8))
+	w.release(round[0], true)
+	if got := w.limit(); got != 8 {
+		t.Errorf("signals within tolerance changed the window to %d before the round ended", got)
+	}
+}

@@ -99,6 +99,14 @@ type Error struct {
 	serialization bool
 }
 
+// Contended reports whether the server refused the request only because
+// other work was in flight: a write's serialization failure, 429 or 503.
+// The same request sent when fewer are in flight may succeed; apply
+// sends such a change once more on its own (apply.Contended).
+func (e *Error) Contended() bool {
+	return e.Kind == Transient && (e.serialization || e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable)
+}
+
 // Error reads "<target>: <method> <path>: <message>[; <hint>] (HTTP
 // <status>)", with the cause in place of the status when there was no
 // answer, and "(gave up after N attempts)" when it was sent more than
