@@ -35,10 +35,11 @@ type ContentionReporter interface {
 // ParallelismAdvisor is implemented by targets that know how many
 // changes they take well at once.
 type ParallelismAdvisor interface {
-	// StartParallelism returns how many changes Run should send at once
-	// before it learns more; a value below 1 means no advice. Run never
-	// exceeds Options.Parallelism, whatever this returns.
-	StartParallelism() int
+	// StartParallelism returns how many changes of kind k Run should
+	// send at once before it learns more; a value below 1 means no
+	// advice. Run never exceeds Options.Parallelism, whatever this
+	// returns.
+	StartParallelism(k plan.Kind) int
 }
 
 // Pruner is implemented by targets whose changes refer to other objects
@@ -185,7 +186,7 @@ func Run(ctx context.Context, p *plan.Plan, t Target, rec Recorder, opts Options
 	}
 	r.pruner, _ = t.(Pruner)
 	for _, phase := range Phases(p.Changes) {
-		r.win.restart()
+		r.win.restart(phase[0].Kind)
 		if r.phase(ctx, phase) {
 			break
 		}

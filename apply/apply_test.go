@@ -290,8 +290,8 @@ func (f *contendedTarget) Apply(ctx context.Context, c *plan.Change) error {
 	return nil
 }
 
-func (f *contendedTarget) ContentionSignals() int64 { return f.signals.Load() }
-func (f *contendedTarget) StartParallelism() int    { return 2 }
+func (f *contendedTarget) ContentionSignals() int64       { return f.signals.Load() }
+func (f *contendedTarget) StartParallelism(plan.Kind) int { return 2 }
 
 // TestRunAdaptsToContention: against a target that takes three changes at
 // once, Run under a ceiling of 10 keeps close to three in flight: it

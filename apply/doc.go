@@ -23,7 +23,7 @@
 // it compares the contention signals of the round with the changes that
 // succeeded in it: the target's [ContentionReporter] counter counts
 // writes a serializable database refused because they overlapped, 429s
-// and 503s. Up to one signal for every four changes, it grows by one;
+// and 503s. Up to one signal for every two changes, it grows by one;
 // above that, it halves, down to one change. A serialization failure
 // costs one quick retry of a write that is safe to repeat, so some of
 // them are cheaper than sending one change at a time; many of them

@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+
+	"github.com/ldapply/ldapply/plan"
 )
 
 // window bounds the changes in flight and adapts the bound to the target,
@@ -22,8 +24,8 @@ type window struct {
 	// signals reads the target's contention counter; nil when the target
 	// reports none, and the window then never shrinks.
 	signals func() int64
+	advisor ParallelismAdvisor // nil when the target gives no advice
 	ceiling float64
-	start   float64 // where the window starts, and starts again each phase
 	log     *slog.Logger
 
 	mu       sync.Mutex
@@ -38,19 +40,15 @@ type window struct {
 }
 
 // newWindow returns the window for changes to t, at most ceiling in
-// flight. It starts where t's StartParallelism says, else at the ceiling:
-// without a ContentionReporter nothing could ever shrink it, so starting
-// lower would only be slower than a fixed bound; with one but no advice,
-// a few halvings find the target's pace faster than growing towards it.
+// flight; restart sets where it starts. Without advice it starts at the
+// ceiling: without a ContentionReporter nothing could ever shrink it, so
+// starting lower would only be slower than a fixed bound; with one but no
+// advice, a few halvings find the target's pace faster than growing
+// towards it.
 func newWindow(t Target, ceiling int, log *slog.Logger) *window {
 	w := &window{ceiling: float64(max(1, ceiling)), log: log, wake: make(chan struct{})}
-	w.start = w.ceiling
-	if a, ok := t.(ParallelismAdvisor); ok {
-		if n := a.StartParallelism(); n > 0 {
-			w.start = min(w.ceiling, float64(n))
-		}
-	}
-	w.size = w.start
+	w.size = w.ceiling
+	w.advisor, _ = t.(ParallelismAdvisor)
 	if r, ok := t.(ContentionReporter); ok {
 		w.signals = r.ContentionSignals
 		w.seen = r.ContentionSignals()
@@ -58,16 +56,21 @@ func newWindow(t Target, ceiling int, log *slog.Logger) *window {
 	return w
 }
 
-// restart begins a phase: the window goes back to where it started,
-// if it is above that. Each phase writes another kind of object, which a
-// target may take worse at once than the one before (on the real Icinga
-// server, contact creates barely conflict while group writes of
-// thousands of members do), so what the last phase learnt does not
-// carry over upwards. Nothing may be in flight.
-func (w *window) restart() {
+// restart begins a phase that writes objects of kind k: the window goes
+// down to where the target advises starting with k, if it is above that.
+// Each phase writes another kind, which a target may take worse at once
+// than the one before (on the real Icinga server contact creates
+// conflict now and then, while group writes of a thousand members
+// conflict nearly always), so what the last phase learnt does not carry
+// over upwards. Nothing may be in flight.
+func (w *window) restart(k plan.Kind) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.size = min(w.size, w.start)
+	if w.advisor != nil {
+		if n := w.advisor.StartParallelism(k); n > 0 {
+			w.size = min(w.size, w.ceiling, float64(n))
+		}
+	}
 	w.round = 0
 	w.recover = w.started
 	w.newSignals()
@@ -154,11 +157,13 @@ func (w *window) release(ticket int64, succeeded bool) {
 
 // tolerance is how many contention signals per successful change a round
 // may bring before the window halves. A serialization failure costs one
-// quick retry of an idempotent write, so a few of them are cheaper than
-// fewer changes in flight; too many exhaust a request's attempts. One
-// for every four changes stays well below that in make bench's
-// contention step, where one for every two did not (bench/fast-paths.md).
-const tolerance = 0.25
+// quick retry of an idempotent write, so some of them are cheaper than
+// fewer changes in flight: on the real Icinga server three contact writes
+// in flight still gain over two, though about a third of the answers are
+// conflicts. One for every two keeps a third of the answers or fewer
+// failing; a change that still uses up its attempts is sent again alone
+// at the end of its phase (bench/fast-paths.md has the runs behind it).
+const tolerance = 0.5
 
 // abandon gives back room taken for a change that was not started.
 func (w *window) abandon() {

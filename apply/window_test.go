@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,7 +19,15 @@ type windowTarget struct {
 
 func (*windowTarget) Apply(context.Context, *plan.Change) error { return nil }
 func (t *windowTarget) ContentionSignals() int64                { return t.signals.Load() }
-func (t *windowTarget) StartParallelism() int                   { return t.start }
+func (t *windowTarget) StartParallelism(plan.Kind) int          { return t.start }
+
+// startWindow returns the window Run makes for t, at its first phase's
+// start.
+func startWindow(t Target, ceiling int, log *slog.Logger) *window {
+	w := newWindow(t, ceiling, log)
+	w.restart(plan.KindUser)
+	return w
+}
 
 // fill starts changes until the window is full and returns their tickets.
 func fill(t *testing.T, w *window) []int64 {
@@ -47,7 +56,7 @@ func TestWindowSettlesAtCapacity(t *testing.T) {
 		top++
 	}
 	tg := &windowTarget{start: 2}
-	w := newWindow(tg, ceiling, nil)
+	w := startWindow(tg, ceiling, nil)
 	var sizes []int
 	for range 200 {
 		round := fill(t, w)
@@ -74,7 +83,7 @@ func TestWindowSettlesAtCapacity(t *testing.T) {
 // start to the ceiling and no further.
 func TestWindowReachesCeiling(t *testing.T) {
 	tg := &windowTarget{start: 1}
-	w := newWindow(tg, 8, nil)
+	w := startWindow(tg, 8, nil)
 	top := 0
 	for range 100 {
 		round := fill(t, w)
@@ -93,7 +102,7 @@ func TestWindowReachesCeiling(t *testing.T) {
 // can halve it again, down to one change and not below.
 func TestWindowHalvesOncePerBurst(t *testing.T) {
 	tg := &windowTarget{start: 8}
-	w := newWindow(tg, 10, nil)
+	w := startWindow(tg, 10, nil)
 	for _, want := range []int{4, 2, 1, 1} {
 		round := fill(t, w)
 		// Every change of the round meets a conflict, seen as each ends.
@@ -133,7 +142,7 @@ func TestWindowStart(t *testing.T) {
 		"no contention signal": {noSignals{}, 7, 7},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if got := newWindow(tc.target, tc.ceiling, nil).limit(); got != tc.want {
+			if got := startWindow(tc.target, tc.ceiling, nil).limit(); got != tc.want {
 				t.Errorf("window starts at %d, want %d", got, tc.want)
 			}
 		})
@@ -147,7 +156,7 @@ func (noSignals) Apply(context.Context, *plan.Change) error { return nil }
 // TestWindowAcquireWaits: a full window makes acquire wait until a change
 // ends, or until ctx does.
 func TestWindowAcquireWaits(t *testing.T) {
-	w := newWindow(noSignals{}, 1, nil)
+	w := startWindow(noSignals{}, 1, nil)
 	first, ok := w.acquire(context.Background())
 	if !ok {
 		t.Fatal("acquire of an empty window failed")
@@ -177,7 +186,7 @@ func TestWindowAcquireWaits(t *testing.T) {
 // next where the target advised, not higher; one that shrank stays low.
 func TestWindowRestartsEachPhase(t *testing.T) {
 	tg := &windowTarget{start: 2}
-	w := newWindow(tg, 10, nil)
+	w := startWindow(tg, 10, nil)
 	for range 20 {
 		for _, ticket := range fill(t, w) {
 			w.release(ticket, true)
@@ -186,17 +195,17 @@ func TestWindowRestartsEachPhase(t *testing.T) {
 	if w.limit() != 10 {
 		t.Fatalf("without contention the window is %d, want the ceiling 10", w.limit())
 	}
-	w.restart()
+	w.restart(plan.KindGroup)
 	if got := len(fill(t, w)); got != 2 {
 		t.Errorf("the next phase starts with %d in flight, want the advised 2", got)
 	}
-	w = newWindow(tg, 10, nil)
+	w = startWindow(tg, 10, nil)
 	round := fill(t, w)
 	tg.signals.Add(5)
 	for _, ticket := range round {
 		w.release(ticket, true)
 	}
-	w.restart()
+	w.restart(plan.KindGroup)
 	if got := w.limit(); got != 1 {
 		t.Errorf("a window halved to 1 restarts at %d, want 1", got)
 	}
@@ -207,14 +216,14 @@ func TestWindowRestartsEachPhase(t *testing.T) {
 // without waiting for the round's other changes to succeed.
 func TestWindowHalvesBeforeTheRoundEnds(t *testing.T) {
 	tg := &windowTarget{start: 8}
-	w := newWindow(tg, 10, nil)
+	w := startWindow(tg, 10, nil)
 	round := fill(t, w)
 	tg.signals.Add(int64(tolerance*8) + 1)
 	w.release(round[0], false)
 	if got := w.limit(); got != 4 {
 		t.Errorf("after %d signals in a round of 8, one change in, the window is %d; want 4", int64(tolerance*8)+1, got)
 	}
-	w = newWindow(tg, 10, nil)
+	w = startWindow(tg, 10, nil)
 	round = fill(t, w)
 	tg.signals.Add(int64(tolerance * 8))
 	w.release(round[0], true)

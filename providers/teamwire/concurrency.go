@@ -1,5 +1,7 @@
 package teamwire
 
+import "github.com/ldapply/ldapply/plan"
+
 // ContentionSignals returns how many answers so far meant Teamwire had
 // too much at once (429 or 503). It only grows.
 func (p *Provider) ContentionSignals() int64 { return p.client.ContentionSignals() }
@@ -8,4 +10,4 @@ func (p *Provider) ContentionSignals() int64 { return p.client.ContentionSignals
 // organisation's LDAP settings, each a single small POST, and a sync run
 // started after them works through the organisations in Teamwire; there
 // is nothing to gain from sending them at once.
-func (p *Provider) StartParallelism() int { return 1 }
+func (p *Provider) StartParallelism(plan.Kind) int { return 1 }
