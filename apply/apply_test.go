@@ -529,3 +529,55 @@ func TestRunSendsContendedChangesAgain(t *testing.T) {
 		t.Errorf("only %d changes were sent again; with 8 in flight, most overlap", again)
 	}
 }
+
+// kindAdvisedTarget advises 3 users at once and groups one at a time,
+// and records how many changes of each kind were in flight as each
+// started.
+type kindAdvisedTarget struct {
+	inflight atomic.Int32
+	mu       sync.Mutex
+	starts   map[plan.Kind][]int32
+}
+
+func (k *kindAdvisedTarget) Apply(ctx context.Context, c *plan.Change) error {
+	n := k.inflight.Add(1)
+	defer k.inflight.Add(-1)
+	k.mu.Lock()
+	k.starts[c.Kind] = append(k.starts[c.Kind], n)
+	k.mu.Unlock()
+	time.Sleep(2 * time.Millisecond)
+	return nil
+}
+
+func (k *kindAdvisedTarget) ContentionSignals() int64 { return 0 }
+func (k *kindAdvisedTarget) StartParallelism(kind plan.Kind) int {
+	if kind == plan.KindGroup {
+		return 1
+	}
+	return 3
+}
+
+// TestRunStartsEachPhaseAtItsAdvice: a window that grew over the users
+// starts the groups' phase at the advice for groups, one at a time.
+func TestRunStartsEachPhaseAtItsAdvice(t *testing.T) {
+	var cs []plan.Change
+	for i := range 60 {
+		cs = append(cs, ch(plan.Create, plan.KindUser, fmt.Sprintf("u%02d", i)))
+	}
+	for i := range 3 {
+		cs = append(cs, ch(plan.Create, plan.KindGroup, fmt.Sprintf("g%d", i)))
+	}
+	tg := &kindAdvisedTarget{starts: map[plan.Kind][]int32{}}
+	if _, err := apply.Run(context.Background(), &plan.Plan{Changes: cs}, tg, &fakeRecorder{}, apply.Options{Parallelism: 10}); err != nil {
+		t.Fatal(err)
+	}
+	users, groups := tg.starts[plan.KindUser], tg.starts[plan.KindGroup]
+	if users[0] != 1 || slices.Max(users) < 4 {
+		t.Errorf("users started with %v in flight; want the window to grow from the advice 3", users)
+	}
+	// One at a time: the second group starts only once the first is done
+	// (a window carried over from the users would start all three at once).
+	if groups[1] != 1 {
+		t.Errorf("groups started with %v in flight; want the second alone, after the first (the advice for groups is 1)", groups)
+	}
+}

@@ -5,12 +5,9 @@ package endpoint
 
 import (
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
 	"strings"
-
-	"github.com/ldapply/ldapply/providers/httpapi"
 )
 
 // Resolve checks url and username, reads passwordFile into *password
@@ -43,16 +40,3 @@ func Resolve(key, example, rawURL, username string, password *string, passwordFi
 	}
 	return nil
 }
-
-// MaxIdlePerHost and ReadBuffer are [httpapi.MaxIdlePerHost] and
-// [httpapi.ReadBuffer].
-const (
-	MaxIdlePerHost = httpapi.MaxIdlePerHost
-	ReadBuffer     = httpapi.ReadBuffer
-)
-
-// Transport returns [httpapi.Transport]().
-//
-// Deprecated: the transport lives in package httpapi now, with the rest
-// of what the HTTP targets share.
-func Transport() *http.Transport { return httpapi.Transport() }
