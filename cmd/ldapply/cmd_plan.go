@@ -23,7 +23,7 @@ import (
 type planned struct {
 	plan    *plan.Plan
 	snap    *state.Snapshot
-	managed int // objects in the state before the plan
+	managed map[plan.Kind]int // objects in the state before the plan
 }
 
 // makePlan reads the state, the source and the target and computes the
@@ -100,11 +100,7 @@ func makePlan(ctx context.Context, cfg *Config, tgt target, store state.Backend,
 	p.ConfigDigest = cfg.Digest()
 	p.Source = cfg.Source.URI
 	p.Target = tgt.Describe()
-	managed := 0
-	for _, m := range snap.Bindings {
-		managed += len(m)
-	}
-	return &planned{plan: p, snap: snap, managed: managed}, nil
+	return &planned{plan: p, snap: snap, managed: countManaged(snap.Bindings)}, nil
 }
 
 func cmdPlan(c *cli.Context) (err error) {
@@ -147,7 +143,7 @@ func cmdPlan(c *cli.Context) (err error) {
 	// The guard runs after rendering, so the reviewer sees what the
 	// refused plan would have deleted; no plan file is written.
 	if err == nil {
-		err = checkDeletes(cfg, p, pl.managed, c.Int("allow-deletes"))
+		err = checkDeletes(cfg, p, pl.managed, c.Int("allow-deletes"), "plan")
 	}
 	if out != "" {
 		w := <-written
@@ -166,8 +162,12 @@ func cmdPlan(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	if out != "" {
-		if format == plan.FormatText {
+	if out != "" && format == plan.FormatText {
+		if len(p.Changes) == 0 {
+			// The file is still written, so a pipeline that always
+			// applies its plan works; apply reports nothing to do.
+			fmt.Fprintf(c.App.Writer, "\nSaved the plan to %s. It has no changes, so there is nothing to apply.\n", out)
+		} else {
 			fmt.Fprintf(c.App.Writer, "\nSaved the plan to %s. To perform exactly these actions, run:\n    ldapply apply %s\n", out, out)
 		}
 	}

@@ -32,9 +32,11 @@ type SafetyConfig struct {
 	// default 500, as Entra Connect's "prevent accidental deletes". A
 	// negative value disables the check.
 	MaxDeletes *int `yaml:"max_deletes"`
-	// MaxDeletePercent is the most deletes a plan may hold as a percentage
-	// of the managed objects; 0 (default) disables the check.
-	MaxDeletePercent float64 `yaml:"max_delete_percent"`
+	// MaxDeletePercent is the most deletes a plan may hold of one kind,
+	// as a percentage of the managed objects of that kind, once at least
+	// minManagedForPercent of them are managed; default 25. A negative
+	// value disables the check.
+	MaxDeletePercent *float64 `yaml:"max_delete_percent"`
 	// MinSourceUsers is the fewest users a source read may return; a
 	// smaller read is an error, never "delete everyone". Default 1.
 	MinSourceUsers *int `yaml:"min_source_users"`
@@ -292,11 +294,19 @@ func (c *Config) resolve() error {
 	if c.Safety.MinSourceUsers == nil {
 		c.Safety.MinSourceUsers = ptrTo(1)
 	}
-	if p := c.Safety.MaxDeletePercent; p < 0 || p > 100 {
-		return fmt.Errorf("safety.max_delete_percent %g is not a percentage between 0 and 100", p)
+	if c.Safety.MaxDeletePercent == nil {
+		c.Safety.MaxDeletePercent = ptrTo(DefaultMaxDeletePercent)
+	}
+	if p := *c.Safety.MaxDeletePercent; p > 100 {
+		return fmt.Errorf("safety.max_delete_percent %g is not a percentage between 0 and 100 (a negative value turns the check off)", p)
 	}
 	return nil
 }
+
+// DefaultMaxDeletePercent is safety.max_delete_percent's default: a plan
+// that deletes more than a quarter of the managed users (or groups) is
+// far more likely a source filter cut too narrow than a real departure.
+const DefaultMaxDeletePercent = 25.0
 
 func ptrTo[T any](v T) *T { return &v }
 
