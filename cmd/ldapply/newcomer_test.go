@@ -22,3 +22,30 @@ func TestEmptyPlanSaysNothingToApply(t *testing.T) {
 		t.Errorf("applying an empty plan says:\n%s", out)
 	}
 }
+
+// TestHTTPTargetNeedsAllowInsecure: every target refuses an http:// URL,
+// whose requests would carry the password in clear text, unless its own
+// allow_insecure is set, as source: refuses ldap:// without StartTLS.
+func TestHTTPTargetNeedsAllowInsecure(t *testing.T) {
+	t.Setenv("LDAPPLY_CFG_TEST_PW", "s3cret")
+	source := minimalConfig[:strings.Index(minimalConfig, "target:")]
+	for name, target := range map[string]string{
+		"icinga":   "    url: http://icinga.example.com/icingaweb2/notifications/api/v1\n    username: svc\n    password: pw\n",
+		"udm":      "    url: http://ucs.example.com/univention/udm/\n    username: svc\n    password: pw\n    user_ou: cn=users,dc=x\n    group_ou: cn=groups,dc=x\n",
+		"teamwire": "    url: http://teamwire.example.com/admin-api\n    email: ops@example.com\n    password: pw\n",
+	} {
+		cfg := source + "target:\n  " + name + ":\n" + target
+		_, err := parseConfig([]byte(cfg))
+		want := "target." + name + ".url http://" // the URL, then why
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "the password would travel in clear text") || !strings.Contains(err.Error(), "target."+name+".allow_insecure: true") {
+			t.Errorf("%s over http:// without allow_insecure: %v", name, err)
+		}
+		if _, err := parseConfig([]byte(cfg + "    allow_insecure: true\n")); err != nil {
+			t.Errorf("%s over http:// with allow_insecure: %v", name, err)
+		}
+		// allow_insecure belongs to its target: source's does not count.
+		if _, err := parseConfig([]byte(strings.Replace(cfg, "uri: ldaps://ldap.example.com", "uri: ldaps://ldap.example.com\n  allow_insecure: true", 1))); err == nil {
+			t.Errorf("%s over http:// passed with source.allow_insecure only", name)
+		}
+	}
+}
