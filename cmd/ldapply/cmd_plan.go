@@ -85,8 +85,15 @@ func makePlan(ctx context.Context, cfg *Config, tgt target, store state.Backend,
 	if err != nil {
 		return nil, err
 	}
+	managed := countManaged(snap.Bindings)
 	bindings, held := dir.HoldReferred(snap.Bindings)
 	warnings := referralWarnings(cfg, dir, held)
+	if snap.Serial == 0 && sum(managed) == 0 {
+		// Nothing was ever applied with this state: a state.path that
+		// points elsewhere than meant would make every object an adopt
+		// or a create, and this line is what tells the reviewer.
+		warnings = append([]string{fmt.Sprintf("No state at %s: this plan starts a new one. If ldapply already manages this target, point state.path (or state.postgres) at that state; a relative state.path is relative to the configuration file", store)}, warnings...)
+	}
 	// Plan owns dir from here on and may release its entries as it goes.
 	p, err := tgt.Plan(ctx, dir, bindings)
 	if err != nil {
@@ -100,7 +107,7 @@ func makePlan(ctx context.Context, cfg *Config, tgt target, store state.Backend,
 	p.ConfigDigest = cfg.Digest()
 	p.Source = cfg.Source.URI
 	p.Target = tgt.Describe()
-	return &planned{plan: p, snap: snap, managed: countManaged(snap.Bindings)}, nil
+	return &planned{plan: p, snap: snap, managed: managed}, nil
 }
 
 func cmdPlan(c *cli.Context) (err error) {
@@ -175,6 +182,14 @@ func cmdPlan(c *cli.Context) (err error) {
 		return &codeError{code: exitChanges}
 	}
 	return nil
+}
+
+func sum(m map[plan.Kind]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
 
 // progressOut receives progress bars and lines (stderr; tests may swap it).
