@@ -45,7 +45,7 @@ func TestHTTPTargetNeedsAllowInsecure(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "the password would travel in clear text") || !strings.Contains(err.Error(), "target."+name+".allow_insecure: true") {
 			t.Errorf("%s over http:// without allow_insecure: %v", name, err)
 		}
-		if _, err := parseConfig([]byte(cfg + "    allow_insecure: true\n"), testConfigDir); err != nil {
+		if _, err := parseConfig([]byte(cfg+"    allow_insecure: true\n"), testConfigDir); err != nil {
 			t.Errorf("%s over http:// with allow_insecure: %v", name, err)
 		}
 		// allow_insecure belongs to its target: source's does not count.

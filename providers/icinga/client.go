@@ -763,7 +763,7 @@ func (c *Client) explain(e *httpapi.Error, h http.Header, body []byte) {
 		// under the right base URL: a 404 there means the URL is wrong,
 		// whether Icinga ("Endpoint Channels not found") or the web
 		// server ("Page not found.") answered.
-		e.Message = httpapi.ServerMessage(body)
+		e.Message = strings.TrimSuffix(httpapi.ServerMessage(body), ".")
 		e.Hint = fmt.Sprintf("check target.icinga.url: %s%s does not exist there; the URL must be the API base ending in /icingaweb2/notifications/api/v1", c.base, e.Path)
 	default:
 		e.Message = httpapi.ServerMessage(body)
