@@ -87,6 +87,7 @@ func newADEnv(t *testing.T) *adEnv {
 target:
   icinga:
     url: %s
+    allow_insecure: true
     username: svc-icinga
     password_file: %s
 state:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -11,8 +12,12 @@ func configFlag() cli.Flag {
 	return &cli.StringFlag{Name: "config", Aliases: []string{"c"}, Value: "./ldapply.yaml", EnvVars: []string{"LDAPPLY_CONFIG"}, Usage: "configuration `FILE`"}
 }
 
-func lockTimeoutFlag(def time.Duration) cli.Flag {
-	return &cli.DurationFlag{Name: "lock-timeout", Value: def, EnvVars: []string{"LDAPPLY_LOCK_TIMEOUT"}, Usage: "how long to wait for a state lock held by another run"}
+// lockTimeoutFlag is --lock-timeout of one command: its default differs
+// between commands, so each has its own variable, LDAPPLY_<COMMAND>_LOCK_TIMEOUT
+// (command "state list" is STATE_LIST).
+func lockTimeoutFlag(command string, def time.Duration) cli.Flag {
+	env := "LDAPPLY_" + strings.ToUpper(strings.ReplaceAll(command, " ", "_")) + "_LOCK_TIMEOUT"
+	return &cli.DurationFlag{Name: "lock-timeout", Value: def, EnvVars: []string{env}, Usage: "how long to wait for a state lock held by another run"}
 }
 
 func metricsFlag() cli.Flag {
@@ -20,7 +25,7 @@ func metricsFlag() cli.Flag {
 }
 
 func allowDeletesFlag() cli.Flag {
-	return &cli.IntFlag{Name: "allow-deletes", EnvVars: []string{"LDAPPLY_ALLOW_DELETES"}, Usage: "allow this run up to `N` deletes beyond safety.max_deletes / max_delete_percent"}
+	return &cli.IntFlag{Name: "allow-deletes", Usage: "allow this run up to `N` deletes beyond safety.max_deletes / max_delete_percent (command line only, never from the environment)"}
 }
 
 func parallelismFlag() cli.Flag {
@@ -28,7 +33,7 @@ func parallelismFlag() cli.Flag {
 }
 
 func ignoreDriftFlag() cli.Flag {
-	return &cli.BoolFlag{Name: "ignore-drift", EnvVars: []string{"LDAPPLY_IGNORE_DRIFT"}, Usage: "apply even when objects changed in the target since the plan (emergencies only)"}
+	return &cli.BoolFlag{Name: "ignore-drift", Usage: "apply even when objects changed in the target since the plan (emergencies only; command line only, never from the environment)"}
 }
 
 // extraCommands are commands defined in their own files (appended in init).
@@ -44,6 +49,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		EnableBashCompletion: true,
 		// Errors are printed once, by Main.
 		ExitErrHandler: func(*cli.Context, error) {},
+		Before:         func(c *cli.Context) error { return checkEnv(c, stderr) },
 		Commands: []*cli.Command{
 			{
 				Name:      "plan",
@@ -56,7 +62,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					&cli.BoolFlag{Name: "json", EnvVars: []string{"LDAPPLY_JSON"}, Usage: "print the plan as JSON (the show --json document) instead of text"},
 					allowDeletesFlag(),
 					metricsFlag(),
-					lockTimeoutFlag(10 * time.Second),
+					lockTimeoutFlag("plan", 10*time.Second),
 				},
 				Action: cmdPlan,
 			},
@@ -79,7 +85,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					parallelismFlag(),
 					ignoreDriftFlag(),
 					metricsFlag(),
-					lockTimeoutFlag(0),
+					lockTimeoutFlag("apply", 0),
 				},
 				Action: cmdApply,
 			},
@@ -89,12 +95,12 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 				UsageText: "ldapply sync --auto-approve [--config FILE] [--allow-deletes N] [--metrics-file PATH]\n\nExample (systemd timer, cron):\n   ldapply sync --auto-approve --config /etc/ldapply/prod.yaml --metrics-file /var/lib/node_exporter/ldapply.prom",
 				Flags: []cli.Flag{
 					configFlag(),
-					&cli.BoolFlag{Name: "auto-approve", EnvVars: []string{"LDAPPLY_AUTO_APPROVE"}, Usage: "apply without a reviewed plan file"},
+					&cli.BoolFlag{Name: "auto-approve", Usage: "apply without a reviewed plan file (command line only, never from the environment)"},
 					allowDeletesFlag(),
 					parallelismFlag(),
 					ignoreDriftFlag(),
 					metricsFlag(),
-					lockTimeoutFlag(0),
+					lockTimeoutFlag("sync", 0),
 				},
 				Action: cmdSync,
 			},
@@ -106,7 +112,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					configFlag(),
 					&cli.BoolFlag{Name: "json", EnvVars: []string{"LDAPPLY_STATUS_JSON"}, Usage: "machine-readable output"},
 					&cli.IntFlag{Name: "runs", Value: 10, EnvVars: []string{"LDAPPLY_STATUS_RUNS"}, Usage: "how many recent runs to show"},
-					lockTimeoutFlag(2 * time.Second),
+					lockTimeoutFlag("status", 2*time.Second),
 				},
 				Action: cmdStatus,
 			},
@@ -133,9 +139,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 				Name:  "state",
 				Usage: "inspect or edit the state",
 				Subcommands: append([]*cli.Command{
-					{Name: "list", Usage: "list managed objects", UsageText: "ldapply state list [--config FILE]\n\nExample:\n   ldapply state list --config prod.yaml", Flags: []cli.Flag{configFlag(), lockTimeoutFlag(10 * time.Second)}, Action: cmdStateList},
-					{Name: "show", Usage: "show the binding of one object by primary key, id or name", UsageText: "ldapply state show [--config FILE] KEY\n\nExample:\n   ldapply state show alice", Flags: []cli.Flag{configFlag(), lockTimeoutFlag(10 * time.Second)}, Action: cmdStateShow},
-					{Name: "rm", Usage: "forget an object: ldapply stops managing it and leaves it in the target", UsageText: "ldapply state rm [--config FILE] KEY\n\nExample:\n   ldapply state rm 9f1c2e0a-7b10-1041-9a86-757c11bacf73", Flags: []cli.Flag{configFlag(), lockTimeoutFlag(0)}, Action: cmdStateRm},
+					{Name: "list", Usage: "list managed objects", UsageText: "ldapply state list [--config FILE]\n\nExample:\n   ldapply state list --config prod.yaml", Flags: []cli.Flag{configFlag(), lockTimeoutFlag("state list", 10*time.Second)}, Action: cmdStateList},
+					{Name: "show", Usage: "show the binding of one object by primary key, id or name", UsageText: "ldapply state show [--config FILE] KEY\n\nExample:\n   ldapply state show alice", Flags: []cli.Flag{configFlag(), lockTimeoutFlag("state show", 10*time.Second)}, Action: cmdStateShow},
+					{Name: "rm", Usage: "forget an object: ldapply stops managing it and leaves it in the target", UsageText: "ldapply state rm [--config FILE] KEY\n\nExample:\n   ldapply state rm 9f1c2e0a-7b10-1041-9a86-757c11bacf73", Flags: []cli.Flag{configFlag(), lockTimeoutFlag("state rm", 0)}, Action: cmdStateRm},
 				}, extraStateCommands...),
 			},
 			{

@@ -250,7 +250,7 @@ func cmdSync(c *cli.Context) (err error) {
 	if err := plan.Render(c.App.Writer, pl.plan, plan.FormatText, plan.RenderOptions{Color: colorOK(c.App.Writer)}); err != nil {
 		return err
 	}
-	if err := checkDeletes(cfg, pl.plan, pl.managed, c.Int("allow-deletes")); err != nil {
+	if err := checkDeletes(cfg, pl.plan, pl.managed, c.Int("allow-deletes"), "sync"); err != nil {
 		return err
 	}
 	res, err = a.run(c.Context, func(*state.Snapshot) (*plan.Plan, error) { return pl.plan, nil })

@@ -23,7 +23,7 @@ import (
 type planned struct {
 	plan    *plan.Plan
 	snap    *state.Snapshot
-	managed int // objects in the state before the plan
+	managed map[plan.Kind]int // objects in the state before the plan
 }
 
 // makePlan reads the state, the source and the target and computes the
@@ -85,8 +85,15 @@ func makePlan(ctx context.Context, cfg *Config, tgt target, store state.Backend,
 	if err != nil {
 		return nil, err
 	}
+	managed := countManaged(snap.Bindings)
 	bindings, held := dir.HoldReferred(snap.Bindings)
 	warnings := referralWarnings(cfg, dir, held)
+	if snap.Serial == 0 && sum(managed) == 0 {
+		// Nothing was ever applied with this state: a state.path that
+		// points elsewhere than meant would make every object an adopt
+		// or a create, and this line is what tells the reviewer.
+		warnings = append([]string{fmt.Sprintf("No state at %s: this plan starts a new one. If ldapply already manages this target, point state.path (or state.postgres) at that state; a relative state.path is relative to the configuration file", store)}, warnings...)
+	}
 	// Plan owns dir from here on and may release its entries as it goes.
 	p, err := tgt.Plan(ctx, dir, bindings)
 	if err != nil {
@@ -100,10 +107,6 @@ func makePlan(ctx context.Context, cfg *Config, tgt target, store state.Backend,
 	p.ConfigDigest = cfg.Digest()
 	p.Source = cfg.Source.URI
 	p.Target = tgt.Describe()
-	managed := 0
-	for _, m := range snap.Bindings {
-		managed += len(m)
-	}
 	return &planned{plan: p, snap: snap, managed: managed}, nil
 }
 
@@ -147,7 +150,7 @@ func cmdPlan(c *cli.Context) (err error) {
 	// The guard runs after rendering, so the reviewer sees what the
 	// refused plan would have deleted; no plan file is written.
 	if err == nil {
-		err = checkDeletes(cfg, p, pl.managed, c.Int("allow-deletes"))
+		err = checkDeletes(cfg, p, pl.managed, c.Int("allow-deletes"), "plan")
 	}
 	if out != "" {
 		w := <-written
@@ -166,8 +169,12 @@ func cmdPlan(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	if out != "" {
-		if format == plan.FormatText {
+	if out != "" && format == plan.FormatText {
+		if len(p.Changes) == 0 {
+			// The file is still written, so a pipeline that always
+			// applies its plan works; apply reports nothing to do.
+			fmt.Fprintf(c.App.Writer, "\nSaved the plan to %s. It has no changes, so there is nothing to apply.\n", out)
+		} else {
 			fmt.Fprintf(c.App.Writer, "\nSaved the plan to %s. To perform exactly these actions, run:\n    ldapply apply %s\n", out, out)
 		}
 	}
@@ -175,6 +182,14 @@ func cmdPlan(c *cli.Context) (err error) {
 		return &codeError{code: exitChanges}
 	}
 	return nil
+}
+
+func sum(m map[plan.Kind]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
 
 // progressOut receives progress bars and lines (stderr; tests may swap it).

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"text/tabwriter"
 
@@ -163,6 +164,17 @@ func cmdValidate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "The configuration %s is valid: source %s (%s), target %s, state %s.\n", c.String("config"), cfg.Source.URI, cfg.Source.Schema, cfg.Target.Name, store)
+	path, err := filepath.Abs(c.String("config"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "The configuration %s is valid: source %s (%s), target %s, state %s.\n", path, cfg.Source.URI, cfg.Source.Schema, cfg.Target.Name, store)
+	// The paths as resolved, relative ones against the configuration's
+	// directory: what a reader of the file may not guess.
+	for _, f := range cfg.files {
+		if f.key != "state.path" {
+			fmt.Fprintf(c.App.Writer, "  %s: %s\n", f.key, f.path)
+		}
+	}
 	return nil
 }

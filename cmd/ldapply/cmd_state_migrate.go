@@ -32,7 +32,7 @@ func init() {
 				&cli.StringFlag{Name: "from", Required: true, EnvVars: []string{"LDAPPLY_MIGRATE_FROM"}, Usage: "configuration `FILE` whose state is moved"},
 				&cli.StringFlag{Name: "to", Required: true, EnvVars: []string{"LDAPPLY_MIGRATE_TO"}, Usage: "configuration `FILE` whose state receives it"},
 				&cli.BoolFlag{Name: "force", EnvVars: []string{"LDAPPLY_MIGRATE_FORCE"}, Usage: "overwrite a destination holding the same state at a later serial (a copy retired by an earlier migrate); plans made before must be made again"},
-				lockTimeoutFlag(0),
+				lockTimeoutFlag("state migrate", 0),
 			},
 			Action: cmdStateMigrate,
 		},
@@ -44,7 +44,7 @@ func init() {
 			Flags: []cli.Flag{
 				configFlag(),
 				&cli.StringFlag{Name: "out", Aliases: []string{"o"}, EnvVars: []string{"LDAPPLY_PULL_OUT"}, Usage: "write to `FILE` (mode 0600) instead of stdout"},
-				lockTimeoutFlag(10 * time.Second),
+				lockTimeoutFlag("state pull", 10*time.Second),
 			},
 			Action: cmdStatePull,
 		},
@@ -53,7 +53,7 @@ func init() {
 			Usage: "replace an empty state (or an earlier copy of the same one) with a state pulled as JSON",
 			UsageText: "ldapply state push [--config FILE] FILE|-\n\n" +
 				"Example:\n   ldapply state push --config ldapply-pg.yaml backup.json",
-			Flags:  []cli.Flag{configFlag(), lockTimeoutFlag(0)},
+			Flags:  []cli.Flag{configFlag(), lockTimeoutFlag("state push", 0)},
 			Action: cmdStatePush,
 		},
 	)

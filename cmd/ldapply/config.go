@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -23,6 +24,16 @@ type Config struct {
 	Target TargetConfig `yaml:"target"`
 	State  StateConfig  `yaml:"state"`
 	Safety SafetyConfig `yaml:"safety"`
+
+	// files are the file settings, made absolute (see absPaths).
+	files []fileSetting
+}
+
+// fileSetting is one setting that names a file.
+type fileSetting struct {
+	key     string // "source.ca_cert"
+	path    string // absolute
+	written string // as the configuration has it
 }
 
 // SafetyConfig holds the guards that stop a plan from doing damage when
@@ -32,9 +43,11 @@ type SafetyConfig struct {
 	// default 500, as Entra Connect's "prevent accidental deletes". A
 	// negative value disables the check.
 	MaxDeletes *int `yaml:"max_deletes"`
-	// MaxDeletePercent is the most deletes a plan may hold as a percentage
-	// of the managed objects; 0 (default) disables the check.
-	MaxDeletePercent float64 `yaml:"max_delete_percent"`
+	// MaxDeletePercent is the most deletes a plan may hold of one kind,
+	// as a percentage of the managed objects of that kind, once at least
+	// minManagedForPercent of them are managed; default 25. A negative
+	// value disables the check.
+	MaxDeletePercent *float64 `yaml:"max_delete_percent"`
 	// MinSourceUsers is the fewest users a source read may return; a
 	// smaller read is an error, never "delete everyone". Default 1.
 	MinSourceUsers *int `yaml:"min_source_users"`
@@ -43,7 +56,8 @@ type SafetyConfig struct {
 // StateConfig says where the state lives: a bbolt file (default) or a
 // shared PostgreSQL database.
 type StateConfig struct {
-	// Path is the bbolt state file; default ./ldapply.state.
+	// Path is the bbolt state file; default ldapply.state beside the
+	// configuration file.
 	Path string `yaml:"path"`
 	// Postgres selects the PostgreSQL backend instead of the file.
 	Postgres *PostgresStateConfig `yaml:"postgres"`
@@ -79,7 +93,8 @@ func (c *Config) stateBackend() (state.Backend, error) {
 // loadConfig reads, expands, checks, decodes and resolves the
 // configuration at path. Unknown keys are errors naming their line;
 // ${VAR} is replaced by the environment variable VAR in every value ($$
-// is a literal $).
+// is a literal $). Relative file paths in it are relative to its
+// directory.
 func loadConfig(path string) (*Config, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
@@ -88,14 +103,20 @@ func loadConfig(path string) (*Config, error) {
 		}
 		return nil, fmt.Errorf("read configuration: %w", err)
 	}
-	cfg, err := parseConfig(raw)
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("configuration %s: %w", path, err)
+	}
+	cfg, err := parseConfig(raw, filepath.Dir(abs))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return cfg, nil
 }
 
-func parseConfig(raw []byte) (*Config, error) {
+// parseConfig parses a configuration whose relative paths are relative
+// to dir, an absolute directory.
+func parseConfig(raw []byte, dir string) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(raw, &root); err != nil {
 		return nil, err
@@ -113,6 +134,7 @@ func parseConfig(raw []byte) (*Config, error) {
 	if err := root.Decode(&cfg); err != nil {
 		return nil, err
 	}
+	cfg.absPaths(dir)
 	if err := cfg.resolve(); err != nil {
 		return nil, err
 	}
@@ -262,9 +284,6 @@ func (c *Config) resolve() error {
 	if err := c.Target.kind.resolve(c.Target.Config, c.Source.Schema); err != nil {
 		return err
 	}
-	if c.State.Path == "" {
-		c.State.Path = "./ldapply.state"
-	}
 	if pg := c.State.Postgres; pg != nil {
 		if pg.DSNFile != "" {
 			if pg.DSN != "" {
@@ -292,23 +311,110 @@ func (c *Config) resolve() error {
 	if c.Safety.MinSourceUsers == nil {
 		c.Safety.MinSourceUsers = ptrTo(1)
 	}
-	if p := c.Safety.MaxDeletePercent; p < 0 || p > 100 {
-		return fmt.Errorf("safety.max_delete_percent %g is not a percentage between 0 and 100", p)
+	if c.Safety.MaxDeletePercent == nil {
+		c.Safety.MaxDeletePercent = ptrTo(DefaultMaxDeletePercent)
+	}
+	if p := *c.Safety.MaxDeletePercent; p > 100 {
+		return fmt.Errorf("safety.max_delete_percent %g is not a percentage between 0 and 100 (a negative value turns the check off)", p)
 	}
 	return nil
 }
 
+// DefaultMaxDeletePercent is safety.max_delete_percent's default: a plan
+// that deletes more than a quarter of the managed users (or groups) is
+// far more likely a source filter cut too narrow than a real departure.
+const DefaultMaxDeletePercent = 25.0
+
 func ptrTo[T any](v T) *T { return &v }
+
+// absPaths makes every file setting absolute, relative paths relative to
+// dir (the configuration file's directory, as its author meant them, not
+// the working directory of whoever runs ldapply): state.path (default
+// ldapply.state), and in every section ca_cert and each *_file. It
+// records them for validate.
+func (c *Config) absPaths(dir string) {
+	if c.State.Path == "" {
+		c.State.Path = defaultStateFile
+	}
+	abs := func(key string, p *string) {
+		if *p == "" {
+			return
+		}
+		written := *p
+		if !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+		c.files = append(c.files, fileSetting{key, *p, written})
+	}
+	walk := func(prefix string, v reflect.Value) {
+		walkFileSettings(prefix, v, abs)
+	}
+	walk("source", reflect.ValueOf(&c.Source).Elem())
+	if c.Target.Config != nil {
+		walk("target."+c.Target.Name, reflect.ValueOf(c.Target.Config).Elem())
+	}
+	if c.State.Postgres == nil {
+		abs("state.path", &c.State.Path)
+	}
+	walk("state", reflect.ValueOf(&c.State).Elem())
+}
+
+// defaultStateFile is state.path's default, beside the configuration.
+const defaultStateFile = "ldapply.state"
+
+// walkFileSettings calls fn with the key and a pointer to every string
+// field of the struct v (at any depth) that names a file: ca_cert and
+// every *_file.
+func walkFileSettings(prefix string, v reflect.Value, fn func(key string, p *string)) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			walkFileSettings(prefix, v.Elem(), fn)
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			key := prefix
+			if !strings.Contains(opts, "inline") {
+				key = prefix + "." + name
+			}
+			if f.Type.Kind() == reflect.String && (name == "ca_cert" || strings.HasSuffix(name, "_file")) {
+				fn(key, v.Field(i).Addr().Interface().(*string))
+				continue
+			}
+			walkFileSettings(key, v.Field(i), fn)
+		}
+	}
+}
 
 // Digest hashes the effective configuration without its secrets (fields
 // tagged `secret:"true"`), so a plan can be tied to the configuration it
-// was made with. The state section is left out: where the state lives
+// was made with. File paths count as written in the file, not as made
+// absolute. The state section is left out: where the state lives
 // does not change what a plan does (the lineage ties a plan to its state),
 // and a plan must survive `state migrate`.
 func (c *Config) Digest() string {
+	// File settings count as written: the same configuration checked
+	// out in another directory (another CI runner) is the same.
+	written := map[string]string{}
+	for _, f := range c.files {
+		written[f.key] = f.written
+	}
+	asWritten := func(prefix string, ptr any) any {
+		walkFileSettings(prefix, reflect.ValueOf(ptr).Elem(), func(key string, p *string) {
+			if w, ok := written[key]; ok {
+				*p = w
+			}
+		})
+		return ptr
+	}
 	v := map[string]any{
-		"source": redacted(&c.Source),
-		"target": map[string]any{c.Target.Name: redacted(c.Target.Config)},
+		"source": asWritten("source", redacted(&c.Source)),
+		"target": map[string]any{c.Target.Name: asWritten("target."+c.Target.Name, redacted(c.Target.Config))},
 		"safety": c.Safety,
 	}
 	b, err := json.Marshal(v)

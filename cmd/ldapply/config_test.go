@@ -9,6 +9,9 @@ import (
 	"github.com/ldapply/ldapply/providers/icinga"
 )
 
+// testConfigDir is where the tests' configurations pretend to live.
+const testConfigDir = "/etc/ldapply"
+
 const minimalConfig = `source:
   uri: ldaps://ldap.example.com
   bind_dn: cn=svc,dc=example,dc=com
@@ -24,7 +27,7 @@ target:
 
 func TestParseConfigDefaults(t *testing.T) {
 	t.Setenv("LDAPPLY_CFG_TEST_PW", "s3cret")
-	cfg, err := parseConfig([]byte(minimalConfig))
+	cfg, err := parseConfig([]byte(minimalConfig), testConfigDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +37,7 @@ func TestParseConfigDefaults(t *testing.T) {
 	if ic := cfg.Target.Config.(*icinga.Config); cfg.Target.Name != "icinga" || ic.Channel != "email" || ic.IDScheme != "key" || ic.Map.Username != "{{ .uid }}" {
 		t.Errorf("target defaults not applied: %s %+v", cfg.Target.Name, ic)
 	}
-	if cfg.Source.Schema != "inetorgperson" || cfg.Source.Users.Key != "entryUUID" || cfg.Source.Users.Filter != "(objectClass=inetOrgPerson)" || cfg.State.Path != "./ldapply.state" {
+	if cfg.Source.Schema != "inetorgperson" || cfg.Source.Users.Key != "entryUUID" || cfg.Source.Users.Filter != "(objectClass=inetOrgPerson)" || cfg.State.Path != "/etc/ldapply/ldapply.state" {
 		t.Errorf("defaults not applied: %+v / %+v", cfg.Source, cfg.State)
 	}
 	if s := cfg.secrets(); len(s) != 2 || s[1] != "pa$word" {
@@ -62,7 +65,7 @@ func TestParseConfigErrors(t *testing.T) {
 		"bad template":  {func(s string) string { return s + "    map: { username: \"{{ .uid \" }\n" }, "target.icinga.map.username"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := parseConfig([]byte(tc.edit(minimalConfig)))
+			_, err := parseConfig([]byte(tc.edit(minimalConfig)), testConfigDir)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error = %v, want it to contain %q", err, tc.want)
 			}
@@ -72,16 +75,16 @@ func TestParseConfigErrors(t *testing.T) {
 
 func TestConfigDigestIgnoresSecrets(t *testing.T) {
 	t.Setenv("LDAPPLY_CFG_TEST_PW", "one")
-	a, err := parseConfig([]byte(minimalConfig))
+	a, err := parseConfig([]byte(minimalConfig), testConfigDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("LDAPPLY_CFG_TEST_PW", "two")
-	b, _ := parseConfig([]byte(strings.Replace(minimalConfig, "pa$$word", "other", 1)))
+	b, _ := parseConfig([]byte(strings.Replace(minimalConfig, "pa$$word", "other", 1)), testConfigDir)
 	if a.Digest() != b.Digest() {
 		t.Error("changing only passwords changed the configuration digest")
 	}
-	c, _ := parseConfig([]byte(strings.Replace(minimalConfig, "svc-icinga", "svc-other", 1)))
+	c, _ := parseConfig([]byte(strings.Replace(minimalConfig, "svc-icinga", "svc-other", 1)), testConfigDir)
 	if a.Digest() == c.Digest() {
 		t.Error("changing the target user did not change the digest")
 	}
@@ -94,7 +97,7 @@ func TestPasswordFile(t *testing.T) {
 	t.Setenv("LDAPPLY_CFG_TEST_PW", "s3cret")
 	f := filepath.Join(t.TempDir(), "pw")
 	os.WriteFile(f, []byte("from-file\n"), 0o600)
-	cfg, err := parseConfig([]byte(strings.Replace(minimalConfig, `password: "pa$$word"`, "password_file: "+f, 1)))
+	cfg, err := parseConfig([]byte(strings.Replace(minimalConfig, `password: "pa$$word"`, "password_file: "+f, 1)), testConfigDir)
 	if err != nil {
 		t.Fatal(err)
 	}

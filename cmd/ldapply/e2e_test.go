@@ -63,6 +63,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 target:
   icinga:
     url: %s
+    allow_insecure: true
     username: svc-icinga
     password_file: %s
 %s

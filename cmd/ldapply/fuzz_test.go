@@ -16,7 +16,7 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add("a: &a [*a]\n")
 	f.Fuzz(func(t *testing.T, text string) {
 		t.Setenv("LDAPPLY_CFG_TEST_PW", "s3cret")
-		cfg, err := parseConfig([]byte(text))
+		cfg, err := parseConfig([]byte(text), testConfigDir)
 		if err != nil {
 			return
 		}

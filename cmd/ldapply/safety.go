@@ -24,10 +24,15 @@ func checkSourceSize(cfg *Config, dir *plan.Directory) error {
 	return nil
 }
 
-// checkDeletes is the mass-deletion guard: a plan with more deletes than
-// safety.max_deletes, or than safety.max_delete_percent of the managed
-// objects, fails unless --allow-deletes covers its count.
-func checkDeletes(cfg *Config, p *plan.Plan, managed int, allow int) error {
+// checkDeletes is the mass-deletion guard. A plan fails unless
+// --allow-deletes covers its count of deletes when it deletes more than
+// safety.max_deletes objects in all, or, of a kind with at least
+// minManagedForPercent managed objects, more than
+// safety.max_delete_percent of them: a filter cut too narrow shows as a
+// share long before it reaches an absolute count. managed counts the
+// objects of each kind in the state before the plan; command is the
+// command to run again ("plan" or "sync").
+func checkDeletes(cfg *Config, p *plan.Plan, managed map[plan.Kind]int, allow int, command string) error {
 	byKind := map[plan.Kind]int{}
 	total := 0
 	for i := range p.Changes {
@@ -39,19 +44,41 @@ func checkDeletes(cfg *Config, p *plan.Plan, managed int, allow int) error {
 	if total == 0 || total <= allow {
 		return nil
 	}
+	kinds := slices.Sorted(maps.Keys(byKind))
 	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(byKind)) {
+	for _, k := range kinds {
 		parts = append(parts, fmt.Sprintf("%d %ss", byKind[k], k))
 	}
-	what := fmt.Sprintf("the plan deletes %d objects (%s)", total, strings.Join(parts, ", "))
-	hint := fmt.Sprintf("if that is intended, run plan again with --allow-deletes %d", total)
+	pass := fmt.Sprintf("if that is intended, run %s again with --allow-deletes %d", command, total)
 	if max := *cfg.Safety.MaxDeletes; max >= 0 && total > max {
-		return fmt.Errorf("%s, more than safety.max_deletes %d; %s", what, max, hint)
+		return fmt.Errorf("the plan deletes %d objects (%s), more than safety.max_deletes %d; %s (or raise safety.max_deletes)", total, strings.Join(parts, ", "), max, pass)
 	}
-	if pct := cfg.Safety.MaxDeletePercent; pct > 0 && managed > 0 {
-		if share := 100 * float64(total) / float64(managed); share > pct {
-			return fmt.Errorf("%s, %.1f%% of the %d managed objects, more than safety.max_delete_percent %g%%; %s", what, share, managed, pct, hint)
+	pct := *cfg.Safety.MaxDeletePercent
+	if pct < 0 {
+		return nil
+	}
+	for _, k := range kinds {
+		n, of := byKind[k], managed[k]
+		if of < minManagedForPercent {
+			continue
+		}
+		if share := 100 * float64(n) / float64(of); share > pct {
+			return fmt.Errorf("the plan deletes %d of the %d managed %ss (%.0f%%), more than safety.max_delete_percent %g%% of a kind, as a source filter or base cut too narrow would; %s (or raise safety.max_delete_percent)", n, of, k, share, pct, pass)
 		}
 	}
 	return nil
+}
+
+// minManagedForPercent is how many objects of a kind must be managed
+// before safety.max_delete_percent applies to it: in a handful of objects
+// a few deletes are a large share without being a mistake.
+const minManagedForPercent = 10
+
+// countManaged counts the bindings by kind.
+func countManaged(b plan.Bindings) map[plan.Kind]int {
+	out := make(map[plan.Kind]int, len(b))
+	for k, m := range b {
+		out[k] = len(m)
+	}
+	return out
 }

@@ -45,15 +45,57 @@ func TestMassDeleteGuard(t *testing.T) {
 	}
 }
 
+// TestMassDeletePercentGuard: by default a plan may delete at most a
+// quarter of the managed users (or groups) once ten are managed, which
+// catches the source filter cut too narrow (issue 21, item 3); the
+// refusal names the guard and what passes it, and the setting can be
+// raised or turned off.
 func TestMassDeletePercentGuard(t *testing.T) {
-	e := newEnv(t, envOptions{extraTop: "safety:\n  max_delete_percent: 10\n"})
-	e.sync() // 13 managed objects
-	deleteUsers(e, "dave")
-	e.must(0, "plan") // 1 of 13 = 7.7 %
-	deleteUsers(e, "frank")
-	_, errs, code := e.run("plan")
-	if code != 1 || !strings.Contains(errs, "15.4% of the 13 managed objects, more than safety.max_delete_percent 10%") {
-		t.Errorf("plan over max_delete_percent exited %d: %s", code, errs)
+	e := newEnv(t, envOptions{})
+	addUsers(e, "ivan", "judy", "kim", "lou") // 12 managed users
+	e.sync()
+	deleteUsers(e, "dave", "frank", "henry")
+	e.must(0, "plan") // 3 of 12: a quarter exactly
+	cfg, _ := os.ReadFile(e.config)
+	narrow := strings.Replace(string(cfg), `users:  { base: "ou=people,dc=example,dc=com" }`, `users:  { base: "ou=people,dc=example,dc=com", filter: "(uid=alice)" }`, 1)
+	os.WriteFile(e.config, []byte(narrow), 0o600)
+	out, errs, code := e.run("plan", "--out", e.path("narrow.plan"))
+	want := "the plan deletes 11 of the 12 managed users (92%), more than safety.max_delete_percent 25% of a kind, as a source filter or base cut too narrow would; if that is intended, run plan again with --allow-deletes 11 (or raise safety.max_delete_percent)"
+	if code != 1 || !strings.Contains(errs, want) {
+		t.Fatalf("a plan deleting 11 of 12 users exited %d:\n%s", code, errs)
+	}
+	if !strings.Contains(out, "- user bob") {
+		t.Errorf("the refused plan is not shown for review:\n%s", out)
+	}
+	if _, err := os.Stat(e.path("narrow.plan")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused plan was written: %v", err)
+	}
+	if _, errs, code := e.run("sync", "--auto-approve"); code != 1 || !strings.Contains(errs, "run sync again with --allow-deletes 11") {
+		t.Errorf("sync deleting 11 of 12 users exited %d: %s", code, errs)
+	}
+	e.must(0, "plan", "--allow-deletes", "11")
+	for _, setting := range []string{"max_delete_percent: 95", "max_delete_percent: -1"} {
+		os.WriteFile(e.config, []byte(narrow+"safety:\n  "+setting+"\n"), 0o600)
+		e.must(0, "plan")
+	}
+	if len(e.sim.Contacts()) != 12 {
+		t.Errorf("a refused plan deleted contacts: %d left of 12", len(e.sim.Contacts()))
+	}
+}
+
+// TestDeletePercentSmallDirectory: below ten managed objects of a kind
+// the percentage guard stays quiet (a few deletes are a large share of a
+// handful), and max_deletes still applies.
+func TestDeletePercentSmallDirectory(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.sync() // 8 managed users, 5 groups
+	deleteUsers(e, "dave", "frank", "henry", "grace")
+	e.must(0, "plan") // half of the users
+}
+
+func addUsers(e *env, users ...string) {
+	for _, u := range users {
+		e.ldif("dn: uid=" + u + ",ou=people,dc=example,dc=com\nchangetype: add\nobjectClass: inetOrgPerson\nuid: " + u + "\ncn: " + u + "\nsn: " + u + "\nmail: " + u + "@example.com\n")
 	}
 }
 

@@ -54,6 +54,7 @@ func newTWEnv(t *testing.T, runDuration time.Duration, extraTarget string) *twEn
 target:
   teamwire:
     url: %s
+    allow_insecure: true
     api_version: 1
     email: ops-bot@example.com
     password: ${LDAPPLY_TEST_TW_PASSWORD}

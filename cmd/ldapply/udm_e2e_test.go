@@ -41,6 +41,7 @@ func newUDMEnv(t *testing.T) (*env, *udmsim.Server) {
 target:
   udm:
     url: %s
+    allow_insecure: true
     username: svc-udm
     password_file: %s
     connect_timeout: 6s

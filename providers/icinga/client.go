@@ -85,6 +85,7 @@ type Channel struct {
 // package httpapi). A Client is safe for concurrent use.
 type Client struct {
 	user string
+	base string // the API base URL, ending in "/"
 	api  *httpapi.Client
 
 	// sleep waits between attempts (tests replace it to record delays).
@@ -144,10 +145,10 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if retries > 0 {
 		policy.ContentionAttempts = max(conflictAttempts, retries+1)
 	}
-	c := &Client{user: cfg.Username, sleep: httpapi.Sleep}
+	c := &Client{user: cfg.Username, base: strings.TrimRight(u.String(), "/") + "/", sleep: httpapi.Sleep}
 	c.api = httpapi.New(httpapi.Config{
 		Target:  "icinga",
-		BaseURL: strings.TrimRight(u.String(), "/") + "/",
+		BaseURL: c.base,
 		// Never follow: a redirect means the login page (see explain).
 		HTTP:      &http.Client{Transport: transport, CheckRedirect: httpapi.NoRedirect},
 		Timeout:   timeout,
@@ -730,6 +731,13 @@ func (c *Client) doStream(ctx context.Context, method, rel string, consume func(
 	return c.api.Do(ctx, &httpapi.Request{Method: method, Path: rel, Repeatable: true, Consume: consume})
 }
 
+// isCollection reports whether path (relative to the base, perhaps with
+// a query) names a list endpoint rather than one object.
+func isCollection(path string) bool {
+	path, _, _ = strings.Cut(path, "?")
+	return !strings.Contains(path, "/")
+}
+
 // explain says what an error answer means for this API.
 func (c *Client) explain(e *httpapi.Error, h http.Header, body []byte) {
 	switch {
@@ -750,6 +758,13 @@ func (c *Client) explain(e *httpapi.Error, h http.Header, body []byte) {
 		if m := httpapi.ServerMessage(body); m != "" {
 			e.Message += "; the server said: " + m
 		}
+	case e.Status == http.StatusNotFound && isCollection(e.Path):
+		// The lists (contacts, contact-groups, channels) always exist
+		// under the right base URL: a 404 there means the URL is wrong,
+		// whether Icinga ("Endpoint Channels not found") or the web
+		// server ("Page not found.") answered.
+		e.Message = strings.TrimSuffix(httpapi.ServerMessage(body), ".")
+		e.Hint = fmt.Sprintf("check target.icinga.url: %s%s does not exist there; the URL must be the API base ending in /icingaweb2/notifications/api/v1", c.base, e.Path)
 	default:
 		e.Message = httpapi.ServerMessage(body)
 	}

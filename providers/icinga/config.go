@@ -19,6 +19,9 @@ type Config struct {
 	Username     string `yaml:"username"`
 	Password     string `yaml:"password" secret:"true"`
 	PasswordFile string `yaml:"password_file"`
+	// AllowInsecure permits an http:// URL, which sends the password in
+	// clear text; without it such a URL is an error.
+	AllowInsecure bool `yaml:"allow_insecure"`
 	// CACert is a PEM bundle to trust instead of the system roots.
 	CACert string `yaml:"ca_cert"`
 	// InsecureSkipVerify turns TLS certificate verification off (for a
@@ -64,7 +67,7 @@ var defaultMaps = map[string]Map{
 // Resolve reads password_file, fills defaults for the source schema and
 // validates. Errors name the configuration key.
 func (c *Config) Resolve(schema string) error {
-	if err := endpoint.Resolve("target.icinga", "https://icinga.example.com/icingaweb2/notifications/api/v1", c.URL, c.Username, &c.Password, c.PasswordFile); err != nil {
+	if err := endpoint.Resolve("target.icinga", "https://icinga.example.com/icingaweb2/notifications/api/v1", c.URL, c.AllowInsecure, c.Username, &c.Password, c.PasswordFile); err != nil {
 		return err
 	}
 	if c.Timeout == 0 {

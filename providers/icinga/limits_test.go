@@ -29,7 +29,7 @@ func limitsDir(uid string) *plan.Directory {
 func newLimitsProvider(t *testing.T) (*Provider, *icingasim.Server) {
 	t.Helper()
 	sim, url := icingasim.Start(t, icingasim.Options{})
-	cfg := Config{URL: url, Username: "icinga", Password: "icinga"}
+	cfg := Config{URL: url, AllowInsecure: true, Username: "icinga", Password: "icinga"}
 	if err := cfg.Resolve("inetorgperson"); err != nil {
 		t.Fatal(err)
 	}

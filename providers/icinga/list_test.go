@@ -155,7 +155,7 @@ func TestInternerUUIDs(t *testing.T) {
 // contact made by hand that stays.
 func TestPlanRefsName(t *testing.T) {
 	srv, base := icingasim.Start(t, icingasim.Options{})
-	cfg := Config{URL: base, Username: "icinga", Password: "icinga"}
+	cfg := Config{URL: base, AllowInsecure: true, Username: "icinga", Password: "icinga"}
 	if err := cfg.Resolve("inetorgperson"); err != nil {
 		t.Fatal(err)
 	}

@@ -118,9 +118,11 @@ func (p *Provider) read(ctx context.Context) (*snapshot, error) {
 
 // readChannel reads the channels and picks the default one.
 func (p *Provider) readChannel(ctx context.Context) (Channel, error) {
+	// The client's errors name the target and the request ("icinga: GET
+	// channels: …"); wrapping them again would repeat both.
 	channels, err := p.client.Channels(ctx)
 	if err != nil {
-		return Channel{}, fmt.Errorf("icinga: read channels: %w", err)
+		return Channel{}, err
 	}
 	return pickChannel(channels, p.cfg.Channel)
 }
@@ -139,7 +141,7 @@ func (p *Provider) readObjects(ctx context.Context) (*snapshot, error) {
 		contacts = append(contacts, hold.hold(v))
 	})
 	if err != nil {
-		return nil, fmt.Errorf("icinga: read contacts: %w", err)
+		return nil, err // it names the request, as readChannel's
 	}
 	in.seal() // the groups' users are the contacts: found in order
 	// The contacts take the interner's strings for their ids, which the
@@ -149,7 +151,7 @@ func (p *Provider) readObjects(ctx context.Context) (*snapshot, error) {
 	}
 	groups, err := p.client.groups(ctx, in)
 	if err != nil {
-		return nil, fmt.Errorf("icinga: read contact groups: %w", err)
+		return nil, err
 	}
 	s := &snapshot{contacts: make(map[string]*heldContact, len(contacts)), ordered: contacts, groups: make(map[string]*Group, len(groups))}
 	for _, c := range contacts {
@@ -180,17 +182,18 @@ func (p *Provider) debug(msg string, args ...any) {
 	}
 }
 
-// pickChannel finds the default channel by id, then name, then type.
+// pickChannel finds the default channel by id, then name, then type;
+// each compared apart from case, as Icinga compares names.
 func pickChannel(channels []Channel, want string) (Channel, error) {
 	var byName, byType []Channel
 	for _, c := range channels {
 		if strings.EqualFold(c.ID, want) {
 			return c, nil
 		}
-		if c.Name == want {
+		if strings.EqualFold(c.Name, want) {
 			byName = append(byName, c)
 		}
-		if c.Type == want {
+		if strings.EqualFold(c.Type, want) {
 			byType = append(byType, c)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ldapply/ldapply/providers/endpoint"
 	"github.com/ldapply/ldapply/providers/ldap"
 )
 
@@ -29,6 +30,9 @@ type Config struct {
 	// replace it.
 	TOTPSecret     string `yaml:"totp_secret" secret:"true"`
 	TOTPSecretFile string `yaml:"totp_secret_file"`
+	// AllowInsecure permits an http:// URL, which sends the login's
+	// password in clear text; without it such a URL is an error.
+	AllowInsecure bool `yaml:"allow_insecure"`
 	// CACert is a PEM bundle to trust instead of the system roots.
 	CACert string `yaml:"ca_cert"`
 	// Timeout bounds each request with its answer; default 30s.
@@ -76,6 +80,9 @@ func (c *Config) Resolve(schema string) error {
 	u, err := url.Parse(c.URL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("target.teamwire.url %q is not an http(s) URL without query", c.URL)
+	}
+	if err := endpoint.ClearText("target.teamwire", u, c.AllowInsecure); err != nil {
+		return err
 	}
 	if c.APIVersion == "" {
 		c.APIVersion = DefaultAPIVersion

@@ -52,7 +52,7 @@ func startTeamwire(t *testing.T, src ldap.Config) *providertest.Sim {
 	t.Cleanup(ts.Close)
 	return &providertest.Sim{
 		New: func() providertest.Provider {
-			cfg := teamwire.Config{URL: ts.URL + "/admin-api", Email: twAdmin, Password: twPassword, Organisations: twOrgs,
+			cfg := teamwire.Config{URL: ts.URL + "/admin-api", AllowInsecure: true, Email: twAdmin, Password: twPassword, Organisations: twOrgs,
 				Settings: map[string]any{"synchronisation_interval": 30, "user_profile_department_attr": "department"}}
 			if err := cfg.Resolve(src.Schema); err != nil {
 				t.Fatal(err)

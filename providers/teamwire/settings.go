@@ -153,6 +153,10 @@ func joinNames(names []string) (string, error) {
 
 // desired derives the managed settings from source: (when from is true)
 // and overlays the configured ones. bindpw is the clear secret, if any.
+// Only the settings docs/teamwire.md lists as derived come from source:;
+// source.connect_attempts and connect_delay are ldapply's own and say
+// nothing about how Teamwire should connect, so Teamwire's are managed
+// only when settings: names them.
 func desired(cfg *Config, src *ldap.Config) (attrs map[string]string, bindpw string, err error) {
 	attrs = map[string]string{}
 	if *cfg.FromSource && src != nil {
@@ -163,8 +167,6 @@ func desired(cfg *Config, src *ldap.Config) (attrs map[string]string, bindpw str
 		attrs["groups_basedn"] = src.Groups.Base
 		attrs["user_objects_filter"] = src.Users.Filter
 		attrs["group_objects_filter"] = src.Groups.Filter
-		attrs["connect_attempts"] = strconv.Itoa(src.ConnectAttempts)
-		attrs["connect_delay"] = strconv.Itoa(int(time.Duration(src.ConnectDelay) / time.Second))
 		if attrs["groups_includelist"], err = joinNames(src.Groups.Include); err != nil {
 			return nil, "", fmt.Errorf("source.groups.include: %w", err)
 		}

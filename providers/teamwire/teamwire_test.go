@@ -212,7 +212,7 @@ func source(pw string) *ldap.Config {
 
 func newProvider(t *testing.T, url string, mod func(*teamwire.Config), pw string) *teamwire.Provider {
 	t.Helper()
-	cfg := teamwire.Config{URL: url, Email: superEmail, Password: superPW, Organisations: []int{12, 13},
+	cfg := teamwire.Config{URL: url, AllowInsecure: true, Email: superEmail, Password: superPW, Organisations: []int{12, 13},
 		Settings:     map[string]any{"synchronisation_interval": 30, "group_is_public_attr": "extensionAttribute1"},
 		PollInterval: ldap.Duration(10 * time.Millisecond)}
 	if mod != nil {

@@ -21,6 +21,9 @@ type Config struct {
 	Username     string `yaml:"username"`
 	Password     string `yaml:"password" secret:"true"`
 	PasswordFile string `yaml:"password_file"`
+	// AllowInsecure permits an http:// URL, which sends the password in
+	// clear text; without it such a URL is an error.
+	AllowInsecure bool `yaml:"allow_insecure"`
 	// CACert is a PEM bundle to trust instead of the system roots.
 	CACert string `yaml:"ca_cert"`
 	// InsecureSkipVerify turns TLS certificate verification off (lab only).
@@ -72,7 +75,7 @@ var neverMapped = []string{"users", "nestedGroup", "groups", "memberOf", "primar
 // Resolve reads password_file, fills defaults for the source schema and
 // validates. Errors name the configuration key.
 func (c *Config) Resolve(schema string) error {
-	if err := endpoint.Resolve("target.udm", "https://ucs.example.com/univention/udm/", c.URL, c.Username, &c.Password, c.PasswordFile); err != nil {
+	if err := endpoint.Resolve("target.udm", "https://ucs.example.com/univention/udm/", c.URL, c.AllowInsecure, c.Username, &c.Password, c.PasswordFile); err != nil {
 		return err
 	}
 	if c.ConnectTimeout == 0 {

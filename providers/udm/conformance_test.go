@@ -108,7 +108,7 @@ func startUDM(t *testing.T) (*udmsim.Server, *providertest.Sim) {
 	}
 	return sim, &providertest.Sim{
 		New: func() providertest.Provider {
-			cfg := udm.Config{URL: url, Username: udmUser, Password: udmPassword, UserOU: userOU, GroupOU: groupOU,
+			cfg := udm.Config{URL: url, AllowInsecure: true, Username: udmUser, Password: udmPassword, UserOU: userOU, GroupOU: groupOU,
 				UserProperties: map[string]string{"username": "{{ .uid }}", "firstname": "{{ .givenName }}", "lastname": "{{ or .sn .uid }}",
 					"mailPrimaryAddress": "{{ .mail }}", "description": "{{ .description }}"},
 				GroupProperties: map[string]string{"name": "{{ .cn }}", "description": "{{ .description }}"}}

@@ -80,7 +80,7 @@ func udmLimitsDir(uid string) *plan.Directory {
 func newUDMLimitsProvider(t *testing.T) (*udm.Provider, *udmsim.Server, udm.Config) {
 	t.Helper()
 	sim, url := udmsim.Start(t, udmsim.Options{Users: map[string]string{"svc": "pw"}})
-	cfg := udm.Config{URL: url, Username: "svc", Password: "pw", UserOU: "cn=u," + sim.Base(), GroupOU: "cn=g," + sim.Base()}
+	cfg := udm.Config{URL: url, AllowInsecure: true, Username: "svc", Password: "pw", UserOU: "cn=u," + sim.Base(), GroupOU: "cn=g," + sim.Base()}
 	if err := cfg.Resolve("inetorgperson"); err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,7 @@ func newPruneEnv(t *testing.T) *pruneEnv {
 	t.Helper()
 	sim, url := udmsim.Start(t, udmsim.Options{Users: map[string]string{"svc": "pw"}})
 	e := &pruneEnv{sim: sim, userOU: "cn=users," + sim.Base(), groupOU: "cn=groups," + sim.Base()}
-	cfg := udm.Config{URL: url, Username: "svc", Password: "pw", UserOU: e.userOU, GroupOU: e.groupOU}
+	cfg := udm.Config{URL: url, AllowInsecure: true, Username: "svc", Password: "pw", UserOU: e.userOU, GroupOU: e.groupOU}
 	if err := cfg.Resolve("inetorgperson"); err != nil {
 		t.Fatal(err)
 	}

@@ -101,7 +101,7 @@ func TestClientAgainstSimulator(t *testing.T) {
 func TestPlanConflictUnmanagedName(t *testing.T) {
 	sim, url := udmsim.Start(t, udmsim.Options{Users: map[string]string{"svc": "pw"}})
 	sim.Seed(udmsim.Users, "cn=u,"+sim.Base(), map[string]any{"username": "alice", "lastname": "A"})
-	cfg := udm.Config{URL: url, Username: "svc", Password: "pw", UserOU: "cn=u," + sim.Base(), GroupOU: "cn=g," + sim.Base()}
+	cfg := udm.Config{URL: url, AllowInsecure: true, Username: "svc", Password: "pw", UserOU: "cn=u," + sim.Base(), GroupOU: "cn=g," + sim.Base()}
 	if err := cfg.Resolve("inetorgperson"); err != nil {
 		t.Fatal(err)
 	}

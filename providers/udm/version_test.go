@@ -18,7 +18,7 @@ func TestPlanVersionOfDeletes(t *testing.T) {
 	ctx := context.Background()
 	sim, url := udmsim.Start(t, udmsim.Options{Users: map[string]string{"svc": "pw"}})
 	userOU, groupOU := "cn=users,"+sim.Base(), "cn=groups,"+sim.Base()
-	cfg := udm.Config{URL: url, Username: "svc", Password: "pw", UserOU: userOU, GroupOU: groupOU}
+	cfg := udm.Config{URL: url, AllowInsecure: true, Username: "svc", Password: "pw", UserOU: userOU, GroupOU: groupOU}
 	if err := cfg.Resolve("inetorgperson"); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestPlanReadsBothListsAtOnce(t *testing.T) {
 	ctx := context.Background()
 	sim, url := udmsim.Start(t, udmsim.Options{Users: map[string]string{"svc": "pw"}})
 	userOU, groupOU := "cn=users,"+sim.Base(), "cn=groups,"+sim.Base()
-	cfg := udm.Config{URL: url, Username: "svc", Password: "pw", UserOU: userOU, GroupOU: groupOU}
+	cfg := udm.Config{URL: url, AllowInsecure: true, Username: "svc", Password: "pw", UserOU: userOU, GroupOU: groupOU}
 	if err := cfg.Resolve("inetorgperson"); err != nil {
 		t.Fatal(err)
 	}
