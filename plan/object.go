@@ -83,6 +83,13 @@ func (l DNs) All() iter.Seq[string] {
 	}
 }
 
+// Table returns the table l's numbers index (nil for an empty list).
+func (l DNs) Table() *DNTable { return l.table }
+
+// IDs returns the DNs' numbers in l's table, in order; the caller must
+// not change them.
+func (l DNs) IDs() []uint32 { return l.ids }
+
 // Strings returns the DNs as a slice of their own.
 func (l DNs) Strings() []string { return slices.Collect(l.All()) }
 
@@ -100,6 +107,9 @@ func (t *DNTable) Add(dn string) uint32 {
 	t.dns = append(t.dns, dn)
 	return uint32(len(t.dns) - 1)
 }
+
+// Len returns the number of DNs in the table.
+func (t *DNTable) Len() int { return len(t.dns) }
 
 // At returns the DN numbered id.
 func (t *DNTable) At(id uint32) string { return t.dns[id] }
