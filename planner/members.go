@@ -184,8 +184,7 @@ func (d *drafted) transitive(g *plan.Entry, rs *resolver, ms []member) ([]int32,
 		}
 		via[r] = v
 	}
-	tm, ok := g.Attrs[plan.AttrTransitiveMembers]
-	if !ok {
+	if g.Transitive == nil {
 		out := make([]int32, len(ms))
 		for i, m := range ms {
 			out[i] = m.rank
@@ -195,12 +194,12 @@ func (d *drafted) transitive(g *plan.Entry, rs *resolver, ms []member) ([]int32,
 		}
 		return out, via
 	}
-	out := make([]int32, 0, len(tm))
-	for _, dn := range tm {
-		if r := rs.byText(dn); r.kind == isUser {
+	out := make([]int32, 0, g.Transitive.Len())
+	rs.each(*g.Transitive, func(r resolved) {
+		if r.kind == isUser {
 			out = append(out, d.rank[r.at])
 		}
-	}
+	})
 	slices.Sort(out)
 	out = slices.Compact(out)
 	for _, r := range out {

@@ -264,7 +264,8 @@ func TestNestedGroupsFlattened(t *testing.T) {
 func TestSourceResolvedNesting(t *testing.T) {
 	d := (&dirBuilder{}).user("a", "alice").user("b", "bob").group("top", "top", "a").d
 	// The source resolved top's members through a group it did not read.
-	d.Groups[0].Attrs[plan.AttrTransitiveMembers] = []string{"uid=a,ou=people", "uid=b,ou=people"}
+	tm := plan.NewDNs("uid=a,ou=people", "uid=b,ou=people")
+	d.Groups[0].Transitive = &tm
 	p := mustPlan(t, &fake{}, rules(flat), &d, nil)
 	g := p.Changes[len(p.Changes)-1]
 	if !slices.Equal(g.After.Lists["members"], []string{"u-a", "u-b"}) || p.Refs["g-top/u-b"] != "bob (via a nested group)" {

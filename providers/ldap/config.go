@@ -118,13 +118,13 @@ type GroupConfig struct {
 	// this many values ("member;range=0-999") instead of letting the
 	// server choose; 0 (the default) lets it choose.
 	RangeSize int `yaml:"range_size"`
-	// Nested asks the server for each group's transitive user members:
-	// with schema ad through the LDAP_MATCHING_RULE_IN_CHAIN rule
+	// Nested asks an AD server for each group's transitive user members
+	// through the LDAP_MATCHING_RULE_IN_CHAIN rule
 	// (memberOf:1.2.840.113556.1.4.1941:=<group>), which also follows
-	// groups outside groups.base or excluded from the read; with other
-	// schemas by expanding the groups read, with cycle detection. The
-	// result is in the group's Attrs under TransitiveMembersAttr;
-	// Members stay the direct members either way.
+	// groups outside groups.base or excluded from the read. The result
+	// is the group's plan.Entry.Transitive; Members stay the direct
+	// members. Other servers have no such rule: the planner expands the
+	// groups read, with or without this setting.
 	Nested bool `yaml:"nested"`
 }
 

@@ -217,7 +217,7 @@ func (s *Source) readOnce(parent context.Context, cfgp *Config, sch schema) (_ *
 			dir.Referred[k] = referred[i]
 		}
 	}
-	if cfg.Groups.Nested {
+	if cfg.Groups.Nested && cfg.Schema == "ad" {
 		if err := s.transitive(ctx, conns[1], &cfg, dir); err != nil {
 			return nil, err
 		}
