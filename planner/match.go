@@ -106,6 +106,10 @@ func (m *matched) keepUnmanagedMembers() {
 func (m *matched) withUnmanaged(k plan.Kind, want, have []string) []string {
 	n, j := len(want), 0
 	for _, id := range have {
+		if j < n && want[j] == id { // in sync: mostly one string, compared by address
+			j++
+			continue
+		}
 		for j < n && want[j] < id {
 			j++
 		}
