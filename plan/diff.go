@@ -7,6 +7,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/ldapply/ldapply/internal/arena"
 )
 
 // Change is one planned operation on one target object.
@@ -98,7 +100,7 @@ func Diff(in Input) ([]Change, error) {
 // (BenchmarkDiffInSync measures it).
 type diffIndex struct {
 	kinds    map[Kind]*diffKind
-	newSlots Slab[idSlot] // ids only the desired side has
+	newSlots arena.Slab[idSlot] // ids only the desired side has
 }
 
 func newDiffIndex(in Input) *diffIndex {

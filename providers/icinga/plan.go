@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ldapply/ldapply/internal/arena"
 	"github.com/ldapply/ldapply/plan"
 	"github.com/ldapply/ldapply/planner"
 	"github.com/ldapply/ldapply/providers/prefetch"
@@ -130,7 +131,7 @@ func (t *planning) Current(ctx context.Context) (*planner.Current, error) {
 		Objects: make([]*plan.Object, 0, len(snap.ordered)+len(snap.groups)),
 		Counts:  map[string]int{"target contacts": len(snap.contacts), "target contact groups": len(snap.groups)},
 	}
-	var objs plan.Slab[plan.Object] // held to the plan's end
+	var objs arena.Slab[plan.Object] // held to the plan's end
 	for _, c := range snap.ordered {
 		cur.Objects = append(cur.Objects, contactObject(c, &objs))
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/ldapply/ldapply/internal/arena"
 	"github.com/ldapply/ldapply/plan"
 	"github.com/ldapply/ldapply/providers/mapping"
 	"github.com/ldapply/ldapply/providers/prefetch"
@@ -228,11 +229,11 @@ type heldContact struct {
 
 // contactHolder keeps the contacts as read for a plan, to its end: each
 // in a shared block, with its strings in shared blocks too (see
-// plan.Strings), and one string for each default channel.
+// arena.Strings), and one string for each default channel.
 type contactHolder struct {
-	contacts  plan.Slab[heldContact]
-	usernames plan.Slab[string]
-	strs      plan.Strings
+	contacts  arena.Slab[heldContact]
+	usernames arena.Slab[string]
+	strs      arena.Strings
 	channels  map[string]string
 }
 
@@ -289,7 +290,7 @@ func (c *heldContact) asRead() *Contact {
 
 // contactObject turns a contact as read into a plan object, taken from
 // objs.
-func contactObject(c *heldContact, objs *plan.Slab[plan.Object]) *plan.Object {
+func contactObject(c *heldContact, objs *arena.Slab[plan.Object]) *plan.Object {
 	name := ""
 	if c.Username != nil {
 		name = *c.Username

@@ -20,6 +20,7 @@ import (
 	ber "github.com/go-asn1-ber/asn1-ber"
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/ldapply/ldapply/internal/arena"
 	"github.com/ldapply/ldapply/plan"
 )
 
@@ -629,7 +630,7 @@ var uniqueMemberUID = regexp.MustCompile(`#'[01]*'B$`)
 //
 // The entries are held from the read until the target has drafted its
 // objects, through every collection cycle of a large read. Their parts
-// are therefore cut from shared blocks (see plan.Strings): the entries
+// are therefore cut from shared blocks (see arena.Strings): the entries
 // themselves, their DNs and keys, their value lists and values, and
 // one string per attribute name. A user entry is then its attribute map
 // (two objects) and its share of the blocks, instead of about fifteen
@@ -642,10 +643,10 @@ type collector struct {
 	norm        *dnCache
 	out         []*plan.Entry
 	byKey       map[string]string
-	entries     plan.Slab[plan.Entry]
-	names       plan.Strings // DNs and keys
-	values      plan.Strings
-	valueLists  plan.Slab[string]
+	entries     arena.Slab[plan.Entry]
+	names       arena.Strings // DNs and keys
+	values      arena.Strings
+	valueLists  arena.Slab[string]
 	attrNames   map[string]string
 	members     []dnAnswer // scratch for Source.members
 }
