@@ -7,6 +7,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/ldapply/ldapply/internal/arena"
 )
 
 // Change is one planned operation on one target object.
@@ -75,45 +77,68 @@ func (e *ConflictError) Error() string {
 // object without a binding whose derived id already exists in the target
 // is adopted; an unbound current object is otherwise never touched.
 func Diff(in Input) ([]Change, error) {
-	// At 100,000 users the work is map operations, each a few misses of
-	// the processor's caches: one table per kind finds a current object
-	// by id and records which desired object took that id (one lookup
-	// for both), and a key seen twice is found by the set's length, not
-	// by a lookup before each insert. The maps are made at their final
-	// size: a map of 100,000 entries grown step by step moves its
-	// entries into a larger table at every growth and leaves the old
-	// tables to the collector (BenchmarkDiffInSync measures it).
-	kinds := map[Kind]*diffKind{}
-	kindOf := func(k Kind) *diffKind {
-		dk := kinds[k]
-		if dk == nil {
-			dk = &diffKind{kind: k, bound: in.Bindings[k]}
-			kinds[k] = dk
-		}
-		return dk
+	dx := newDiffIndex(in)
+	changes, problems := dx.desired(in)
+	changes = append(changes, dx.deletes(in.Bindings)...)
+	if len(problems) > 0 {
+		slices.Sort(problems)
+		return nil, &ConflictError{Problems: problems}
 	}
+	Sort(changes)
+	return changes, nil
+}
+
+// diffIndex is Diff's index of both sides, by kind.
+//
+// At 100,000 users the work is map operations, each a few misses of the
+// processor's caches: one table per kind finds a current object by id
+// and records which desired object took that id (one lookup for both),
+// and a key seen twice is found by the set's length, not by a lookup
+// before each insert. The maps are made at their final size: a map of
+// 100,000 entries grown step by step moves its entries into a larger
+// table at every growth and leaves the old tables to the collector
+// (BenchmarkDiffInSync measures it).
+type diffIndex struct {
+	kinds    map[Kind]*diffKind
+	newSlots arena.Slab[idSlot] // ids only the desired side has
+}
+
+func newDiffIndex(in Input) *diffIndex {
+	dx := &diffIndex{kinds: map[Kind]*diffKind{}}
 	for _, o := range in.Current {
-		kindOf(o.Kind).nCurrent++
+		dx.kind(o.Kind, in.Bindings).nCurrent++
 	}
 	for _, d := range in.Desired {
-		kindOf(d.Kind).nDesired++
+		dx.kind(d.Kind, in.Bindings).nDesired++
 	}
 	slots := make([]idSlot, len(in.Current))
 	for i, o := range in.Current {
-		dk := kinds[o.Kind]
+		dk := dx.kinds[o.Kind]
 		if dk.byID == nil {
 			dk.byID = make(map[string]*idSlot, max(dk.nCurrent, dk.nDesired))
 		}
 		slots[i].cur = o
 		dk.byID[o.ID] = &slots[i] // of two with one id, the last
 	}
-	var newSlots Slab[idSlot] // ids only the desired side has
-	var problems []string
-	var changes []Change
+	return dx
+}
+
+func (dx *diffIndex) kind(k Kind, bs Bindings) *diffKind {
+	dk := dx.kinds[k]
+	if dk == nil {
+		dk = &diffKind{kind: k, bound: bs[k]}
+		dx.kinds[k] = dk
+	}
+	return dk
+}
+
+// desired returns the change each desired object needs, NoOps left out,
+// and the problems that keep objects from being planned.
+func (dx *diffIndex) desired(in Input) (changes []Change, problems []string) {
 	var dk *diffKind
 	for _, d := range in.Desired {
 		if dk == nil || dk.kind != d.Kind {
-			dk = kinds[d.Kind]
+			dk = dx.kinds[d.Kind]
 			if dk.seenKey == nil {
 				dk.seenKey = make(map[string]struct{}, dk.nDesired)
 				if dk.byID == nil {
@@ -139,7 +164,7 @@ func Diff(in Input) ([]Change, error) {
 		}
 		slot := dk.byID[after.ID]
 		if slot == nil {
-			slot = newSlots.New()
+			slot = dx.newSlots.New()
 			dk.byID[after.ID] = slot
 		}
 		if slot.by != nil {
@@ -147,30 +172,42 @@ func Diff(in Input) ([]Change, error) {
 			continue
 		}
 		slot.by = after
-		cur := slot.cur
-		c := Change{Kind: d.Kind, Key: d.Key, ID: after.ID, After: after, Before: cur}
-		switch {
-		case cur == nil:
-			c.Action = Create
-		case !bound:
-			if owner, ok := dk.boundID(in.Bindings, cur.ID); ok {
-				problems = append(problems, fmt.Sprintf("%s %q would take target id %s, which the state binds to key %q", d.Kind, after.Name, cur.ID, owner.Key))
-				continue
-			}
-			c.Action = Adopt
-		case cur.Name != after.Name:
-			c.Action = Rename
-		case !Equal(cur, after):
-			c.Action = Update
-		default:
-			c.Action = NoOp
-		}
-		if c.Action != NoOp {
+		c, problem := dk.change(in.Bindings, d.Key, after, slot.cur, bound)
+		if problem != "" {
+			problems = append(problems, problem)
+		} else if c.Action != NoOp {
 			changes = append(changes, c)
 		}
 	}
-	for _, k := range slices.Sorted(maps.Keys(in.Bindings)) {
-		dk := kindOf(k)
+	return changes, problems
+}
+
+// change classifies the change from cur (nil: none) to after.
+func (dk *diffKind) change(bs Bindings, key string, after, cur *Object, bound bool) (Change, string) {
+	c := Change{Kind: after.Kind, Key: key, ID: after.ID, After: after, Before: cur}
+	switch {
+	case cur == nil:
+		c.Action = Create
+	case !bound:
+		if owner, ok := dk.boundID(bs, cur.ID); ok {
+			return c, fmt.Sprintf("%s %q would take target id %s, which the state binds to key %q", after.Kind, after.Name, cur.ID, owner.Key)
+		}
+		c.Action = Adopt
+	case cur.Name != after.Name:
+		c.Action = Rename
+	case !Equal(cur, after):
+		c.Action = Update
+	default:
+		c.Action = NoOp
+	}
+	return c, ""
+}
+
+// deletes returns a delete for each binding no desired object took.
+func (dx *diffIndex) deletes(bs Bindings) []Change {
+	var changes []Change
+	for _, k := range slices.Sorted(maps.Keys(bs)) {
+		dk := dx.kind(k, bs)
 		if dk.seenBound == len(dk.bound) {
 			continue // every binding is desired: nothing to delete
 		}
@@ -188,12 +225,7 @@ func Diff(in Input) ([]Change, error) {
 			changes = append(changes, Change{Action: Delete, Kind: k, Key: b.Key, ID: b.ID, Before: before})
 		}
 	}
-	if len(problems) > 0 {
-		slices.Sort(problems)
-		return nil, &ConflictError{Problems: problems}
-	}
-	Sort(changes)
-	return changes, nil
+	return changes
 }
 
 // diffKind is Diff's view of one kind.

@@ -42,6 +42,12 @@ type Entry struct {
 	// Members holds, for a group, the NormDN of every direct member
 	// (users and groups alike), sorted, each once. Empty for users.
 	Members DNs
+	// Transitive holds, for a group whose source resolved nesting itself
+	// (AD's in-chain rule, which also follows groups the read did not
+	// return), the NormDN of every user member, direct or nested, sorted,
+	// each once. It is nil when the source did not: the planner then
+	// expands Members through the groups read.
+	Transitive *DNs
 }
 
 // DNs is a list of DNs held as indexes into a table that the entries
@@ -83,6 +89,13 @@ func (l DNs) All() iter.Seq[string] {
 	}
 }
 
+// Table returns the table l's numbers index (nil for an empty list).
+func (l DNs) Table() *DNTable { return l.table }
+
+// IDs returns the DNs' numbers in l's table, in order; the caller must
+// not change them.
+func (l DNs) IDs() []uint32 { return l.ids }
+
 // Strings returns the DNs as a slice of their own.
 func (l DNs) Strings() []string { return slices.Collect(l.All()) }
 
@@ -101,6 +114,9 @@ func (t *DNTable) Add(dn string) uint32 {
 	return uint32(len(t.dns) - 1)
 }
 
+// Len returns the number of DNs in the table.
+func (t *DNTable) Len() int { return len(t.dns) }
+
 // At returns the DN numbered id.
 func (t *DNTable) At(id uint32) string { return t.dns[id] }
 
@@ -112,13 +128,6 @@ func (t *DNTable) List(ids []uint32) DNs {
 	}
 	return DNs{table: t, ids: ids}
 }
-
-// AttrTransitiveMembers is the key in a group Entry's Attrs under which a
-// source stores the NormDNs of the group's transitive user members (sorted,
-// each once), when it resolved nesting itself (AD's in-chain rule). Targets
-// prefer it to expanding Members. The colon keeps it apart from LDAP
-// attribute names.
-const AttrTransitiveMembers = "ldapply:transitiveMembers"
 
 // First returns the first value of attr, or "". The name's case does
 // not matter.

@@ -18,6 +18,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/ldapply/ldapply/internal/arena"
 	"github.com/ldapply/ldapply/plan"
 )
 
@@ -338,13 +339,13 @@ func UnmarshalBinding(data []byte) (plan.Binding, error) {
 }
 
 // BindingDecoder decodes stored bindings as UnmarshalBinding does, and
-// holds their strings in shared blocks (see plan.Strings): a plan holds
+// holds their strings in shared blocks (see arena.Strings): a plan holds
 // its state's bindings, three strings each for each of 100,000 users,
 // from its start to its end, and the collector looks at them at every
 // cycle. The zero BindingDecoder is ready to use; it is not safe for
 // concurrent use.
 type BindingDecoder struct {
-	strs plan.Strings
+	strs arena.Strings
 }
 
 // Decode returns the binding data holds.

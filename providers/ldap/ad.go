@@ -13,13 +13,6 @@ import (
 	"github.com/ldapply/ldapply/plan"
 )
 
-// TransitiveMembersAttr is the key in a group's plan.Entry.Attrs under
-// which Read, with groups.nested set, stores the NormDNs of the group's
-// transitive user members (sorted, each once): the users read that are
-// members directly or through any chain of nested groups. The name holds
-// a colon, so it never clashes with an LDAP attribute.
-const TransitiveMembersAttr = plan.AttrTransitiveMembers
-
 // uacAccountDisable is the ACCOUNTDISABLE bit of userAccountControl
 // (MS-ADTS 2.2.16).
 const uacAccountDisable = 0x2
@@ -134,27 +127,18 @@ func (s *Source) completeRange(ctx context.Context, conn *goldap.Conn, cfg *Conf
 	return nil
 }
 
-// transitive stores each group's transitive user members under
-// TransitiveMembersAttr: with schema ad from the server (one in-chain
-// search per group under users.base), otherwise by expanding the groups
-// read. Users not read (filtered out, disabled) are left out.
+// transitive sets each group's Transitive to its transitive user
+// members as the server resolves them: one in-chain search per group
+// under users.base. Users not read (filtered out, disabled) are left
+// out. The lists share one table, so the planner resolves each user's DN
+// once.
 func (s *Source) transitive(ctx context.Context, conn *goldap.Conn, cfg *Config, dir *plan.Directory) error {
 	users := make(map[string]bool, len(dir.Users))
 	for _, u := range dir.Users {
 		users[u.NormDN] = true
 	}
-	if cfg.Schema != "ad" {
-		groups := make(map[string]*plan.Entry, len(dir.Groups))
-		for _, g := range dir.Groups {
-			groups[g.NormDN] = g
-		}
-		for _, g := range dir.Groups {
-			out := map[string]bool{}
-			expand(g, groups, users, out, map[string]bool{})
-			g.Attrs[TransitiveMembersAttr] = sortedKeys(out)
-		}
-		return nil
-	}
+	table := &plan.DNTable{}
+	numbers := map[string]uint32{}
 	for _, g := range dir.Groups {
 		filter := fmt.Sprintf("(&%s(memberOf:%s:=%s))", cfg.Users.Filter, oidInChain, goldap.EscapeFilter(g.DN))
 		out := map[string]bool{}
@@ -168,26 +152,20 @@ func (s *Source) transitive(ctx context.Context, conn *goldap.Conn, cfg *Config,
 		if err != nil {
 			return fmt.Errorf("%w (reading the nested members of %s; unset source.groups.nested if the server lacks the in-chain rule)", err, g.DN)
 		}
-		g.Attrs[TransitiveMembersAttr] = sortedKeys(out)
+		ids := make([]uint32, 0, len(out))
+		for _, dn := range sortedKeys(out) {
+			n, ok := numbers[dn]
+			if !ok {
+				n = table.Add(dn)
+				numbers[dn] = n
+			}
+			ids = append(ids, n)
+		}
+		l := table.List(ids)
+		g.Transitive = &l
 	}
 	s.log.Debug("Read the transitive members of every group with the in-chain matching rule.", "groups", len(dir.Groups))
 	return nil
-}
-
-// expand adds to out the users among g's members, following nested
-// groups; seen guards against cycles.
-func expand(g *plan.Entry, groups map[string]*plan.Entry, users, out, seen map[string]bool) {
-	if seen[g.NormDN] {
-		return
-	}
-	seen[g.NormDN] = true
-	for m := range g.Members.All() {
-		if users[m] {
-			out[m] = true
-		} else if sub, ok := groups[m]; ok {
-			expand(sub, groups, users, out, seen)
-		}
-	}
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -118,13 +118,13 @@ type GroupConfig struct {
 	// this many values ("member;range=0-999") instead of letting the
 	// server choose; 0 (the default) lets it choose.
 	RangeSize int `yaml:"range_size"`
-	// Nested asks the server for each group's transitive user members:
-	// with schema ad through the LDAP_MATCHING_RULE_IN_CHAIN rule
+	// Nested asks an AD server for each group's transitive user members
+	// through the LDAP_MATCHING_RULE_IN_CHAIN rule
 	// (memberOf:1.2.840.113556.1.4.1941:=<group>), which also follows
-	// groups outside groups.base or excluded from the read; with other
-	// schemas by expanding the groups read, with cycle detection. The
-	// result is in the group's Attrs under TransitiveMembersAttr;
-	// Members stay the direct members either way.
+	// groups outside groups.base or excluded from the read. The result
+	// is the group's plan.Entry.Transitive; Members stay the direct
+	// members. Other servers have no such rule: the planner expands the
+	// groups read, with or without this setting.
 	Nested bool `yaml:"nested"`
 }
 
@@ -170,7 +170,6 @@ func (c *Config) Resolve() error {
 	fail := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s%s: %s", keyPrefix, key, fmt.Sprintf(format, args...)))
 	}
-
 	if c.Schema == "" {
 		c.Schema = "inetorgperson"
 	}
@@ -179,8 +178,18 @@ func (c *Config) Resolve() error {
 		fail("schema", "unknown schema %q; use inetorgperson or ad", c.Schema)
 		sch = schemas["inetorgperson"]
 	}
+	c.resolveConnection(fail)
+	c.resolveCredentials(fail)
+	c.resolveLimits(fail)
+	c.resolveSearches(sch, fail)
+	return errors.Join(errs...)
+}
 
-	// Connection.
+// failFunc records a configuration error of the key under source.
+type failFunc func(key, format string, args ...any)
+
+// resolveConnection checks the URI, its encryption and the CA file.
+func (c *Config) resolveConnection(fail failFunc) {
 	if u, err := c.parseURI(); err != nil {
 		fail("uri", "%v", err)
 	} else {
@@ -188,7 +197,7 @@ func (c *Config) Resolve() error {
 		case u.Scheme == "ldaps" && c.StartTLS:
 			fail("start_tls", "ldaps:// is already encrypted; StartTLS is for ldap:// only")
 		case u.Scheme == "ldap" && !c.StartTLS && !c.AllowInsecure:
-			errs = append(errs, fmt.Errorf("%suri: ldap:// sends the password in clear text; set %sstart_tls: true or %sallow_insecure: true", keyPrefix, keyPrefix, keyPrefix))
+			fail("uri", "ldap:// sends the password in clear text; set %sstart_tls: true or %sallow_insecure: true", keyPrefix, keyPrefix)
 		}
 	}
 	if c.CACert != "" {
@@ -196,8 +205,10 @@ func (c *Config) Resolve() error {
 			fail("ca_cert", "%v", err)
 		}
 	}
+}
 
-	// Credentials.
+// resolveCredentials reads the password file and checks the bind.
+func (c *Config) resolveCredentials(fail failFunc) {
 	fileRead := false
 	if c.BindPasswordFile != "" {
 		b, err := os.ReadFile(c.BindPasswordFile)
@@ -228,8 +239,10 @@ func (c *Config) Resolve() error {
 			fail("bind_password", "empty; set it or bind_password_file (an empty password would make an unauthenticated bind)")
 		}
 	}
+}
 
-	// Limits.
+// resolveLimits fills the timeouts and sizes left unset.
+func (c *Config) resolveLimits(fail failFunc) {
 	if c.Timeout == 0 {
 		c.Timeout = Duration(DefaultTimeout)
 	} else if c.Timeout < 0 {
@@ -250,8 +263,11 @@ func (c *Config) Resolve() error {
 	} else if c.PageSize < 0 || c.PageSize > 1<<31-1 {
 		fail("page_size", "must be between 1 and 2147483647")
 	}
+}
 
-	// Searches.
+// resolveSearches fills the searches from the schema's defaults and
+// checks them.
+func (c *Config) resolveSearches(sch schema, fail failFunc) {
 	if c.Groups.RangeAttributes == nil {
 		c.Groups.RangeAttributes = []string{"member"}
 	}
@@ -302,7 +318,6 @@ func (c *Config) Resolve() error {
 			fail(fmt.Sprintf("groups.exclude[%d]", i), "empty group name")
 		}
 	}
-	return errors.Join(errs...)
 }
 
 // parseURI checks URI and returns it parsed.

@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"sync"
 
+	"github.com/ldapply/ldapply/internal/arena"
 	"github.com/ldapply/ldapply/plan"
 )
 
@@ -38,7 +39,7 @@ type dnCache struct {
 	// at 100,000 strings of their own, which the collector would look
 	// up one by one.
 	table *plan.DNTable
-	outs  plan.Strings
+	outs  arena.Strings
 	// touched keeps normalizeAll's reads from being optimised away.
 	touched uint64
 }

@@ -88,11 +88,11 @@
 // was deleted". A referral on any other search (AD's in-chain reads) is
 // an error.
 //
-// With groups.nested, Read also stores each group's transitive user
-// members under TransitiveMembersAttr: on AD from one search per group
-// with the in-chain matching rule (1.2.840.113556.1.4.1941), which the
-// server evaluates with cycle detection and which also follows nested
-// groups the groups search does not return; elsewhere by expanding the
-// groups read, with cycle detection. Members always stay the direct
-// members.
+// With groups.nested on AD, Read also sets each group's Transitive to
+// its transitive user members, from one search per group with the
+// in-chain matching rule (1.2.840.113556.1.4.1941), which the server
+// evaluates with cycle detection and which also follows nested groups
+// the groups search does not return. Elsewhere nesting is the
+// planner's: it expands the groups read (package planner). Members
+// always stay the direct members.
 package ldap

@@ -20,6 +20,7 @@ import (
 	ber "github.com/go-asn1-ber/asn1-ber"
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/ldapply/ldapply/internal/arena"
 	"github.com/ldapply/ldapply/plan"
 )
 
@@ -150,57 +151,13 @@ func (s *Source) readOnce(parent context.Context, cfgp *Config, sch schema) (_ *
 	users := &collector{s: s, what: "users", key: cfg.Users.Key, norm: norm}
 	var referred [2][]string // users, groups
 	wg.Go(func() {
-		var extra []string
-		if !cfg.Users.IncludeDisabled {
-			extra = append(extra, "userAccountControl") // see disabled
-		}
-		skipped := 0
-		if err := s.search(ctx, conns[0], &cfg, "users", cfg.Users.SearchConfig, cfg.Users.Filter, s.UserAttributes, extra, func(e *goldap.Entry) error {
-			if s.disabled(&cfg, e) {
-				skipped++
-				return nil
-			}
-			return users.add(e)
-		}, nil); err != nil && !isReferred(err, &referred[0]) {
+		if err := s.readUsers(ctx, conns[0], &cfg, users); err != nil && !isReferred(err, &referred[0]) {
 			fail(err)
-		}
-		if skipped > 0 {
-			s.log.Info("Skipped disabled accounts (userAccountControl bit 0x2); set source.users.include_disabled to sync them.", "count", skipped)
 		}
 	})
 	groups := &collector{s: s, what: "groups", key: cfg.Groups.Key, memberAttrs: sch.memberAttrs, norm: norm}
 	wg.Go(func() {
-		var ranged []string
-		if cfg.Groups.RangeSize > 0 {
-			for _, a := range cfg.Groups.RangeAttributes {
-				ranged = append(ranged, fmt.Sprintf("%s;range=0-%d", a, cfg.Groups.RangeSize-1))
-			}
-		}
-		// A group with a member list in parts is completed once its page
-		// has arrived (more searches on the connection), the rest at once.
-		var partial []*goldap.Entry
-		if err := s.search(ctx, conns[1], &cfg, "groups", cfg.Groups.SearchConfig, groupFilter(&cfg, sch), nil, ranged, func(g *goldap.Entry) error {
-			for _, a := range cfg.Groups.RangeAttributes {
-				if idx, _, _ := findRanged(g, a); idx >= 0 {
-					partial = append(partial, g)
-					return nil
-				}
-			}
-			return groups.add(g)
-		}, func() error {
-			for _, g := range partial {
-				for _, a := range cfg.Groups.RangeAttributes {
-					if err := s.completeRange(ctx, conns[1], &cfg, g, a); err != nil {
-						return err
-					}
-				}
-				if err := groups.add(g); err != nil {
-					return err
-				}
-			}
-			partial = partial[:0]
-			return nil
-		}); err != nil && !isReferred(err, &referred[1]) {
+		if err := s.readGroups(ctx, conns[1], &cfg, sch, groups); err != nil && !isReferred(err, &referred[1]) {
 			fail(err)
 		}
 	})
@@ -217,12 +174,68 @@ func (s *Source) readOnce(parent context.Context, cfgp *Config, sch schema) (_ *
 			dir.Referred[k] = referred[i]
 		}
 	}
-	if cfg.Groups.Nested {
+	if cfg.Groups.Nested && cfg.Schema == "ad" {
 		if err := s.transitive(ctx, conns[1], &cfg, dir); err != nil {
 			return nil, err
 		}
 	}
 	return dir, nil
+}
+
+// readUsers runs the users search on conn into users, skipping
+// disabled accounts unless the configuration includes them.
+func (s *Source) readUsers(ctx context.Context, conn *goldap.Conn, cfg *Config, users *collector) error {
+	var extra []string
+	if !cfg.Users.IncludeDisabled {
+		extra = append(extra, "userAccountControl") // see disabled
+	}
+	skipped := 0
+	err := s.search(ctx, conn, cfg, "users", cfg.Users.SearchConfig, cfg.Users.Filter, s.UserAttributes, extra, func(e *goldap.Entry) error {
+		if s.disabled(cfg, e) {
+			skipped++
+			return nil
+		}
+		return users.add(e)
+	}, nil)
+	if skipped > 0 {
+		s.log.Info("Skipped disabled accounts (userAccountControl bit 0x2); set source.users.include_disabled to sync them.", "count", skipped)
+	}
+	return err
+}
+
+// readGroups runs the groups search on conn into groups. A group with a
+// member list in parts is completed once its page has arrived (more
+// searches on the connection), the rest at once.
+func (s *Source) readGroups(ctx context.Context, conn *goldap.Conn, cfg *Config, sch schema, groups *collector) error {
+	var ranged []string
+	if cfg.Groups.RangeSize > 0 {
+		for _, a := range cfg.Groups.RangeAttributes {
+			ranged = append(ranged, fmt.Sprintf("%s;range=0-%d", a, cfg.Groups.RangeSize-1))
+		}
+	}
+	var partial []*goldap.Entry
+	return s.search(ctx, conn, cfg, "groups", cfg.Groups.SearchConfig, groupFilter(cfg, sch), nil, ranged, func(g *goldap.Entry) error {
+		for _, a := range cfg.Groups.RangeAttributes {
+			if idx, _, _ := findRanged(g, a); idx >= 0 {
+				partial = append(partial, g)
+				return nil
+			}
+		}
+		return groups.add(g)
+	}, func() error {
+		for _, g := range partial {
+			for _, a := range cfg.Groups.RangeAttributes {
+				if err := s.completeRange(ctx, conn, cfg, g, a); err != nil {
+					return err
+				}
+			}
+			if err := groups.add(g); err != nil {
+				return err
+			}
+		}
+		partial = partial[:0]
+		return nil
+	})
 }
 
 // groupFilter is the groups filter with Include and Exclude applied.
@@ -617,7 +630,7 @@ var uniqueMemberUID = regexp.MustCompile(`#'[01]*'B$`)
 //
 // The entries are held from the read until the target has drafted its
 // objects, through every collection cycle of a large read. Their parts
-// are therefore cut from shared blocks (see plan.Strings): the entries
+// are therefore cut from shared blocks (see arena.Strings): the entries
 // themselves, their DNs and keys, their value lists and values, and
 // one string per attribute name. A user entry is then its attribute map
 // (two objects) and its share of the blocks, instead of about fifteen
@@ -630,10 +643,10 @@ type collector struct {
 	norm        *dnCache
 	out         []*plan.Entry
 	byKey       map[string]string
-	entries     plan.Slab[plan.Entry]
-	names       plan.Strings // DNs and keys
-	values      plan.Strings
-	valueLists  plan.Slab[string]
+	entries     arena.Slab[plan.Entry]
+	names       arena.Strings // DNs and keys
+	values      arena.Strings
+	valueLists  arena.Slab[string]
 	attrNames   map[string]string
 	members     []dnAnswer // scratch for Source.members
 }

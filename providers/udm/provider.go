@@ -36,7 +36,7 @@ import (
 	"sync"
 
 	"github.com/ldapply/ldapply/plan"
-	"github.com/ldapply/ldapply/providers/limits"
+	"github.com/ldapply/ldapply/planner"
 	"github.com/ldapply/ldapply/providers/mapping"
 	"github.com/ldapply/ldapply/providers/prefetch"
 )
@@ -300,142 +300,102 @@ func (p *Provider) Prefetch(ctx context.Context) {
 
 // Plan reads UCS and computes the changes that make it match dir.
 func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.Bindings) (*plan.Plan, error) {
-	snap, err := prefetch.Take(ctx, &p.prefetched, p.read)
+	t := &planning{p: p}
+	res, err := planner.Plan(ctx, t, p.rules(t), dir, bindings)
 	if err != nil {
 		return nil, err
 	}
-	res := &plan.Plan{Refs: map[string]string{}, Counts: map[string]int{
-		"source users": len(dir.Users), "source groups": len(dir.Groups),
-		"target users": len(snap.byID[plan.KindUser]), "target groups": len(snap.byID[plan.KindGroup]),
-		"managed users": len(bindings[plan.KindUser]), "managed groups": len(bindings[plan.KindGroup]),
-	}}
-	var buf bytes.Buffer
-	var problems []string
-	var desired []*plan.Object
-	keyByDN := map[plan.Kind]map[string]string{plan.KindUser: {}, plan.KindGroup: {}} // source NormDN -> key
-	managed := map[string]bool{}                                                      // ids ldapply manages, both kinds
-	held := map[plan.Kind][]string{}                                                  // keys of managed objects UCS cannot store now
-	for _, k := range plan.Kinds {
-		for key := range bindings[k] {
-			managed[key] = true
-		}
-	}
-	for _, k := range plan.Kinds {
-		entries := dir.Users
-		if k == plan.KindGroup {
-			entries = dir.Groups
-		}
-		byName := map[string]string{}
-		for _, e := range entries {
-			props, err := p.properties(k, e, &buf)
-			if err != nil {
-				return nil, err
-			}
-			name := props[nameProp(k)]
-			if name == "" {
-				res.Warnings = append(res.Warnings, fmt.Sprintf("%s %s has no %s (target.udm %s_properties.%s is empty) and is skipped", k, e.DN, nameProp(k), k, nameProp(k)))
-				continue
-			}
-			if v, ok := Limits.Check(k, props); !ok {
-				// Left out; a managed object is held: taken for one
-				// ldapply does not manage, neither updated nor deleted,
-				// and kept in the groups that hold it.
-				_, bound := bindings[k][e.Key]
-				if bound {
-					held[k] = append(held[k], e.Key)
-					delete(managed, e.Key)
-				}
-				res.Warnings = append(res.Warnings, v.Warning(k, e.DN, "UCS", bound))
-				continue
-			}
-			if other, dup := byName[strings.ToLower(name)]; dup {
-				problems = append(problems, fmt.Sprintf("source %ss %s and %s both map to %s %q; UCS names are unique", k, other, e.DN, nameProp(k), name))
-				continue
-			}
-			byName[strings.ToLower(name)] = e.DN
-			o := &plan.Object{Kind: k, Key: e.Key, ID: e.Key, Name: name, Attrs: props}
-			if pw, ok := props[passwordProp]; ok {
-				// Written on create only (UDM never returns it): the
-				// plan keeps a salted hash, apply the clear value.
-				delete(props, passwordProp)
-				if _, exists := snap.byID[k][e.Key]; !exists {
-					props[passwordProp] = plan.HashSecret(plan.NewSalt(), pw)
-					o.Sensitive = []string{passwordProp}
-				}
-			}
-			desired = append(desired, o)
-			keyByDN[k][e.NormDN] = e.Key
-			managed[e.Key] = true
-			res.Refs[e.Key] = name
-		}
-		// A name held by an object ldapply does not manage blocks the sync.
-		for _, c := range snap.byID[k] {
-			if managed[c.id] {
-				continue
-			}
-			if dn, ok := byName[strings.ToLower(c.obj.Name)]; ok {
-				problems = append(problems, fmt.Sprintf("source %s %s maps to %s %q, which the UCS object %s already has and ldapply does not manage (its %s is not the source's primary key); rename or delete it in UCS, or set its %s", k, dn, nameProp(k), c.obj.Name, c.dn, p.keyProp(k), p.keyProp(k)))
-			}
-		}
-	}
-	// Group members, as ids; members ldapply does not manage are kept.
-	groupEntry := map[string]*plan.Entry{}
-	for _, g := range dir.Groups {
-		groupEntry[g.Key] = g
-	}
-	for _, o := range desired {
-		if o.Kind != plan.KindGroup {
-			continue
-		}
-		lists := map[string][]string{listUsers: {}, listNested: {}}
-		for m := range groupEntry[o.Key].Members.All() {
-			if key, ok := keyByDN[plan.KindUser][m]; ok {
-				lists[listUsers] = append(lists[listUsers], key)
-			} else if key, ok := keyByDN[plan.KindGroup][m]; ok {
-				lists[listNested] = append(lists[listNested], key)
-			}
-		}
-		if cur, ok := snap.byID[plan.KindGroup][o.Key]; ok {
-			for _, l := range []string{listUsers, listNested} {
-				for _, id := range cur.obj.Lists[l] {
-					if !managed[id] {
-						lists[l] = append(lists[l], id)
-					}
-				}
-			}
-		}
-		for l := range lists {
-			slices.Sort(lists[l])
-			lists[l] = slices.Compact(lists[l])
-		}
-		o.Lists = lists
-	}
-	if len(problems) > 0 {
-		slices.Sort(problems)
-		return nil, &plan.ConflictError{Problems: problems}
-	}
-	var cur []*plan.Object
-	for _, k := range plan.Kinds {
-		for _, c := range snap.byID[k] {
-			cur = append(cur, c.obj)
-			if _, ok := res.Refs[c.id]; !ok && c.id != c.dn {
-				res.Refs[c.id] = c.obj.Name
-			}
-		}
-	}
-	changes, err := plan.Diff(plan.Input{Desired: desired, Current: cur, Bindings: limits.Without(bindings, held)})
-	if err != nil {
+	if err := p.requests(ctx, res.Changes, t.snap); err != nil {
 		return nil, err
 	}
-	for i := range changes {
-		// An object gone from UCS keeps its empty Version.
-		if b := changes[i].Before; b != nil && b.Version == "" {
-			if c, ok := snap.byID[b.Kind][b.ID]; ok && c.obj == b {
-				b.Version = plan.VersionOf(c.raw)
-			}
-		}
-	}
+	return res, nil
+}
 
+// rules are what UCS declares to the planner.
+func (p *Provider) rules(t *planning) *planner.Rules {
+	return &planner.Rules{
+		Target:     "UCS",
+		NameField:  map[plan.Kind]string{plan.KindUser: nameProp(plan.KindUser), plan.KindGroup: nameProp(plan.KindGroup)},
+		Limits:     Limits,
+		Members:    planner.Membership{Users: listUsers, Groups: listNested},
+		CreateOnly: []string{passwordProp},
+		Unmanaged: func(o *plan.Object) (string, string) {
+			dn := o.ID
+			if c, ok := t.snap.byID[o.Kind][o.ID]; ok {
+				dn = c.dn
+			}
+			prop := p.keyProp(o.Kind)
+			return "the UCS object " + dn, fmt.Sprintf("its %s is not the source's primary key: rename or delete it in UCS, or set its %s", prop, prop)
+		},
+	}
+}
+
+// planning is one plan's view of UCS, for the planner.
+type planning struct {
+	p    *Provider
+	snap *snapshot
+	buf  bytes.Buffer
+}
+
+// Desire maps a source entry to the UCS object its properties make. A
+// mapped password is kept as a salted hash: apply writes the clear value,
+// on create only (UDM never returns it).
+func (t *planning) Desire(k plan.Kind, e *plan.Entry) (*plan.Object, string, error) {
+	props, err := t.p.properties(k, e, &t.buf)
+	if err != nil {
+		return nil, "", err
+	}
+	name := props[nameProp(k)]
+	if name == "" {
+		return nil, fmt.Sprintf("%s %s has no %s (target.udm %s_properties.%s is empty) and is skipped", k, e.DN, nameProp(k), k, nameProp(k)), nil
+	}
+	o := &plan.Object{Name: name, Attrs: props}
+	if pw, ok := props[passwordProp]; ok {
+		props[passwordProp] = plan.HashSecret(plan.NewSalt(), pw)
+		o.Sensitive = []string{passwordProp}
+	}
+	return o, "", nil
+}
+
+// NewID is the source primary key: ldapply writes it to the key
+// property.
+func (t *planning) NewID(_ plan.Kind, key, _ string) string { return key }
+
+// Current returns UCS's users and groups, from the read Prefetch started
+// or a new one.
+func (t *planning) Current(ctx context.Context) (*planner.Current, error) {
+	snap, err := prefetch.Take(ctx, &t.p.prefetched, t.p.read)
+	if err != nil {
+		return nil, err
+	}
+	t.snap = snap
+	cur := &planner.Current{Counts: map[string]int{
+		"target users": len(snap.byID[plan.KindUser]), "target groups": len(snap.byID[plan.KindGroup]),
+	}}
+	for _, k := range plan.Kinds {
+		for _, c := range snap.byID[k] {
+			cur.Objects = append(cur.Objects, c.obj)
+		}
+	}
+	return cur, nil
+}
+
+// SetVersions hashes each object as UCS returned it.
+func (t *planning) SetVersions(objs []*plan.Object) {
+	for _, o := range objs {
+		o.Version = plan.VersionOf(t.snap.byID[o.Kind][o.ID].raw)
+	}
+}
+
+// requests encodes the body of each change that sends one.
+func (p *Provider) requests(ctx context.Context, changes []plan.Change, snap *snapshot) error {
+	var desired []*plan.Object
+	for i := range changes {
+		if changes[i].After != nil {
+			desired = append(desired, changes[i].After)
+		}
+	}
+	var err error
 	// DNs after renames, for member lists.
 	finalDN := map[string]string{}
 	for _, o := range desired {
@@ -477,7 +437,7 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 			cur := snap.byID[c.Kind][c.ID]
 			raw, etag, err := p.client.Get(ctx, typeOf(c.Kind), cur.dn)
 			if err != nil {
-				return nil, fmt.Errorf("udm: read %s %s: %w", c.Kind, cur.dn, err)
+				return fmt.Errorf("udm: read %s %s: %w", c.Kind, cur.dn, err)
 			}
 			body = maps.Clone(raw)
 			delete(body, "_links")
@@ -523,28 +483,10 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 			}
 		}
 		if c.Payload, err = json.Marshal(body); err != nil {
-			return nil, fmt.Errorf("udm: encode %s %s: %w", c.Kind, c.Name(), err)
+			return fmt.Errorf("udm: encode %s %s: %w", c.Kind, c.Name(), err)
 		}
 	}
-	// Keep only the refs the changes use.
-	used := map[string]string{}
-	for i := range changes {
-		for _, o := range []*plan.Object{changes[i].Before, changes[i].After} {
-			if o == nil {
-				continue
-			}
-			for _, l := range o.Lists {
-				for _, id := range l {
-					if n, ok := res.Refs[id]; ok {
-						used[id] = n
-					}
-				}
-			}
-		}
-	}
-	res.Refs = used
-	res.Changes = changes
-	return res, nil
+	return nil
 }
 
 // Apply performs one change. Creates are POSTs (a new user gets a random

@@ -1,13 +1,12 @@
-package plan_test
+package arena_test
 
 import (
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"testing"
 	"unsafe"
 
-	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/internal/arena"
 )
 
 // TestStrings adds strings of many lengths, some longer than a block,
@@ -16,7 +15,7 @@ import (
 // the collector), and no copy may share the original's bytes.
 func TestStrings(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	var a plan.Strings
+	var a arena.Strings
 	var orig, held []string
 	total := 0
 	for total < 3<<20 {
@@ -56,7 +55,7 @@ func addr(s string) uintptr { return uintptr(unsafe.Pointer(unsafe.StringData(s)
 // TestSlab checks that slices come zeroed, at their length, from shared
 // blocks, and that an append to one never writes into the next.
 func TestSlab(t *testing.T) {
-	s := plan.Slab[string]{Per: 64}
+	s := arena.Slab[string]{Per: 64}
 	var got [][]string
 	for n := range 40 {
 		l := s.Take(n % 9)
@@ -88,37 +87,5 @@ func TestSlab(t *testing.T) {
 	p, q := s.New(), s.New()
 	if uintptr(unsafe.Pointer(q)) != uintptr(unsafe.Pointer(p))+unsafe.Sizeof("") {
 		t.Error("two New calls in a row do not share a block")
-	}
-}
-
-// TestDNs checks a list's reads against the DNs it was made of, and
-// that lists of one table share it.
-func TestDNs(t *testing.T) {
-	var zero plan.DNs
-	if zero.Len() != 0 || len(zero.Strings()) != 0 {
-		t.Errorf("the zero DNs has %d DNs", zero.Len())
-	}
-	want := []string{"cn=dev,ou=groups", "uid=alice,ou=people", "uid=bob,ou=people"}
-	l := plan.NewDNs(want...)
-	if l.Len() != 3 || l.At(1) != want[1] {
-		t.Errorf("Len %d, At(1) %q; want 3, %q", l.Len(), l.At(1), want[1])
-	}
-	if got := l.Strings(); !slices.Equal(got, want) {
-		t.Errorf("Strings() = %q, want %q", got, want)
-	}
-	var first []string
-	for dn := range l.All() {
-		first = append(first, dn)
-		break
-	}
-	if !slices.Equal(first, want[:1]) {
-		t.Errorf("All stopped early gave %q", first)
-	}
-	var tab plan.DNTable
-	a, b := tab.Add("uid=a"), tab.Add("uid=b")
-	one, two := tab.List([]uint32{b, a}), tab.List([]uint32{a})
-	tab.Add("uid=c") // added after the lists were made: they still read
-	if !slices.Equal(one.Strings(), []string{"uid=b", "uid=a"}) || two.At(0) != "uid=a" || tab.At(2) != "uid=c" {
-		t.Errorf("lists of one table read %q and %q", one.Strings(), two.Strings())
 	}
 }

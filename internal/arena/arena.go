@@ -1,4 +1,10 @@
-package plan
+// Package arena holds memory tools for data that lives from a read to
+// the end of a plan: strings and values cut from shared blocks, which
+// the Go collector scans far faster than millions of small objects of
+// their own. They are about memory, not about the domain, and so are
+// internal: package plan and the providers use them, nothing outside
+// this module can.
+package arena
 
 import "strings"
 

@@ -1,0 +1,215 @@
+package planner
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/ldapply/ldapply/plan"
+)
+
+// ranks returns the indexes of objs sorted by id (byID) and, by index,
+// each one's place in that order (rank).
+func ranks(objs []*plan.Object) (byID, rank []int32) {
+	byID = make([]int32, len(objs))
+	for i := range byID {
+		byID[i] = int32(i)
+	}
+	slices.SortFunc(byID, func(a, b int32) int { return strings.Compare(objs[a].ID, objs[b].ID) })
+	rank = make([]int32, len(objs))
+	for r, i := range byID {
+		rank[i] = int32(r)
+	}
+	return byID, rank
+}
+
+// resolved is what a member DN of a source group is.
+type resolved struct {
+	kind resolvedKind
+	at   int32 // the desired user's index, or the source group's index in dir.Groups
+}
+
+type resolvedKind uint8
+
+const (
+	unresolved resolvedKind = iota
+	isUser                  // a desired user
+	isGroup                 // a source group, desired or not
+	isOther                 // neither: an entry the source did not read, or one left out
+)
+
+// resolver finds what a member DN is. Member lists number their DNs in
+// a table the entries of one read share (plan.DNs): each number is
+// resolved once, by text, and then found by its number.
+type resolver struct {
+	userAt  map[string]int32 // NormDN -> desired user index
+	groupAt map[string]int32 // NormDN -> index in dir.Groups
+	groups  []*plan.Entry    // dir.Groups
+	desired []int32          // by index in dir.Groups: the desired group's index, or -1
+	tables  map[*plan.DNTable][]resolved
+}
+
+// newResolver indexes the desired users and the source groups; users
+// and groups give, by entry, the index of its desired object or -1.
+func newResolver(dir *plan.Directory, users, groups []int32) *resolver {
+	rs := &resolver{userAt: make(map[string]int32, len(dir.Users)), groupAt: make(map[string]int32, len(dir.Groups)),
+		groups: dir.Groups, desired: groups, tables: map[*plan.DNTable][]resolved{}}
+	for i, e := range dir.Users {
+		if users[i] >= 0 {
+			rs.userAt[e.NormDN] = users[i]
+		}
+	}
+	for i, g := range dir.Groups {
+		rs.groupAt[g.NormDN] = int32(i)
+	}
+	return rs
+}
+
+// byText resolves a NormDN.
+func (rs *resolver) byText(dn string) resolved {
+	if i, ok := rs.userAt[dn]; ok {
+		return resolved{isUser, i}
+	}
+	if i, ok := rs.groupAt[dn]; ok {
+		return resolved{isGroup, i}
+	}
+	return resolved{kind: isOther}
+}
+
+// each calls f with what each DN of l is, in order.
+func (rs *resolver) each(l plan.DNs, f func(resolved)) {
+	t := l.Table()
+	if t == nil {
+		return
+	}
+	known := rs.tables[t]
+	if len(known) < t.Len() {
+		known = append(known, make([]resolved, t.Len()-len(known))...)
+		rs.tables[t] = known
+	}
+	for _, id := range l.IDs() {
+		if known[id].kind == unresolved {
+			known[id] = rs.byText(t.At(id))
+		}
+		f(known[id])
+	}
+}
+
+// member is a desired user in a group: via is "" for a direct member,
+// else the name of the nested group it came through.
+type member struct {
+	rank int32 // the user's rank
+	ord  int32 // 0 for a direct member, else the order found
+	via  string
+}
+
+// collectMembers fills d.members and, as m asks, d.via or d.nested.
+func (d *drafted) collectMembers(m Membership, rs *resolver) {
+	n := len(d.groups.objs)
+	d.members = make([][]int32, n)
+	if m.Groups == "" {
+		d.via = make([]map[int32]string, n)
+	} else {
+		d.nested = make([][]int32, n)
+	}
+	var ms []member // reused for each group
+	for gi, e := range d.groups.entries {
+		if m.Groups != "" {
+			d.members[gi], d.nested[gi] = d.direct(e, rs)
+			continue
+		}
+		ms = d.flatten(e, rs, ms[:0], "", nil)
+		slices.SortFunc(ms, func(a, b member) int { return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.ord, b.ord)) })
+		ms = slices.CompactFunc(ms, func(a, b member) bool { return a.rank == b.rank })
+		d.members[gi], d.via[gi] = d.transitive(e, rs, ms)
+	}
+}
+
+// direct returns the desired users (as ranks) and the desired groups
+// (as indexes) among g's direct members, each sorted.
+func (d *drafted) direct(g *plan.Entry, rs *resolver) (users, groups []int32) {
+	users = []int32{}
+	rs.each(g.Members, func(r resolved) {
+		switch {
+		case r.kind == isUser:
+			users = append(users, d.rank[r.at])
+		case r.kind == isGroup && rs.desired[r.at] >= 0:
+			groups = append(groups, rs.desired[r.at])
+		}
+	})
+	slices.Sort(users)
+	slices.Sort(groups)
+	return slices.Compact(users), slices.Compact(groups)
+}
+
+// flatten appends g's member users to ms, following nested groups; via
+// names the nested group g was reached through ("" for the group
+// itself), and seen, made at the first nested group, guards against
+// cycles.
+func (d *drafted) flatten(g *plan.Entry, rs *resolver, ms []member, via string, seen map[*plan.Entry]bool) []member {
+	rs.each(g.Members, func(r resolved) {
+		switch r.kind {
+		case isUser:
+			var ord int32
+			if via != "" {
+				ord = int32(len(ms) + 1)
+			}
+			ms = append(ms, member{rank: d.rank[r.at], ord: ord, via: via})
+		case isGroup:
+			sub := rs.groups[r.at]
+			if seen == nil {
+				seen = map[*plan.Entry]bool{g: true}
+			}
+			if seen[sub] {
+				return
+			}
+			seen[sub] = true
+			ms = d.flatten(sub, rs, ms, cmp.Or(via, sub.First("cn"), sub.DN), seen)
+		}
+	})
+	return ms
+}
+
+// transitive returns g's member users as ranks, and the nested group
+// each one that is not a direct member came through. ms is g's members
+// as flatten found them (sorted by rank, one each: the direct
+// membership, else the first nested group found). When the source
+// resolved nesting itself (AD's in-chain rule, also through groups it
+// did not read), its list is the members.
+func (d *drafted) transitive(g *plan.Entry, rs *resolver, ms []member) ([]int32, map[int32]string) {
+	var via map[int32]string
+	setVia := func(r int32, v string) {
+		if via == nil {
+			via = map[int32]string{}
+		}
+		via[r] = v
+	}
+	if g.Transitive == nil {
+		out := make([]int32, len(ms))
+		for i, m := range ms {
+			out[i] = m.rank
+			if m.via != "" {
+				setVia(m.rank, m.via)
+			}
+		}
+		return out, via
+	}
+	out := make([]int32, 0, g.Transitive.Len())
+	rs.each(*g.Transitive, func(r resolved) {
+		if r.kind == isUser {
+			out = append(out, d.rank[r.at])
+		}
+	})
+	slices.Sort(out)
+	out = slices.Compact(out)
+	for _, r := range out {
+		v := "a nested group"
+		if j, found := slices.BinarySearchFunc(ms, r, func(m member, r int32) int { return cmp.Compare(m.rank, r) }); found {
+			v = ms[j].via
+		}
+		if v != "" {
+			setVia(r, v)
+		}
+	}
+	return out, via
+}
