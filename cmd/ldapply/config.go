@@ -45,8 +45,9 @@ type SafetyConfig struct {
 	MaxDeletes *int `yaml:"max_deletes"`
 	// MaxDeletePercent is the most deletes a plan may hold of one kind,
 	// as a percentage of the managed objects of that kind, once at least
-	// minManagedForPercent of them are managed; default 25. A negative
-	// value disables the check.
+	// minManagedForPercent of them are managed (of a kind with fewer, from
+	// minManagedForHalf on, more than half is refused); default 25. A
+	// negative value disables the check.
 	MaxDeletePercent *float64 `yaml:"max_delete_percent"`
 	// MinSourceUsers is the fewest users a source read may return; a
 	// smaller read is an error, never "delete everyone". Default 1.

@@ -28,7 +28,8 @@ func checkSourceSize(cfg *Config, dir *plan.Directory) error {
 // --allow-deletes covers its count of deletes when it deletes more than
 // safety.max_deletes objects in all, or, of a kind with at least
 // minManagedForPercent managed objects, more than
-// safety.max_delete_percent of them: a filter cut too narrow shows as a
+// safety.max_delete_percent of them (of a smaller kind, from
+// minManagedForHalf on, more than half): a filter cut too narrow shows as a
 // share long before it reaches an absolute count. managed counts the
 // objects of each kind in the state before the plan; command is the
 // command to run again ("plan" or "sync").
@@ -59,20 +60,39 @@ func checkDeletes(cfg *Config, p *plan.Plan, managed map[plan.Kind]int, allow in
 	}
 	for _, k := range kinds {
 		n, of := byKind[k], managed[k]
-		if of < minManagedForPercent {
+		limit := pct
+		switch {
+		case of < minManagedForHalf:
 			continue
+		case of < minManagedForPercent:
+			limit = max(pct, 50)
 		}
-		if share := 100 * float64(n) / float64(of); share > pct {
-			return fmt.Errorf("the plan deletes %d of the %d managed %ss (%.0f%%), more than safety.max_delete_percent %g%% of a kind, as a source filter or base cut too narrow would; %s (or raise safety.max_delete_percent)", n, of, k, share, pct, pass)
+		if share := 100 * float64(n) / float64(of); share > limit {
+			return fmt.Errorf("the plan deletes %d of the %d managed %ss (%.0f%%), more than %s, as a source filter or base cut too narrow would; %s (or raise safety.max_delete_percent)", n, of, k, share, shareRule(limit, of), pass)
 		}
 	}
 	return nil
 }
 
+// shareRule names the share limit that applies to a kind with of
+// managed objects, for a refusal.
+func shareRule(limit float64, of int) string {
+	if of < minManagedForPercent {
+		return fmt.Sprintf("%g%% of a kind with fewer than %d managed", limit, minManagedForPercent)
+	}
+	return fmt.Sprintf("safety.max_delete_percent %g%% of a kind", limit)
+}
+
 // minManagedForPercent is how many objects of a kind must be managed
 // before safety.max_delete_percent applies to it: in a handful of objects
-// a few deletes are a large share without being a mistake.
-const minManagedForPercent = 10
+// a few deletes are a large share without being a mistake. From
+// minManagedForHalf on, a plan that deletes more than half of a smaller
+// kind is refused all the same: a filter that matches one user of seven
+// is a mistake at any size.
+const (
+	minManagedForPercent = 10
+	minManagedForHalf    = 4
+)
 
 // countManaged counts the bindings by kind.
 func countManaged(b plan.Bindings) map[plan.Kind]int {

@@ -90,7 +90,12 @@ func TestDeletePercentSmallDirectory(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.sync() // 8 managed users, 5 groups
 	deleteUsers(e, "dave", "frank", "henry", "grace")
-	e.must(0, "plan") // half of the users
+	e.must(0, "plan") // half of the users: under 10 managed, more than half is refused
+	deleteUsers(e, "erin")
+	_, errs, code := e.run("plan")
+	if code != 1 || !strings.Contains(errs, "the plan deletes 5 of the 8 managed users (62%), more than 50% of a kind with fewer than 10 managed") || !strings.Contains(errs, "--allow-deletes 5") {
+		t.Errorf("plan deleting 5 of 8 users exited %d: %s", code, errs)
+	}
 }
 
 func addUsers(e *env, users ...string) {
