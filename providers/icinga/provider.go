@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -43,6 +40,12 @@ type Provider struct {
 	// if any.
 	prefetched        *prefetch.Read[*snapshot]
 	prefetchedChannel *prefetch.Read[Channel]
+
+	// applySnap is the target as read for the apply in progress (see
+	// applySnapshot); applyMu guards it, for Apply runs on several
+	// goroutines.
+	applyMu   sync.Mutex
+	applySnap *snapshot
 }
 
 // New returns a provider for a resolved configuration (see
@@ -375,6 +378,7 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	// drafted while the target's contacts and groups are still arriving.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	p.keepApplySnapshot(nil) // an apply after this plan reads the target anew
 	if p.prefetched == nil {
 		p.Prefetch(ctx)
 	}
@@ -523,8 +527,8 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	}
 	p.debug("Compared them with Icinga's.", "changes", len(changes), "duration", time.Since(started))
 
-	// The contacts a change touches get their groups (for the version
-	// and the payload), then the objects changed their versions.
+	// The contacts a change touches get their groups (for the version),
+	// then the objects changed their versions.
 	need := map[string]bool{}
 	for i := range changes {
 		if changes[i].Kind == plan.KindUser {
@@ -540,52 +544,6 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 		}
 	}
 
-	// Payloads. A contact PUT replaces its group memberships, so it must
-	// carry the final set: the groups ldapply does not manage that hold
-	// it now, plus the managed groups that will hold it and exist now.
-	// Only the contacts a change touches need theirs.
-	finalGroups := map[string][]string{} // contact id -> managed group ids
-	for _, g := range desiredGroups {
-		if _, exists := snap.groups[g.ID]; !exists || len(need) == 0 {
-			continue
-		}
-		for _, u := range g.Lists[listMembers] {
-			if need[u] {
-				finalGroups[u] = append(finalGroups[u], g.ID)
-			}
-		}
-	}
-	// Each change's body is its own: they are encoded on every core (a
-	// plan of 100,000 creates holds 2,000 lists of 1,000 members).
-	workers := min(runtime.GOMAXPROCS(0), max(1, len(changes)/256))
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(changes); i += workers {
-				c := &changes[i]
-				if c.After == nil || (c.Action == plan.Adopt && plan.Equal(c.Before, c.After)) {
-					continue
-				}
-				var body any
-				switch c.Kind {
-				case plan.KindUser:
-					body = p.contactPayload(c.After, snap, finalGroups[c.ID], boundGroups)
-				case plan.KindGroup:
-					body = Group{ID: c.ID, Name: c.After.Name, Users: nonNil(c.After.Lists[listMembers])}
-				}
-				var err error
-				if c.Payload, err = json.Marshal(body); err != nil {
-					errs[w] = fmt.Errorf("icinga: encode %s %s: %w", c.Kind, c.Name(), err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
 	// Refs name the members in the changes' lists: the desired username,
 	// else the contact's. A member that came through a nested group gets
 	// a ref of its own under "group id/member id". A contact is a member
@@ -855,36 +813,30 @@ func (p *Provider) draft(dir *plan.Directory, bindings plan.Bindings, ch Channel
 	return d, nil
 }
 
-func (p *Provider) contactPayload(o *plan.Object, snap *snapshot, managedGroups []string, boundGroups map[string]plan.Binding) Contact {
-	c := Contact{ID: o.ID, FullName: o.Attrs[attrFullName], DefaultChannel: o.Attrs[attrDefaultChannel], Addresses: map[string]string{}}
+// contactBody is the PUT body of contact o (a change's After) as apply
+// sends it: the managed fields exactly as o has them; the addresses of
+// other types and the group memberships as cur, the contact as read at
+// apply time (nil when Icinga does not have it), holds them. A contact
+// PUT replaces all of them (api/icinga-notifications-v1.md §2): the
+// groups go back as they are, and the group changes, applied after the
+// contacts, change the memberships.
+func contactBody(o *plan.Object, cur *heldContact) Contact {
+	c := Contact{ID: o.ID, FullName: o.Attrs[attrFullName], DefaultChannel: o.Attrs[attrDefaultChannel], Addresses: map[string]string{}, Groups: []string{}}
 	// An empty username is sent as null: a second contact with "" is a
 	// 500 (api/icinga-notifications-v1.md §7).
 	if username := o.Attrs[attrUsername]; username != "" {
 		c.Username = &username
 	}
-	groups := map[string]bool{}
-	if cur, ok := snap.contacts[o.ID]; ok {
-		// Address types ldapply does not manage stay as they are.
+	if cur != nil {
 		for k, v := range cur.Addresses {
-			if k != "email" {
+			if k != attrEmail {
 				c.Addresses[k] = v
 			}
 		}
-		for _, g := range cur.Groups {
-			if _, managed := boundGroups[g]; !managed {
-				groups[g] = true
-			}
-		}
-	}
-	for _, g := range managedGroups {
-		groups[g] = true
+		c.Groups = append(c.Groups, cur.Groups...)
 	}
 	if e := o.Attrs[attrEmail]; e != "" {
-		c.Addresses["email"] = e
-	}
-	c.Groups = slices.Sorted(maps.Keys(groups))
-	if c.Groups == nil {
-		c.Groups = []string{}
+		c.Addresses[attrEmail] = e
 	}
 	return c
 }
@@ -1007,47 +959,4 @@ func appendMembers(g *plan.Entry, groups map[string]*plan.Entry, users *plan.Ind
 		ms = appendMembers(sub, groups, users, ms, v, seen)
 	}
 	return ms
-}
-
-// Apply performs one change. Creates and updates are PUTs (an upsert in
-// Icinga, so a repeat after a crash is harmless); a delete of an object
-// already gone succeeds.
-func (p *Provider) Apply(ctx context.Context, c *plan.Change) error {
-	var err error
-	switch {
-	case c.Action == plan.Delete && c.Kind == plan.KindUser:
-		err = p.client.DeleteContact(ctx, c.ID)
-	case c.Action == plan.Delete && c.Kind == plan.KindGroup:
-		err = p.client.DeleteGroup(ctx, c.ID)
-	case len(c.Payload) == 0:
-		return nil // an adoption with nothing to send
-	case c.Kind == plan.KindUser:
-		_, err = p.client.PutContact(ctx, c.Payload)
-	case c.Kind == plan.KindGroup:
-		_, err = p.client.PutGroup(ctx, c.Payload)
-	default:
-		return fmt.Errorf("icinga: unknown kind %q in plan", c.Kind)
-	}
-	if c.Action == plan.Delete && IsNotFound(err) {
-		return nil
-	}
-	return err
-}
-
-// Versions re-reads contacts and groups and returns their versions,
-// computed as at plan time (apply's drift check).
-func (p *Provider) Versions(ctx context.Context, kinds []plan.Kind) (map[plan.Kind]map[string]string, error) {
-	snap, err := p.read(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := map[plan.Kind]map[string]string{plan.KindUser: {}, plan.KindGroup: {}}
-	snap.fillGroups(nil)
-	for id := range snap.contacts {
-		out[plan.KindUser][id] = snap.version(plan.KindUser, id)
-	}
-	for id := range snap.groups {
-		out[plan.KindGroup][id] = snap.version(plan.KindGroup, id)
-	}
-	return out, nil
 }
