@@ -743,9 +743,9 @@ func (p *Provider) draft(dir *plan.Directory, bindings plan.Bindings, ch Channel
 	}
 	// The ids and the usernames, in rank order, each in one string of
 	// their own: a group's members, walked by rank, are then read one
-	// after another from memory (in the payloads, the plan file and the
-	// plan's text), not each from wherever the heap put it, which at
-	// 100,000 users is a cache miss each.
+	// after another from memory (in the plan file and the plan's text),
+	// not each from wherever the heap put it, which at 100,000 users is
+	// a cache miss each.
 	packInOrder(d.uids)
 	packInOrder(d.unames)
 	for r, o := range d.byID {

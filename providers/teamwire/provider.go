@@ -130,11 +130,11 @@ func (p *Provider) Plan(ctx context.Context, _ *plan.Directory, bindings plan.Bi
 	return res, nil
 }
 
-// payload is the POST body without bindpw: every setting POST accepts,
+// settingsBody is the POST body without bindpw: every setting POST accepts,
 // at its desired value (after) when managed, else as the server has it
 // now (cur, read at apply), so that the POST changes nothing else,
 // whether the server treats it as a partial update or a replacement.
-func payload(cur Settings, after *plan.Object) map[string]any {
+func settingsBody(cur Settings, after *plan.Object) map[string]any {
 	body := map[string]any{}
 	for _, k := range postFields {
 		if k == fieldBindPW {
@@ -196,7 +196,7 @@ func (p *Provider) Apply(ctx context.Context, c *plan.Change) error {
 	if cur.version(salt) != c.Before.Version {
 		return fmt.Errorf("teamwire: %s: %w; nothing was sent, run plan again", c.Name(), ErrDrift)
 	}
-	body := payload(cur, c.After)
+	body := settingsBody(cur, c.After)
 	if _, managed := c.After.Attrs[fieldBindPW]; !managed {
 		// Send back what the server has, so a replacing POST keeps it.
 		v, ok := cur.str(fieldBindPW)
