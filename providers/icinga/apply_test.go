@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ldapply/ldapply/apply"
@@ -165,5 +166,50 @@ func wantAlice(t *testing.T, srv *icingasim.Server, id, webhook string, groups .
 	slices.Sort(groups)
 	if !slices.Equal(alice.Groups, groups) {
 		t.Errorf("alice is in %v; want %v as Icinga held her at apply", alice.Groups, groups)
+	}
+}
+
+// TestApplyReadsOnceWithoutDriftCheck: without the drift check's read,
+// the contact PUTs, sent from several goroutines, share one read of the
+// target.
+func TestApplyReadsOnceWithoutDriftCheck(t *testing.T) {
+	p, srv := newProvider(t)
+	ctx := context.Background()
+	rec := &bindings{Bindings: plan.Bindings{}}
+	dir := &plan.Directory{}
+	var seeded []icingasim.Contact
+	for _, name := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		key := "k-" + name
+		id := p.ContactID(key, name)
+		seeded = append(seeded, icingasim.Contact{ID: id, FullName: "Old", Username: ptr(name), DefaultChannel: icingasim.DefaultChannelID,
+			Addresses: map[string]string{"email": name + "@example.com", "webhook": "https://hook.example/" + name}})
+		rec.Add(plan.Binding{Kind: plan.KindUser, Key: key, ID: id, Name: name})
+		dir.Users = append(dir.Users, entry("uid="+name, key))
+	}
+	srv.Seed(seeded, nil)
+	pl, err := p.Plan(ctx, dir, rec.Bindings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pl.Changes) != len(seeded) {
+		t.Fatalf("%d changes; want an update of each of the %d contacts", len(pl.Changes), len(seeded))
+	}
+	srv.ResetRequests()
+	if _, err := apply.Run(ctx, pl, p, rec, apply.Options{Parallelism: 4}); err != nil {
+		t.Fatal(err)
+	}
+	reads := 0
+	for _, r := range srv.Requests() {
+		if r.Method == "GET" && strings.Contains(r.Path, "/contacts") {
+			reads++
+		}
+	}
+	if reads != 1 {
+		t.Errorf("apply read the contacts %d times; want once", reads)
+	}
+	for _, c := range srv.Contacts() {
+		if c.FullName == "Old" || c.Addresses["webhook"] == "" {
+			t.Errorf("contact %s: full name %q, webhook %q; want the new name and the webhook kept", *c.Username, c.FullName, c.Addresses["webhook"])
+		}
 	}
 }
