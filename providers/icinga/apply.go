@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
+	"github.com/ldapply/ldapply/apply"
 	"github.com/ldapply/ldapply/plan"
 )
 
@@ -59,6 +61,57 @@ func (p *Provider) put(ctx context.Context, c *plan.Change, send func(context.Co
 	return err
 }
 
+var _ apply.Preparer = (*Provider)(nil)
+
+// Prepare notes the contacts the plan writes. Of the drift check's read
+// (or, without one, of apply's own), apply keeps those alone, copied out
+// of the read's shared blocks: the rest of the read is freed while apply
+// runs.
+func (p *Provider) Prepare(pl *plan.Plan) {
+	written := map[string]bool{}
+	for i := range pl.Changes {
+		if c := &pl.Changes[i]; c.Kind == plan.KindUser && c.Action != plan.Delete {
+			written[c.ID] = true
+		}
+	}
+	p.applyMu.Lock()
+	defer p.applyMu.Unlock()
+	p.written = written
+	if p.applySnap != nil {
+		p.applySnap = p.applySnap.only(written)
+	}
+}
+
+// only returns a snapshot of the contacts in ids alone (nil ids: all of
+// s), for a contact's PUT.
+func (s *snapshot) only(ids map[string]bool) *snapshot {
+	if ids == nil {
+		return s
+	}
+	kept := &snapshot{contacts: make(map[string]*heldContact, len(ids))}
+	for id := range ids {
+		if c, ok := s.contacts[id]; ok {
+			kept.contacts[id] = ownContact(c)
+		}
+	}
+	return kept
+}
+
+// ownContact returns a copy of c that shares no memory with the read it
+// came from: only what a contact's PUT takes from it.
+func ownContact(c *heldContact) *heldContact {
+	own := &heldContact{Contact: Contact{ID: strings.Clone(c.ID), Groups: make([]string, len(c.Groups))}}
+	for i, g := range c.Groups {
+		own.Groups[i] = strings.Clone(g)
+	}
+	r := c.asRead()
+	own.Addresses = make(map[string]string, len(r.Addresses))
+	for k, v := range r.Addresses {
+		own.Addresses[strings.Clone(k)] = strings.Clone(v)
+	}
+	return own
+}
+
 // applySnapshot returns the target as read for this apply: the drift
 // check's read (see Versions), or, without one, a read made now, once
 // for every change that asks. Only a contact's PUT needs it, for the
@@ -75,17 +128,21 @@ func (p *Provider) applySnapshot(ctx context.Context) (*snapshot, error) {
 		return nil, err
 	}
 	snap.fillGroups(nil)
-	p.applySnap = snap
-	return snap, nil
+	p.applySnap = snap.only(p.written)
+	return p.applySnap, nil
 }
 
 // keepApplySnapshot sets the snapshot the next contact PUTs use; nil
-// makes the next one read the target again. Apply drops it before it
-// writes a group, which changes the memberships it holds (a contact
-// written after that belongs to a later apply), and so does Plan.
+// makes the next one read the target again, all of it. Apply drops it
+// before it writes a group, which changes the memberships it holds (a
+// contact written after that belongs to a later apply), and so does
+// Plan.
 func (p *Provider) keepApplySnapshot(snap *snapshot) {
 	p.applyMu.Lock()
 	p.applySnap = snap
+	if snap == nil {
+		p.written = nil
+	}
 	p.applyMu.Unlock()
 }
 

@@ -42,10 +42,12 @@ type Provider struct {
 	prefetchedChannel *prefetch.Read[Channel]
 
 	// applySnap is the target as read for the apply in progress (see
-	// applySnapshot); applyMu guards it, for Apply runs on several
+	// applySnapshot), written the contacts the plan writes (see
+	// Prepare); applyMu guards both, for Apply runs on several
 	// goroutines.
 	applyMu   sync.Mutex
 	applySnap *snapshot
+	written   map[string]bool
 }
 
 // New returns a provider for a resolved configuration (see
