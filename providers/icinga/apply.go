@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ldapply/ldapply/apply"
@@ -13,8 +14,8 @@ import (
 // Apply performs one change. Creates and updates are PUTs (an upsert in
 // Icinga, so a repeat after a crash is harmless); a delete of an object
 // already gone succeeds. The body is built here from the reviewed change
-// (see contactBody); a contact's fields ldapply does not manage come from
-// the target as apply read it.
+// (see contactBody and groupBody) and, for what ldapply does not manage,
+// from the target as apply read it.
 func (p *Provider) Apply(ctx context.Context, c *plan.Change) error {
 	if c.Action == plan.Adopt && plan.Equal(c.Before, c.After) {
 		return nil // an adoption with nothing to send
@@ -24,15 +25,21 @@ func (p *Provider) Apply(ctx context.Context, c *plan.Change) error {
 	case c.Action == plan.Delete && c.Kind == plan.KindUser:
 		err = p.client.DeleteContact(ctx, c.ID)
 	case c.Action == plan.Delete && c.Kind == plan.KindGroup:
-		p.keepApplySnapshot(nil)
+		p.groupWritten()
 		err = p.client.DeleteGroup(ctx, c.ID)
 	case c.After == nil:
 		return fmt.Errorf("icinga: %s %s %s has no desired object; run plan again", c.Action, c.Kind, c.Name())
 	case c.Kind == plan.KindUser:
-		err = p.putContact(ctx, c)
+		var snap *snapshot
+		if snap, err = p.applySnapshot(ctx, true); err == nil {
+			err = p.put(ctx, c, p.client.PutContact, contactBody(c.After, snap.contacts[c.ID]))
+		}
 	case c.Kind == plan.KindGroup:
-		p.keepApplySnapshot(nil)
-		err = p.put(ctx, c, p.client.PutGroup, Group{ID: c.ID, Name: c.After.Name, Users: nonNil(c.After.Lists[listMembers])})
+		var snap *snapshot
+		if snap, err = p.applySnapshot(ctx, false); err == nil {
+			p.groupWritten()
+			err = p.put(ctx, c, p.client.PutGroup, groupBody(c, snap.groups[c.ID]))
+		}
 	default:
 		return fmt.Errorf("icinga: unknown kind %q in plan", c.Kind)
 	}
@@ -42,13 +49,38 @@ func (p *Provider) Apply(ctx context.Context, c *plan.Change) error {
 	return err
 }
 
-// putContact sends contact c.After, with what Icinga holds of it now.
-func (p *Provider) putContact(ctx context.Context, c *plan.Change) error {
-	snap, err := p.applySnapshot(ctx)
-	if err != nil {
-		return err
+// groupBody is the PUT body of group change c: its name, and as users
+// the members After lists, plus those cur (the group as apply read it;
+// nil when Icinga does not have it) holds that the plan did not see
+// there (see mergeList).
+func groupBody(c *plan.Change, cur *Group) Group {
+	var now, before []string
+	if cur != nil {
+		now = cur.Users
 	}
-	return p.put(ctx, c, p.client.PutContact, contactBody(c.After, snap.contacts[c.ID]))
+	if c.Before != nil {
+		before = c.Before.Lists[listMembers]
+	}
+	return Group{ID: c.ID, Name: c.After.Name, Users: mergeList(now, before, c.After.Lists[listMembers])}
+}
+
+// mergeList returns the list a change makes of a list the target holds
+// now: now without what before holds, plus what after holds, sorted and
+// never nil. before and after are the change's lists, either whole (as
+// Plan makes them: with now as the plan saw it, which the drift check
+// proves, the result is after) or as their difference (as a format 3
+// plan file stores them: before the values removed, after those added).
+// Either way a member added by hand since the plan stays.
+func mergeList(now, before, after []string) []string {
+	out := make([]string, 0, len(now)+len(after))
+	for _, id := range now {
+		if !slices.Contains(before, id) {
+			out = append(out, id)
+		}
+	}
+	out = append(out, after...)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // put encodes body and sends it with send.
@@ -63,14 +95,14 @@ func (p *Provider) put(ctx context.Context, c *plan.Change, send func(context.Co
 
 var _ apply.Preparer = (*Provider)(nil)
 
-// Prepare notes the contacts the plan writes. Of the drift check's read
-// (or, without one, of apply's own), apply keeps those alone, copied out
-// of the read's shared blocks: the rest of the read is freed while apply
-// runs.
+// Prepare notes the contacts and groups the plan writes. Of the drift
+// check's read (or, without one, of apply's own), apply keeps those
+// alone, the contacts copied out of the read's shared blocks: the rest of
+// the read is freed while apply runs.
 func (p *Provider) Prepare(pl *plan.Plan) {
 	written := map[string]bool{}
 	for i := range pl.Changes {
-		if c := &pl.Changes[i]; c.Kind == plan.KindUser && c.Action != plan.Delete {
+		if c := &pl.Changes[i]; c.Action != plan.Delete {
 			written[c.ID] = true
 		}
 	}
@@ -82,16 +114,19 @@ func (p *Provider) Prepare(pl *plan.Plan) {
 	}
 }
 
-// only returns a snapshot of the contacts in ids alone (nil ids: all of
-// s), for a contact's PUT.
+// only returns a snapshot of the contacts and groups in ids alone (nil
+// ids: all of s), for the PUTs of apply.
 func (s *snapshot) only(ids map[string]bool) *snapshot {
 	if ids == nil {
 		return s
 	}
-	kept := &snapshot{contacts: make(map[string]*heldContact, len(ids))}
+	kept := &snapshot{contacts: map[string]*heldContact{}, groups: map[string]*Group{}}
 	for id := range ids {
 		if c, ok := s.contacts[id]; ok {
 			kept.contacts[id] = ownContact(c)
+		}
+		if g, ok := s.groups[id]; ok {
+			kept.groups[id] = g
 		}
 	}
 	return kept
@@ -114,13 +149,17 @@ func ownContact(c *heldContact) *heldContact {
 
 // applySnapshot returns the target as read for this apply: the drift
 // check's read (see Versions), or, without one, a read made now, once
-// for every change that asks. Only a contact's PUT needs it, for the
-// fields ldapply does not manage; apply writes every contact before any
-// group, so the memberships it holds are the ones the contact has.
-func (p *Provider) applySnapshot(ctx context.Context) (*snapshot, error) {
+// for every change that asks. A contact's PUT takes the addresses
+// ldapply does not manage and the memberships from it; apply writes
+// every contact before any group, so the memberships it holds are the
+// ones the contact has, unless a group was written since the read
+// (forContact then reads again: the contact belongs to a later apply).
+// A group's PUT takes the members it holds (see groupBody), which no
+// other write of the apply changes.
+func (p *Provider) applySnapshot(ctx context.Context, forContact bool) (*snapshot, error) {
 	p.applyMu.Lock()
 	defer p.applyMu.Unlock()
-	if p.applySnap != nil {
+	if p.applySnap != nil && !(forContact && p.groupsWritten) {
 		return p.applySnap, nil
 	}
 	snap, err := p.readObjects(ctx)
@@ -128,27 +167,37 @@ func (p *Provider) applySnapshot(ctx context.Context) (*snapshot, error) {
 		return nil, err
 	}
 	snap.fillGroups(nil)
-	p.applySnap = snap.only(p.written)
+	p.keepLocked(snap.only(p.written))
 	return p.applySnap, nil
 }
 
-// keepApplySnapshot sets the snapshot the next contact PUTs use; nil
-// makes the next one read the target again, all of it. Apply drops it
-// before it writes a group, which changes the memberships it holds (a
-// contact written after that belongs to a later apply), and so does
-// Plan.
+// groupWritten notes that a group is about to be written.
+func (p *Provider) groupWritten() {
+	p.applyMu.Lock()
+	p.groupsWritten = true
+	p.applyMu.Unlock()
+}
+
+// keepApplySnapshot sets the read the next PUTs use; nil makes the next
+// one read the target again, all of it (Plan sets nil: an apply after it
+// is another apply).
 func (p *Provider) keepApplySnapshot(snap *snapshot) {
 	p.applyMu.Lock()
-	p.applySnap = snap
+	defer p.applyMu.Unlock()
+	p.keepLocked(snap)
 	if snap == nil {
 		p.written = nil
 	}
-	p.applyMu.Unlock()
+}
+
+// keepLocked is keepApplySnapshot with applyMu held.
+func (p *Provider) keepLocked(snap *snapshot) {
+	p.applySnap, p.groupsWritten = snap, false
 }
 
 // Versions re-reads contacts and groups and returns their versions,
 // computed as at plan time (apply's drift check). The read is kept for
-// the contact PUTs that follow (see applySnapshot).
+// the PUTs that follow (see applySnapshot).
 func (p *Provider) Versions(ctx context.Context, kinds []plan.Kind) (map[plan.Kind]map[string]string, error) {
 	snap, err := p.read(ctx)
 	if err != nil {

@@ -213,3 +213,51 @@ func TestApplyReadsOnceWithoutDriftCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyGroupMembers: a group's PUT lists the members After lists,
+// whether the change holds its lists whole (as Plan makes them) or as
+// their difference (as a plan file of format 3 stores them), and keeps
+// a member added by hand since the plan.
+func TestApplyGroupMembers(t *testing.T) {
+	ctx := context.Background()
+	for _, form := range []string{"whole", "difference"} {
+		t.Run(form, func(t *testing.T) {
+			p, srv := newProvider(t)
+			aliceID, bobID, carolID := p.ContactID("k-alice", "alice"), p.ContactID("k-bob", "bob"), p.ContactID("k-carol", "carol")
+			opsID := p.GroupID("k-ops", "ops")
+			var seeded []icingasim.Contact
+			rec := &bindings{Bindings: plan.Bindings{}}
+			for name, id := range map[string]string{"alice": aliceID, "bob": bobID, "carol": carolID} {
+				seeded = append(seeded, icingasim.Contact{ID: id, FullName: name, Username: ptr(name), DefaultChannel: icingasim.DefaultChannelID,
+					Addresses: map[string]string{"email": name + "@example.com"}})
+				rec.Add(plan.Binding{Kind: plan.KindUser, Key: "k-" + name, ID: id, Name: name})
+			}
+			srv.Seed(seeded, []icingasim.Group{{ID: opsID, Name: "ops", Users: []string{aliceID, carolID}}})
+			rec.Add(plan.Binding{Kind: plan.KindGroup, Key: "k-ops", ID: opsID, Name: "ops"})
+			alice, bob, carol := entry("uid=alice", "k-alice"), entry("uid=bob", "k-bob"), entry("uid=carol", "k-carol")
+			dir := &plan.Directory{Users: []*plan.Entry{alice, bob, carol}, Groups: []*plan.Entry{entry("cn=ops", "k-ops", alice.NormDN, bob.NormDN)}}
+			pl, err := p.Plan(ctx, dir, rec.Bindings)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(pl.Changes) != 1 || pl.Changes[0].Action != plan.Update {
+				t.Fatalf("changes %+v; want the update of ops", pl.Changes)
+			}
+			if c := &pl.Changes[0]; form == "difference" {
+				c.Before.Lists = map[string][]string{"members": {carolID}}
+				c.After.Lists = map[string][]string{"members": {bobID}}
+			}
+			// A contact made by hand, added to ops by hand after the plan.
+			dave := icingasim.Contact{ID: "6f1c1a4e-0000-4000-8000-00000000da7e", FullName: "Dave", Username: ptr("dave"), DefaultChannel: icingasim.DefaultChannelID,
+				Addresses: map[string]string{"email": "dave@example.com"}, Groups: []string{opsID}}
+			srv.Seed([]icingasim.Contact{dave}, nil)
+			if _, err := apply.Run(ctx, pl, p, rec, apply.Options{}); err != nil {
+				t.Fatal(err)
+			}
+			want := sorted(aliceID, bobID, dave.ID)
+			if g := srv.Groups(); len(g) != 1 || !slices.Equal(g[0].Users, want) {
+				t.Errorf("ops holds %v; want alice, bob and dave (added by hand)", g)
+			}
+		})
+	}
+}

@@ -42,12 +42,13 @@ type Provider struct {
 	prefetchedChannel *prefetch.Read[Channel]
 
 	// applySnap is the target as read for the apply in progress (see
-	// applySnapshot), written the contacts the plan writes (see
-	// Prepare); applyMu guards both, for Apply runs on several
-	// goroutines.
-	applyMu   sync.Mutex
-	applySnap *snapshot
-	written   map[string]bool
+	// applySnapshot), groupsWritten whether a group was written since,
+	// written the ids of the objects the plan writes (see Prepare);
+	// applyMu guards them, for Apply runs on several goroutines.
+	applyMu       sync.Mutex
+	applySnap     *snapshot
+	groupsWritten bool
+	written       map[string]bool
 }
 
 // New returns a provider for a resolved configuration (see
