@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/ldapply/ldapply/apply"
@@ -79,7 +80,7 @@ func (p *Provider) create(ctx context.Context, c *plan.Change) error {
 		}
 	}
 	props[p.keyProp(c.Kind)] = c.Key
-	if err := p.memberDNs(ctx, c, props); err != nil {
+	if err := p.memberDNs(ctx, c.Kind, c.Name(), c.After, props); err != nil {
 		return err
 	}
 	if c.Kind == plan.KindUser {
@@ -136,15 +137,15 @@ func (p *Provider) modify(ctx context.Context, c *plan.Change) error {
 	for again := false; ; again = true {
 		var raw RawObject
 		var etag string
-		var done bool
+		var after *plan.Object
 		if raw, etag, err = p.client.Get(ctx, typ, dn); err != nil {
 			return fmt.Errorf("udm: read %s %s: %w", c.Kind, dn, err)
 		}
-		if done, err = p.check(ctx, c, raw); err != nil || done {
+		if after, err = p.check(ctx, c, raw); err != nil || after == nil {
 			break
 		}
 		var body []byte
-		if body, err = p.body(ctx, c, raw); err != nil {
+		if body, err = p.body(ctx, c, raw, after); err != nil {
 			return err
 		}
 		err = p.client.Put(ctx, typ, dn, body, etag)
@@ -165,11 +166,12 @@ func (p *Provider) modify(ctx context.Context, c *plan.Change) error {
 	return err
 }
 
-// check compares the object of c as read now (raw) with the plan: done
-// when it already is as After (a PUT whose answer was lost landed), an
-// error wrapping ErrDrift when it is no longer as Before, where the
-// plan's version (see version) says what ldapply saw of it.
-func (p *Provider) check(ctx context.Context, c *plan.Change, raw RawObject) (done bool, err error) {
+// check compares the object of c as read now (raw) with the plan, where
+// the plan's version (see version) says what ldapply saw of it. It
+// returns the object as the PUT must make it (see afterOf), nil when
+// raw already is so (a PUT whose answer was lost landed), or an error
+// wrapping ErrDrift when raw is no longer as the plan saw it.
+func (p *Provider) check(ctx context.Context, c *plan.Change, raw RawObject) (*plan.Object, error) {
 	props := raw.Properties()
 	for fresh := false; ; fresh = true {
 		var now *plan.Object
@@ -183,25 +185,59 @@ func (p *Provider) check(ctx context.Context, c *plan.Change, raw RawObject) (do
 			return nil
 		})
 		if err != nil {
-			return false, err
+			return nil, err
 		}
+		after := afterOf(c, now)
 		switch v := version(now); {
-		case v == version(c.After):
-			return true, nil
+		case v == version(after):
+			return nil, nil
 		case v == c.Before.Version:
-			return false, nil
+			return after, nil
 		case fresh || !missed:
-			return false, fmt.Errorf("udm: %s %s (%s): %w", c.Kind, c.Name(), raw.DN(), ErrDrift)
+			return nil, fmt.Errorf("udm: %s %s (%s): %w", c.Kind, c.Name(), raw.DN(), ErrDrift)
 		}
 		// A member DN the index does not know: a rename that landed
 		// after the index was read. Read it again, once.
 	}
 }
 
+// afterOf returns c.After with each member list merged into now's (see
+// mergeList): the lists the PUT sends, whether the change holds them
+// whole or as their difference.
+func afterOf(c *plan.Change, now *plan.Object) *plan.Object {
+	if c.Kind != plan.KindGroup {
+		return c.After
+	}
+	after := *c.After
+	after.Lists = map[string][]string{}
+	for _, l := range []string{listUsers, listNested} {
+		after.Lists[l] = mergeList(now.Lists[l], c.Before.Lists[l], c.After.Lists[l])
+	}
+	return &after
+}
+
+// mergeList returns the list a change makes of a list UCS holds now:
+// now without what before holds, plus what after holds, sorted. before
+// and after are the change's lists, either whole (as Plan makes them:
+// with now as the plan saw it, which check proves, the result is after)
+// or as their difference (as a format 3 plan file stores them: before
+// the values removed, after those added).
+func mergeList(now, before, after []string) []string {
+	out := make([]string, 0, len(now)+len(after))
+	for _, id := range now {
+		if !slices.Contains(before, id) {
+			out = append(out, id)
+		}
+	}
+	out = append(out, after...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // body is the PUT body for c: the object as read (raw) with the managed
-// properties of After; the derived views and the password are left
-// out, and a group's member lists are the DNs of After's.
-func (p *Provider) body(ctx context.Context, c *plan.Change, raw RawObject) ([]byte, error) {
+// properties of after (see check); the derived views and the password
+// are left out, and a group's member lists are the DNs of after's.
+func (p *Provider) body(ctx context.Context, c *plan.Change, raw RawObject, after *plan.Object) ([]byte, error) {
 	body := maps.Clone(raw)
 	delete(body, "_links")
 	delete(body, "_embedded")
@@ -217,13 +253,13 @@ func (p *Provider) body(ctx context.Context, c *plan.Change, raw RawObject) ([]b
 		if prop == passwordProp {
 			continue
 		}
-		if v, ok := c.After.Attrs[prop]; ok {
+		if v, ok := after.Attrs[prop]; ok {
 			props[prop] = v
 		} else {
 			props[prop] = nil
 		}
 	}
-	if err := p.memberDNs(ctx, c, props); err != nil {
+	if err := p.memberDNs(ctx, c.Kind, c.Name(), after, props); err != nil {
 		return nil, err
 	}
 	body["properties"] = props
@@ -234,19 +270,19 @@ func (p *Provider) body(ctx context.Context, c *plan.Change, raw RawObject) ([]b
 	return b, nil
 }
 
-// memberDNs sets props' member lists, for a group, to the DNs of
-// After's members (see memberDN).
-func (p *Provider) memberDNs(ctx context.Context, c *plan.Change, props map[string]any) error {
-	if c.Kind != plan.KindGroup {
+// memberDNs sets props' member lists, for a group (k) named name, to the
+// DNs of o's members (see memberDN).
+func (p *Provider) memberDNs(ctx context.Context, k plan.Kind, name string, o *plan.Object, props map[string]any) error {
+	if k != plan.KindGroup {
 		return nil
 	}
 	return p.withIndex(ctx, false, func(x *index) error {
 		for l, kind := range map[string]plan.Kind{listUsers: plan.KindUser, listNested: plan.KindGroup} {
 			dns := []string{}
-			for _, id := range c.After.Lists[l] {
+			for _, id := range o.Lists[l] {
 				dn, ok := p.memberDN(x, kind, id)
 				if !ok {
-					return fmt.Errorf("udm: group %s lists %s %s, which UCS does not have and this apply does not create; run plan again", c.Name(), kind, id)
+					return fmt.Errorf("udm: group %s lists %s %s, which UCS does not have and this apply does not create; run plan again", name, kind, id)
 				}
 				dns = append(dns, dn)
 			}

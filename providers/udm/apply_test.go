@@ -148,3 +148,45 @@ func TestApplyMemberDNsAfterRenames(t *testing.T) {
 		t.Errorf("the next plan: %v, %d changes; want none", err, len(pl.Changes))
 	}
 }
+
+// TestApplyGroupListForms: a group's PUT names the members After lists,
+// whether the change holds its lists whole (as Plan makes them) or as
+// their difference (as a plan file of format 3 stores them).
+func TestApplyGroupListForms(t *testing.T) {
+	ctx := context.Background()
+	for _, form := range []string{"whole", "difference"} {
+		t.Run(form, func(t *testing.T) {
+			e := newPruneEnv(t)
+			rec := &bindings{Bindings: plan.Bindings{}}
+			var dns []any
+			for _, name := range []string{"alice", "bob", "carol"} {
+				dn := e.sim.Seed(udmsim.Users, e.userOU, map[string]any{"username": name, "lastname": name, "univentionObjectIdentifier": "k-" + name})
+				rec.Add(plan.Binding{Kind: plan.KindUser, Key: "k-" + name, ID: "k-" + name, Name: name})
+				if name != "bob" {
+					dns = append(dns, dn)
+				}
+			}
+			e.sim.Seed(udmsim.Groups, e.groupOU, map[string]any{"name": "ops", "users": dns, "univentionObjectIdentifier": "k-ops"})
+			rec.Add(plan.Binding{Kind: plan.KindGroup, Key: "k-ops", ID: "k-ops", Name: "ops"})
+			alice, bob, carol := user("alice"), user("bob"), user("carol")
+			dir := &plan.Directory{Users: []*plan.Entry{alice, bob, carol}, Groups: []*plan.Entry{group("ops", alice.NormDN, bob.NormDN)}}
+			pl, err := e.p.Plan(ctx, dir, rec.Bindings)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(pl.Changes) != 1 || pl.Changes[0].Action != plan.Update {
+				t.Fatalf("changes %+v; want the update of ops", pl.Changes)
+			}
+			if c := &pl.Changes[0]; form == "difference" {
+				c.Before.Lists = map[string][]string{"users": {"k-carol"}}
+				c.After.Lists = map[string][]string{"users": {"k-bob"}}
+			}
+			if _, err := apply.Run(ctx, pl, e.p, rec, apply.Options{}); err != nil {
+				t.Fatal(err)
+			}
+			if got := e.members(t, "ops"); !slices.Equal(got, []string{"uid=alice", "uid=bob"}) {
+				t.Errorf("ops holds %v; want alice and bob", got)
+			}
+		})
+	}
+}
