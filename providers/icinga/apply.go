@@ -73,8 +73,12 @@ func groupBody(c *plan.Change, cur *Group) Group {
 // Either way a member added by hand since the plan stays.
 func mergeList(now, before, after []string) []string {
 	out := make([]string, 0, len(now)+len(after))
+	gone := make(map[string]bool, len(before))
+	for _, id := range before {
+		gone[id] = true
+	}
 	for _, id := range now {
-		if !slices.Contains(before, id) {
+		if !gone[id] {
 			out = append(out, id)
 		}
 	}

@@ -224,8 +224,12 @@ func afterOf(c *plan.Change, now *plan.Object) *plan.Object {
 // the values removed, after those added).
 func mergeList(now, before, after []string) []string {
 	out := make([]string, 0, len(now)+len(after))
+	gone := make(map[string]bool, len(before))
+	for _, id := range before {
+		gone[id] = true
+	}
 	for _, id := range now {
-		if !slices.Contains(before, id) {
+		if !gone[id] {
 			out = append(out, id)
 		}
 	}
