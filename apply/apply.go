@@ -55,6 +55,16 @@ type Pruner interface {
 	Prune(c *plan.Change, failed map[string]bool) (*plan.Change, []string, error)
 }
 
+// Preparer is implemented by targets that build a change's request from
+// more than the change: Run calls Prepare with the whole plan once,
+// before the first Apply. (UDM names a group's members by the DNs this
+// apply's creates and renames give them, in the same phase as the
+// group's own write.)
+type Preparer interface {
+	// Prepare must not modify p; it is called from one goroutine.
+	Prepare(p *plan.Plan)
+}
+
 // Contended is implemented by errors that say the target refused a change
 // only because of other work in flight (a serialization failure, 429,
 // 503) after the target's own retries. Run sends such a change once more
@@ -185,6 +195,9 @@ func Run(ctx context.Context, p *plan.Plan, t Target, rec Recorder, opts Options
 		failed:    map[string]string{},
 	}
 	r.pruner, _ = t.(Pruner)
+	if pr, ok := t.(Preparer); ok {
+		pr.Prepare(p)
+	}
 	for _, phase := range Phases(p.Changes) {
 		r.win.restart(phase[0].Kind)
 		if r.phase(ctx, phase) {

@@ -581,3 +581,36 @@ func TestRunStartsEachPhaseAtItsAdvice(t *testing.T) {
 		t.Errorf("groups started with %v in flight; want the second alone, after the first (the advice for groups is 1)", groups)
 	}
 }
+
+// preparerTarget records, at each Apply, how often Prepare ran before.
+type preparerTarget struct {
+	fakeTarget
+	prepared atomic.Int32
+	seen     []int32 // Prepare's count at each Apply
+	planned  int     // changes in the plan Prepare got
+}
+
+func (p *preparerTarget) Prepare(pl *plan.Plan) {
+	p.prepared.Add(1)
+	p.planned = len(pl.Changes)
+}
+
+func (p *preparerTarget) Apply(ctx context.Context, c *plan.Change) error {
+	p.mu.Lock()
+	p.seen = append(p.seen, p.prepared.Load())
+	p.mu.Unlock()
+	return p.fakeTarget.Apply(ctx, c)
+}
+
+// TestRunPreparesOnce: a Preparer sees the whole plan once, before the
+// first change is applied.
+func TestRunPreparesOnce(t *testing.T) {
+	tg := &preparerTarget{}
+	cs := []plan.Change{ch(plan.Create, plan.KindUser, "alice"), ch(plan.Create, plan.KindGroup, "ops"), ch(plan.Delete, plan.KindUser, "bob")}
+	if _, err := apply.Run(context.Background(), &plan.Plan{Changes: cs}, tg, &fakeRecorder{}, apply.Options{Parallelism: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if tg.planned != len(cs) || !slices.Equal(tg.seen, []int32{1, 1, 1}) {
+		t.Errorf("Prepare got %d changes; Prepare's count at each Apply %v; want %d and 1 each", tg.planned, tg.seen, len(cs))
+	}
+}

@@ -8,6 +8,13 @@
 // creates, adoptions, renames and updates of users, then of groups, then
 // deletes of groups, then of users.
 //
+// A target builds each change's request itself, from the change (the
+// managed values exactly as After has them) and from what it reads from
+// the target at apply time; the plan holds no request body. A target that
+// needs to see the whole plan for that (UDM names a group's members by
+// the DNs this apply's creates and renames give them) implements
+// [Preparer], which Run calls once before the first change.
+//
 // Every change that succeeds is recorded through the [Recorder] (the
 // state) before Run counts it done, so a crash at any point leaves a state
 // that tells the truth. A change that fails does not stop the others; Run

@@ -16,9 +16,10 @@ import (
 // Before is the object as the target showed it at plan time (nil for
 // Create; for Delete of an object already gone from the target, a stub
 // built from the state's binding with an empty Version). After is the
-// desired object (nil for Delete). Payload is the exact request body apply
-// sends, built by the provider at plan time; it is empty for Delete and
-// for an Adopt that only records a binding.
+// desired object (nil for Delete). A target's Apply builds the request
+// it sends from these (the managed values exactly as After has them) and
+// from what it reads from the target at apply time. Payload is set and
+// read by no provider any more; it goes with plan file format 4.
 type Change struct {
 	Action  Action          `json:"action"`
 	Kind    Kind            `json:"kind"`

@@ -56,8 +56,8 @@ func TestPlanFileHoldsNoSecret(t *testing.T) {
 		t.Fatalf("plan exited %d: %s", code, errs)
 	}
 	b := planText(t, e.path("p.plan"))
-	if !bytes.Contains(b, []byte(`"addresses":{"email":"alice@example.com"}`)) {
-		t.Errorf("the plan does not hold the payload apply will send (addresses.email)")
+	if !bytes.Contains(b, []byte(`"email":"alice@example.com"`)) {
+		t.Errorf("the plan does not hold the email apply will send")
 	}
 	if bytes.Contains(b, []byte("contact_addresses")) {
 		t.Errorf("the plan uses the blog post's contact_addresses, which the real API ignores")

@@ -170,16 +170,15 @@ func TestPlanLeavesOutGroupNamedZero(t *testing.T) {
 	}
 }
 
-// TestContactPayloadEmptyUsernameIsNull: "" is never sent as a username.
-func TestContactPayloadEmptyUsernameIsNull(t *testing.T) {
-	p, _ := newLimitsProvider(t)
+// TestContactBodyEmptyUsernameIsNull: "" is never sent as a username.
+func TestContactBodyEmptyUsernameIsNull(t *testing.T) {
 	o := &plan.Object{Kind: plan.KindUser, ID: "x", Attrs: map[string]string{attrFullName: "X", attrDefaultChannel: "c"}}
-	b, err := json.Marshal(p.contactPayload(o, &snapshot{}, nil, nil))
+	b, err := json.Marshal(contactBody(o, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(b), `"username":null`) {
-		t.Errorf("payload %s; want username null", b)
+		t.Errorf("body %s; want username null", b)
 	}
 }
 

@@ -3,7 +3,6 @@ package icinga
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.Bindings) (*plan.Plan, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	p.keepApplySnapshot(nil) // an apply after this plan reads the target anew
 	if p.prefetched == nil {
 		p.Prefetch(ctx)
 	}
@@ -34,9 +34,6 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	t := &planning{p: p, channel: ch}
 	res, err := planner.Plan(ctx, t, rules, dir, bindings)
 	if err != nil {
-		return nil, err
-	}
-	if err := t.requests(res.Changes); err != nil {
 		return nil, err
 	}
 	p.debug("Planned the changes.", "changes", len(res.Changes), "duration", time.Since(started))
@@ -156,32 +153,4 @@ func (t *planning) SetVersions(objs []*plan.Object) {
 	for _, o := range objs {
 		o.Version = t.snap.version(o.Kind, o.ID)
 	}
-}
-
-// requests encodes the body of each change that sends one. A contact
-// PUT replaces its group memberships, so it carries the groups the
-// contact is in now; the group changes then do the membership work.
-func (t *planning) requests(changes []plan.Change) error {
-	for i := range changes {
-		c := &changes[i]
-		if c.After == nil || (c.Action == plan.Adopt && plan.Equal(c.Before, c.After)) {
-			continue
-		}
-		var body any
-		switch c.Kind {
-		case plan.KindUser:
-			var groups []string
-			if cur, ok := t.snap.contacts[c.ID]; ok {
-				groups = cur.Groups
-			}
-			body = t.p.contactPayload(c.After, t.snap, groups, nil)
-		case plan.KindGroup:
-			body = Group{ID: c.ID, Name: c.After.Name, Users: nonNil(c.After.Lists[listMembers])}
-		}
-		var err error
-		if c.Payload, err = json.Marshal(body); err != nil {
-			return fmt.Errorf("icinga: encode %s %s: %w", c.Kind, c.Name(), err)
-		}
-	}
-	return nil
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,6 +37,15 @@ type Provider struct {
 	// if any.
 	prefetched        *prefetch.Read[*snapshot]
 	prefetchedChannel *prefetch.Read[Channel]
+
+	// applySnap is the target as read for the apply in progress (see
+	// applySnapshot), groupsWritten whether a group was written since,
+	// written the ids of the objects the plan writes (see Prepare);
+	// applyMu guards them, for Apply runs on several goroutines.
+	applyMu       sync.Mutex
+	applySnap     *snapshot
+	groupsWritten bool
+	written       map[string]bool
 }
 
 // New returns a provider for a resolved configuration (see
@@ -364,86 +373,30 @@ func (p *Provider) SourceAttributes() []string {
 	return mapping.Attributes(p.tmpl.username, p.tmpl.fullName, p.tmpl.email)
 }
 
-func (p *Provider) contactPayload(o *plan.Object, snap *snapshot, managedGroups []string, boundGroups map[string]plan.Binding) Contact {
-	c := Contact{ID: o.ID, FullName: o.Attrs[attrFullName], DefaultChannel: o.Attrs[attrDefaultChannel], Addresses: map[string]string{}}
+// contactBody is the PUT body of contact o (a change's After) as apply
+// sends it: the managed fields exactly as o has them; the addresses of
+// other types and the group memberships as cur, the contact as read at
+// apply time (nil when Icinga does not have it), holds them. A contact
+// PUT replaces all of them (api/icinga-notifications-v1.md §2): the
+// groups go back as they are, and the group changes, applied after the
+// contacts, change the memberships.
+func contactBody(o *plan.Object, cur *heldContact) Contact {
+	c := Contact{ID: o.ID, FullName: o.Attrs[attrFullName], DefaultChannel: o.Attrs[attrDefaultChannel], Addresses: map[string]string{}, Groups: []string{}}
 	// An empty username is sent as null: a second contact with "" is a
 	// 500 (api/icinga-notifications-v1.md §7).
 	if username := o.Attrs[attrUsername]; username != "" {
 		c.Username = &username
 	}
-	groups := map[string]bool{}
-	if cur, ok := snap.contacts[o.ID]; ok {
-		// Address types ldapply does not manage stay as they are.
+	if cur != nil {
 		for k, v := range cur.Addresses {
-			if k != "email" {
+			if k != attrEmail {
 				c.Addresses[k] = v
 			}
 		}
-		for _, g := range cur.Groups {
-			if _, managed := boundGroups[g]; !managed {
-				groups[g] = true
-			}
-		}
-	}
-	for _, g := range managedGroups {
-		groups[g] = true
+		c.Groups = append(c.Groups, cur.Groups...)
 	}
 	if e := o.Attrs[attrEmail]; e != "" {
-		c.Addresses["email"] = e
-	}
-	c.Groups = slices.Sorted(maps.Keys(groups))
-	if c.Groups == nil {
-		c.Groups = []string{}
+		c.Addresses[attrEmail] = e
 	}
 	return c
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-// Apply performs one change. Creates and updates are PUTs (an upsert in
-// Icinga, so a repeat after a crash is harmless); a delete of an object
-// already gone succeeds.
-func (p *Provider) Apply(ctx context.Context, c *plan.Change) error {
-	var err error
-	switch {
-	case c.Action == plan.Delete && c.Kind == plan.KindUser:
-		err = p.client.DeleteContact(ctx, c.ID)
-	case c.Action == plan.Delete && c.Kind == plan.KindGroup:
-		err = p.client.DeleteGroup(ctx, c.ID)
-	case len(c.Payload) == 0:
-		return nil // an adoption with nothing to send
-	case c.Kind == plan.KindUser:
-		_, err = p.client.PutContact(ctx, c.Payload)
-	case c.Kind == plan.KindGroup:
-		_, err = p.client.PutGroup(ctx, c.Payload)
-	default:
-		return fmt.Errorf("icinga: unknown kind %q in plan", c.Kind)
-	}
-	if c.Action == plan.Delete && IsNotFound(err) {
-		return nil
-	}
-	return err
-}
-
-// Versions re-reads contacts and groups and returns their versions,
-// computed as at plan time (apply's drift check).
-func (p *Provider) Versions(ctx context.Context, kinds []plan.Kind) (map[plan.Kind]map[string]string, error) {
-	snap, err := p.read(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := map[plan.Kind]map[string]string{plan.KindUser: {}, plan.KindGroup: {}}
-	snap.fillGroups(nil)
-	for id := range snap.contacts {
-		out[plan.KindUser][id] = snap.version(plan.KindUser, id)
-	}
-	for id := range snap.groups {
-		out[plan.KindGroup][id] = snap.version(plan.KindGroup, id)
-	}
-	return out, nil
 }

@@ -1,8 +1,6 @@
 package icinga
 
 import (
-	"encoding/json"
-	"fmt"
 	"maps"
 
 	"github.com/ldapply/ldapply/apply"
@@ -11,54 +9,28 @@ import (
 
 var _ apply.Pruner = (*Provider)(nil)
 
-// Prune returns c without its references to the contacts and contact
-// groups whose create failed earlier in the apply (failed holds their
-// ids), and the ids it left out. A contact group's payload names its
-// members in "users", a contact's payload its groups in "groups" (a
-// contact PUT replaces its memberships); both are contact or group ids,
-// which are the plan's target ids. Icinga refuses a group that names a
+// Prune returns c without its references to the contacts whose create
+// failed earlier in the apply (failed holds their ids), and the ids it
+// left out. Only a contact group refers to others: its members, the
+// After list Apply sends as "users". Icinga refuses a group that names a
 // contact it does not have ("User with identifier … not found"), so
-// without Prune one failed contact would take every group holding it down
-// too. The group's planned member list (After) is pruned alike, so the
-// change says what is sent. c itself is not modified.
+// without Prune one failed contact would take every group holding it
+// down too. A contact's PUT names its groups as apply read them, which
+// are groups Icinga has, so it never needs pruning. c itself is not
+// modified.
 func (p *Provider) Prune(c *plan.Change, failed map[string]bool) (*plan.Change, []string, error) {
-	field := "groups"
-	if c.Kind == plan.KindGroup {
-		field = "users"
-	}
-	if len(c.Payload) == 0 || c.Action == plan.Delete {
+	if c.Kind != plan.KindGroup || c.Action == plan.Delete || c.After == nil {
 		return c, nil, nil
 	}
-	var body map[string]json.RawMessage
-	if err := json.Unmarshal(c.Payload, &body); err != nil {
-		return nil, nil, fmt.Errorf("icinga: the plan's payload of %s %s is not a JSON object (%w); run plan again", c.Kind, c.Name(), err)
-	}
-	raw, ok := body[field]
-	if !ok {
-		return c, nil, nil
-	}
-	var ids []string
-	if err := json.Unmarshal(raw, &ids); err != nil {
-		return nil, nil, fmt.Errorf("icinga: the plan's payload of %s %s has %q that is not a list of ids (%w); run plan again", c.Kind, c.Name(), field, err)
-	}
-	keep, left := split(ids, failed)
+	keep, left := split(c.After.Lists[listMembers], failed)
 	if len(left) == 0 {
 		return c, nil, nil
 	}
-	var err error
-	if body[field], err = json.Marshal(keep); err != nil {
-		return nil, nil, err
-	}
+	after := *c.After
+	after.Lists = maps.Clone(c.After.Lists)
+	after.Lists[listMembers] = keep
 	pruned := *c
-	if pruned.Payload, err = json.Marshal(body); err != nil {
-		return nil, nil, err
-	}
-	if c.Kind == plan.KindGroup && c.After != nil {
-		after := *c.After
-		after.Lists = maps.Clone(c.After.Lists)
-		after.Lists[listMembers], _ = split(c.After.Lists[listMembers], failed)
-		pruned.After = &after
-	}
+	pruned.After = &after
 	return &pruned, left, nil
 }
 

@@ -122,28 +122,19 @@ func (p *Provider) Plan(ctx context.Context, _ *plan.Directory, bindings plan.Bi
 		return nil, err
 	}
 	for i := range changes {
-		c := &changes[i]
-		if c.Action == plan.Delete {
+		if c := &changes[i]; c.Action == plan.Delete {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("%s is no longer in target.teamwire.organisations: ldapply stops managing its settings and leaves them as they are in Teamwire", objectName(c.ID)))
-			continue
-		}
-		if c.Action == plan.Adopt && plan.Equal(c.Before, c.After) {
-			continue
-		}
-		body := payload(raw[c.ID], c.After)
-		if c.Payload, err = json.Marshal(body); err != nil {
-			return nil, fmt.Errorf("teamwire: encode settings of %s: %w", c.Name(), err)
 		}
 	}
 	res.Changes = changes
 	return res, nil
 }
 
-// payload is the POST body without bindpw: every setting POST accepts,
-// at its desired value when managed, else as the server has it now (so
-// that the POST changes nothing else, whether the server treats it as a
-// partial update or a replacement). bindpw is added at apply time.
-func payload(cur Settings, after *plan.Object) map[string]any {
+// settingsBody is the POST body without bindpw: every setting POST accepts,
+// at its desired value (after) when managed, else as the server has it
+// now (cur, read at apply), so that the POST changes nothing else,
+// whether the server treats it as a partial update or a replacement.
+func settingsBody(cur Settings, after *plan.Object) map[string]any {
 	body := map[string]any{}
 	for _, k := range postFields {
 		if k == fieldBindPW {
@@ -181,7 +172,7 @@ func (p *Provider) Apply(ctx context.Context, c *plan.Change) error {
 	if c.Kind != KindSettings {
 		return fmt.Errorf("teamwire: unknown kind %q in plan", c.Kind)
 	}
-	if c.Action == plan.Delete || len(c.Payload) == 0 {
+	if !sends(c) {
 		return nil
 	}
 	if c.Before == nil || c.After == nil {
@@ -190,13 +181,6 @@ func (p *Provider) Apply(ctx context.Context, c *plan.Change) error {
 	salt, ok := saltOfVersion(c.Before.Version)
 	if !ok {
 		return fmt.Errorf("teamwire: the plan's version of %s is not one this ldapply makes; run plan again", c.Name())
-	}
-	var body map[string]json.RawMessage
-	if err := json.Unmarshal(c.Payload, &body); err != nil {
-		return fmt.Errorf("teamwire: payload of %s: %w", c.Name(), err)
-	}
-	if _, ok := body[fieldBindPW]; ok {
-		return fmt.Errorf("teamwire: the planned payload of %s holds bindpw, which plans never do; run plan again", c.Name())
 	}
 	secret := ""
 	if want, managed := c.After.Attrs[fieldBindPW]; managed {
@@ -212,6 +196,7 @@ func (p *Provider) Apply(ctx context.Context, c *plan.Change) error {
 	if cur.version(salt) != c.Before.Version {
 		return fmt.Errorf("teamwire: %s: %w; nothing was sent, run plan again", c.Name(), ErrDrift)
 	}
+	body := settingsBody(cur, c.After)
 	if _, managed := c.After.Attrs[fieldBindPW]; !managed {
 		// Send back what the server has, so a replacing POST keeps it.
 		v, ok := cur.str(fieldBindPW)
@@ -220,12 +205,18 @@ func (p *Provider) Apply(ctx context.Context, c *plan.Change) error {
 		}
 		secret = v
 	}
-	b, _ := json.Marshal(secret)
-	body[fieldBindPW] = b
+	body[fieldBindPW] = secret
 	return p.post(ctx, c, body)
 }
 
-func (p *Provider) post(ctx context.Context, c *plan.Change, body map[string]json.RawMessage) error {
+// sends reports whether c writes anything: a delete only ends
+// management, and an adoption of settings already as desired has
+// nothing to send.
+func sends(c *plan.Change) bool {
+	return c.Action != plan.Delete && !(c.Action == plan.Adopt && plan.Equal(c.Before, c.After))
+}
+
+func (p *Provider) post(ctx context.Context, c *plan.Change, body map[string]any) error {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return fmt.Errorf("teamwire: encode settings of %s: %w", c.Name(), err)
@@ -238,7 +229,7 @@ func changedOrgs(p *plan.Plan) []string {
 	var out []string
 	for i := range p.Changes {
 		c := &p.Changes[i]
-		if c.Kind == KindSettings && c.Action != plan.Delete && len(c.Payload) > 0 {
+		if c.Kind == KindSettings && sends(c) {
 			out = append(out, c.ID)
 		}
 	}

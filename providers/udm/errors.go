@@ -16,9 +16,11 @@ import (
 // Message in the error's text.
 type APIError = httpapi.Error
 
-// ErrDrift is wrapped by Apply's error when UDM answered 412: the object
-// changed since the plan was made.
-var ErrDrift = errors.New("the object changed in UCS since the plan was made (HTTP 412 on If-Match); nothing was written to it, run plan again")
+// ErrDrift is wrapped by Apply's error when the object changed since the
+// plan was made: its managed properties or member lists are no longer
+// those the plan saw, it is gone, or UDM answered 412 to the If-Match of
+// a PUT twice.
+var ErrDrift = errors.New("the object changed in UCS since the plan was made; nothing was written to it, run plan again")
 
 func status(err error) int { return httpapi.StatusOf(err) }
 

@@ -7,7 +7,7 @@
 // writes to the key property (univentionObjectIdentifier by default) when
 // it creates the object. It never changes, also not when the object is
 // renamed (a new username or name, so a new DN); requests address the
-// object by the DN read at plan time. An object in user_ou or group_ou
+// object by the DN its key has when apply reads UCS. An object in user_ou or group_ou
 // whose key property holds the primary key of a source entry that the
 // state does not know (the state was lost, or an apply was killed after
 // the create) is adopted, never created twice.
@@ -19,18 +19,24 @@
 // kept). The DNs sent are computed after renames, so a renamed member,
 // nested group included, needs no change of the groups that hold it: UDM
 // rewrites them itself.
+//
+// # Requests
+//
+// The plan holds no request body: Apply builds each from the change and
+// from UCS as it reads it then. An update sends the object as GET
+// returns it, with the managed properties of the change's After, under
+// If-Match with that GET's ETag, and only when the managed properties
+// and member lists are still those the plan saw (the version).
 package udm
 
 import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"maps"
 	"math/big"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -56,8 +62,13 @@ type Provider struct {
 	// prefetched is the read Prefetch started, if any.
 	prefetched *prefetch.Read[*snapshot]
 
-	mu    sync.Mutex
-	index map[plan.Kind]map[string]string // key -> DN, for deletes
+	// at is where UCS keeps each object, read once per apply (see
+	// withIndex); mu guards it, for Apply runs on several goroutines.
+	mu sync.Mutex
+	at *index
+	// names holds, by kind and target id, the name each object the
+	// apply creates or renames will have (see Prepare); guarded by mu.
+	names map[plan.Kind]map[string]string
 
 	// readSource reads the directory again at apply, for a mapped
 	// password (see SetSource); srcMu guards srcUsers.
@@ -210,26 +221,50 @@ func (p *Provider) read(ctx context.Context) (*snapshot, error) {
 	// Plan objects, with member DNs turned into ids.
 	for _, k := range plan.Kinds {
 		for _, c := range s.byID[k] {
-			props := c.raw.Properties()
-			// Version is left for Plan to set on the objects a change
-			// touches: hashing every object read would cost as much as
-			// decoding it.
-			o := &plan.Object{Kind: k, ID: c.id, Name: str(props[nameProp(k)]), Attrs: map[string]string{}}
-			for prop := range p.tmpl[k] {
-				if prop == passwordProp {
-					continue
-				}
-				if v := str(props[prop]); v != "" {
-					o.Attrs[prop] = v
-				}
-			}
-			if k == plan.KindGroup {
-				o.Lists = map[string][]string{listUsers: s.ids(strs(props[listUsers])), listNested: s.ids(strs(props[listNested]))}
-			}
-			c.obj = o
+			c.obj = p.object(k, c.id, c.raw.Properties(), s.ids)
 		}
 	}
 	return s, nil
+}
+
+// object is the plan object of kind k and target id id whose UDM
+// properties are props: the managed properties (but the password,
+// which UDM never returns) and, for a group, its member lists as target
+// ids, which ids makes of the DNs. Plan and apply both read objects
+// through it, so that their versions compare like with like.
+func (p *Provider) object(k plan.Kind, id string, props map[string]any, ids func([]string) []string) *plan.Object {
+	// Version is left for Plan to set on the objects a change touches:
+	// hashing every object read would cost as much as decoding it.
+	o := &plan.Object{Kind: k, ID: id, Name: str(props[nameProp(k)]), Attrs: map[string]string{}}
+	for prop := range p.tmpl[k] {
+		if prop == passwordProp {
+			continue
+		}
+		if v := str(props[prop]); v != "" {
+			o.Attrs[prop] = v
+		}
+	}
+	if k == plan.KindGroup {
+		o.Lists = map[string][]string{listUsers: ids(strs(props[listUsers])), listNested: ids(strs(props[listNested]))}
+	}
+	return o
+}
+
+// version is an object's version: a hash of what ldapply manages of it,
+// its managed properties and member lists (an empty list is no list).
+// What UDM holds besides is not part of it: apply writes it back as it
+// reads it.
+func version(o *plan.Object) string {
+	lists := map[string][]string{}
+	for l, ids := range o.Lists {
+		if len(ids) > 0 {
+			lists[l] = ids
+		}
+	}
+	return plan.VersionOf(struct {
+		Attrs map[string]string
+		Lists map[string][]string
+	}{o.Attrs, lists})
 }
 
 func (s *snapshot) ids(dns []string) []string {
@@ -305,9 +340,6 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	if err != nil {
 		return nil, err
 	}
-	if err := p.requests(ctx, res.Changes, t.snap); err != nil {
-		return nil, err
-	}
 	return res, nil
 }
 
@@ -380,255 +412,12 @@ func (t *planning) Current(ctx context.Context) (*planner.Current, error) {
 	return cur, nil
 }
 
-// SetVersions hashes each object as UCS returned it.
+// SetVersions versions what ldapply manages of each object, as apply
+// computes it again before it writes.
 func (t *planning) SetVersions(objs []*plan.Object) {
 	for _, o := range objs {
-		o.Version = plan.VersionOf(t.snap.byID[o.Kind][o.ID].raw)
+		o.Version = version(o)
 	}
-}
-
-// requests encodes the body of each change that sends one.
-func (p *Provider) requests(ctx context.Context, changes []plan.Change, snap *snapshot) error {
-	var desired []*plan.Object
-	for i := range changes {
-		if changes[i].After != nil {
-			desired = append(desired, changes[i].After)
-		}
-	}
-	var err error
-	// DNs after renames, for member lists.
-	finalDN := map[string]string{}
-	for _, o := range desired {
-		parent := p.ou(o.Kind)
-		if c, ok := snap.byID[o.Kind][o.ID]; ok {
-			parent = parentDN(c.dn)
-		}
-		finalDN[o.ID] = rdnAttr(o.Kind) + "=" + EscapeRDN(o.Name) + "," + parent
-	}
-	dnOf := func(id string) string {
-		if dn, ok := finalDN[id]; ok {
-			return dn
-		}
-		for _, k := range plan.Kinds {
-			if c, ok := snap.byID[k][id]; ok {
-				return c.dn
-			}
-		}
-		return id // a DN already
-	}
-	for i := range changes {
-		c := &changes[i]
-		if c.After == nil || (c.Action == plan.Adopt && plan.Equal(c.Before, c.After)) {
-			continue
-		}
-		props := map[string]any{}
-		var body map[string]any
-		if c.Action == plan.Create {
-			for prop, v := range c.After.Attrs {
-				if prop != passwordProp {
-					props[prop] = v
-				}
-			}
-			props[p.keyProp(c.Kind)] = c.Key
-			body = map[string]any{"position": p.ou(c.Kind), "properties": props}
-		} else {
-			// PUT sends the object as read, with only the managed
-			// properties changed, under If-Match with the ETag read now.
-			cur := snap.byID[c.Kind][c.ID]
-			raw, etag, err := p.client.Get(ctx, typeOf(c.Kind), cur.dn)
-			if err != nil {
-				return fmt.Errorf("udm: read %s %s: %w", c.Kind, cur.dn, err)
-			}
-			body = maps.Clone(raw)
-			delete(body, "_links")
-			delete(body, "_embedded")
-			props = maps.Clone(raw.Properties())
-			if props == nil {
-				props = map[string]any{}
-			}
-			// Derived views and the password are never sent back: UDM
-			// keeps membership on the group side.
-			for _, v := range []string{"groups", "memberOf", "password"} {
-				delete(props, v)
-			}
-			for prop := range p.tmpl[c.Kind] {
-				if prop == passwordProp {
-					continue
-				}
-				if v, ok := c.After.Attrs[prop]; ok {
-					props[prop] = v
-				} else {
-					props[prop] = nil
-				}
-			}
-			body["properties"] = props
-			var expect map[string][]string
-			if c.Kind == plan.KindGroup {
-				expect = map[string][]string{}
-				for _, l := range []string{listUsers, listNested} {
-					for _, id := range c.Before.Lists[l] {
-						expect[l] = append(expect[l], dnOf(id))
-					}
-				}
-			}
-			c.Before.Version = etag + versionSep + fingerprint(raw.Properties(), expect)
-		}
-		if c.Kind == plan.KindGroup {
-			for _, l := range []string{listUsers, listNested} {
-				dns := []string{}
-				for _, id := range c.After.Lists[l] {
-					dns = append(dns, dnOf(id))
-				}
-				props[l] = dns
-			}
-		}
-		if c.Payload, err = json.Marshal(body); err != nil {
-			return fmt.Errorf("udm: encode %s %s: %w", c.Kind, c.Name(), err)
-		}
-	}
-	return nil
-}
-
-// Apply performs one change. Creates are POSTs (a new user gets a random
-// password generated here, never stored); updates, renames and adoptions
-// with changes are PUTs under If-Match; deletes are DELETEs of the DN
-// found by the key property. A create whose object already exists with
-// the same key, and a delete of an object already gone, succeed.
-func (p *Provider) Apply(ctx context.Context, c *plan.Change) error {
-	typ := typeOf(c.Kind)
-	if c.Action == plan.Delete {
-		dn, err := p.lookup(ctx, c.Kind, c.Key)
-		if err != nil || dn == "" {
-			return err
-		}
-		if err := p.client.Delete(ctx, typ, dn); err != nil && !IsNotFound(err) {
-			return err
-		}
-		return nil
-	}
-	if len(c.Payload) == 0 {
-		return nil
-	}
-	var body map[string]any
-	if err := json.Unmarshal(c.Payload, &body); err != nil {
-		return fmt.Errorf("udm: plan payload of %s %s: %w", c.Kind, c.Name(), err)
-	}
-	if c.Action == plan.Create {
-		if c.Kind == plan.KindUser {
-			props, _ := body["properties"].(map[string]any)
-			if _, has := props[passwordProp]; has {
-				return fmt.Errorf("udm: the planned payload of user %s holds a password, which plans never do; run plan again", c.Name())
-			}
-			var pw string
-			var err error
-			if hash, mapped := c.After.Attrs[passwordProp]; mapped {
-				pw, err = p.sourcePassword(ctx, c.Key, hash)
-			} else {
-				pw, err = randomPassword()
-			}
-			if err != nil {
-				return err
-			}
-			props[passwordProp] = pw
-		}
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		_, err = p.client.Create(ctx, typ, b)
-		if err != nil && status(err) == http.StatusUnprocessableEntity {
-			// A repeat after a crash: the object is there with our key.
-			if dn, lerr := p.search(ctx, c.Kind, c.Key); lerr == nil && dn != "" {
-				return nil
-			}
-		}
-		return err
-	}
-	dn, _ := body["dn"].(string)
-	if dn == "" {
-		return fmt.Errorf("udm: plan payload of %s %s has no dn", c.Kind, c.Name())
-	}
-	etag, fp := "", ""
-	if c.Before != nil {
-		etag, fp, _ = strings.Cut(c.Before.Version, versionSep)
-	}
-	err := p.client.Put(ctx, typ, dn, c.Payload, etag)
-	if (IsPrecondition(err) || IsNotFound(err) && c.Action == plan.Rename) && fp != "" {
-		// UDM rewrites a group when a member is renamed (this run's
-		// renames run first), which moves its ETag. When the object is
-		// otherwise exactly as planned, with the members' DNs as the
-		// renames made them, that is not drift: send the PUT again
-		// under the new ETag.
-		// A PUT retried after its answer was lost finds the object
-		// already as the payload makes it: done.
-		if dn, gerr := p.currentDN(ctx, c, dn); gerr == nil {
-			raw, fresh, gerr := p.client.Get(ctx, typ, dn)
-			if gerr == nil {
-				want, _ := body["properties"].(map[string]any)
-				got := fingerprint(raw.Properties(), listsOf(c.Kind, raw.Properties()))
-				switch got {
-				case fingerprint(want, listsOf(c.Kind, want)):
-					err = nil
-				case fp:
-					err = p.client.Put(ctx, typ, dn, c.Payload, fresh)
-				}
-			}
-		}
-	}
-	if IsPrecondition(err) {
-		return fmt.Errorf("udm: %s %s (%s): %w", c.Kind, c.Name(), dn, ErrDrift)
-	}
-	return err
-}
-
-// currentDN returns where the object of c is now: dn, or its new DN when
-// a rename already took effect (a lost answer), found by the key.
-func (p *Provider) currentDN(ctx context.Context, c *plan.Change, dn string) (string, error) {
-	if c.Action != plan.Rename {
-		return dn, nil
-	}
-	found, err := p.search(ctx, c.Kind, c.Key)
-	if err != nil || found == "" {
-		return dn, err
-	}
-	return found, nil
-}
-
-// versionSep separates the ETag from the fingerprint in Object.Version.
-const versionSep = " "
-
-func listsOf(k plan.Kind, props map[string]any) map[string][]string {
-	if k != plan.KindGroup {
-		return nil
-	}
-	return map[string][]string{listUsers: strs(props[listUsers]), listNested: strs(props[listNested])}
-}
-
-// fingerprint hashes what an object must still be for a planned PUT to
-// apply: every property but the derived views and the password, and the
-// member lists (DNs, compared case-insensitively as sets).
-func fingerprint(props map[string]any, lists map[string][]string) string {
-	rest := map[string]any{}
-	for k, v := range props {
-		switch k {
-		case "groups", "memberOf", "password", listUsers, listNested:
-			continue
-		}
-		rest[k] = v
-	}
-	norm := map[string][]string{}
-	for l, dns := range lists {
-		out := make([]string, 0, len(dns))
-		for _, dn := range dns {
-			out = append(out, strings.ToLower(dn))
-		}
-		if len(out) == 0 {
-			continue // absent and empty are the same
-		}
-		slices.Sort(out)
-		norm[l] = slices.Compact(out)
-	}
-	return plan.VersionOf(map[string]any{"properties": rest, "lists": norm})
 }
 
 // sourcePassword evaluates the password template for the source user
@@ -663,30 +452,6 @@ func (p *Provider) sourcePassword(ctx context.Context, key, hash string) (string
 		return "", fmt.Errorf("udm: the password of source user %s changed since the plan was made; run plan again", e.DN)
 	}
 	return pw, nil
-}
-
-// lookup returns the DN of the object whose key property is key, from an
-// index read once per provider (deletes come last in apply), or "".
-func (p *Provider) lookup(ctx context.Context, k plan.Kind, key string) (string, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.index == nil {
-		p.index = map[plan.Kind]map[string]string{}
-	}
-	if _, ok := p.index[k]; !ok {
-		objs, err := p.client.Search(ctx, typeOf(k), p.ou(k))
-		if err != nil {
-			return "", err
-		}
-		m := map[string]string{}
-		for _, o := range objs {
-			if v := str(o.Properties()[p.keyProp(k)]); v != "" {
-				m[v] = o.DN()
-			}
-		}
-		p.index[k] = m
-	}
-	return p.index[k][key], nil
 }
 
 // search finds the DN of the object with key, reading UCS now.

@@ -1,0 +1,106 @@
+package udm
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/ldapply/ldapply/plan"
+)
+
+// index is where UCS keeps each user and group, as apply knows it: read
+// once, then kept up to date with the creates, renames and deletes this
+// provider makes. Apply takes the DNs it sends from it (a group's members,
+// the object a change writes) and reads member DNs back into target ids
+// with it.
+type index struct {
+	dn map[plan.Kind]map[string]string // target id -> DN
+	id map[string]string               // lower-case DN -> target id
+}
+
+// readIndex reads both lists, at once, as Plan does.
+func (p *Provider) readIndex(ctx context.Context) (*index, error) {
+	found := make([][]RawObject, len(plan.Kinds))
+	errs := make([]error, len(plan.Kinds))
+	var wg sync.WaitGroup
+	for i, k := range plan.Kinds {
+		wg.Go(func() { found[i], errs[i] = p.client.Search(ctx, typeOf(k), p.ou(k)) })
+	}
+	wg.Wait()
+	x := &index{dn: map[plan.Kind]map[string]string{}, id: map[string]string{}}
+	for i, k := range plan.Kinds {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("udm: read %s under %s: %w", typeOf(k), p.ou(k), errs[i])
+		}
+		x.dn[k] = map[string]string{}
+		for _, o := range found[i] {
+			id := str(o.Properties()[p.keyProp(k)])
+			if id == "" {
+				id = o.DN() // as Plan names an object without a key
+			}
+			x.set(k, id, o.DN())
+		}
+	}
+	return x, nil
+}
+
+func (x *index) set(k plan.Kind, id, dn string) {
+	if old, ok := x.dn[k][id]; ok {
+		delete(x.id, strings.ToLower(old))
+	}
+	if dn == "" {
+		delete(x.dn[k], id)
+		return
+	}
+	x.dn[k][id] = dn
+	x.id[strings.ToLower(dn)] = id
+}
+
+// ids turns member DNs into target ids as Plan does (see snapshot.ids).
+// missed is true when a DN under one of ous is not in the index: a read
+// of UCS made now may know it.
+func (x *index) ids(dns []string, ous ...string) (ids []string, missed bool) {
+	ids = make([]string, 0, len(dns))
+	for _, dn := range dns {
+		id, found := x.id[strings.ToLower(dn)]
+		if !found {
+			id = dn
+			for _, ou := range ous {
+				missed = missed || strings.HasSuffix(strings.ToLower(dn), ","+strings.ToLower(ou))
+			}
+		}
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids), missed
+}
+
+// withIndex calls f with the index under the provider's lock, reading it
+// first if no apply step has yet; fresh forces a new read (the index
+// missed a DN that UCS now has: a rename by this apply, still in
+// flight, or one made by hand).
+func (p *Provider) withIndex(ctx context.Context, fresh bool, f func(*index) error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.at == nil || fresh {
+		x, err := p.readIndex(ctx)
+		if err != nil {
+			return err
+		}
+		p.at = x
+	}
+	return f(p.at)
+}
+
+// moved records that the object of kind k and id is now at dn ("": it
+// is gone). Before the index is read there is nothing to record: the
+// read will find it there.
+func (p *Provider) moved(k plan.Kind, id, dn string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.at != nil {
+		p.at.set(k, id, dn)
+	}
+}
