@@ -13,6 +13,7 @@ import (
 
 	"github.com/ldapply/ldapply/apply"
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers"
 	"github.com/ldapply/ldapply/providers/ldap"
 )
 
@@ -28,8 +29,8 @@ type target interface {
 	apply.Target
 }
 
-// targetKind is one provider as the configuration names it. Each provider
-// registers itself from its own file (target_<name>.go) in init.
+// targetKind is one provider as the configuration names it; each is
+// registered in targets.go with [kindOf].
 type targetKind struct {
 	// name is the key under target:, e.g. "icinga".
 	name string
@@ -41,6 +42,27 @@ type targetKind struct {
 	// build makes the provider from a resolved configuration; src is the
 	// resolved source configuration (some targets derive settings from it).
 	build func(cfg any, src *ldap.Config, log *slog.Logger) (target, error)
+}
+
+// resolvable is a provider's configuration: Resolve fills its defaults
+// and validates it against source.schema.
+type resolvable[C any] interface {
+	*C
+	Resolve(schema string) error
+}
+
+// kindOf describes the provider whose configuration is C (the section
+// under target.<name>) and which newProvider builds. A provider that
+// does not satisfy target fails to compile here.
+func kindOf[C any, PC resolvable[C], P target](name string, newProvider func(C, providers.Env) (P, error)) *targetKind {
+	return &targetKind{
+		name:      name,
+		newConfig: func() any { return PC(new(C)) },
+		resolve:   func(cfg any, schema string) error { return cfg.(PC).Resolve(schema) },
+		build: func(cfg any, src *ldap.Config, log *slog.Logger) (target, error) {
+			return newProvider(*cfg.(PC), providers.Env{Source: src, Version: version, Log: log})
+		},
+	}
 }
 
 // sourceless is implemented by targets whose plan does not need the

@@ -11,6 +11,7 @@ import (
 	"github.com/ldapply/ldapply/apply"
 	"github.com/ldapply/ldapply/fixtures/icingasim"
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers"
 	"github.com/ldapply/ldapply/providers/icinga"
 )
 
@@ -39,7 +40,7 @@ func providerAt(t *testing.T, base string) *icinga.Provider {
 	if err := cfg.Resolve("inetorgperson"); err != nil {
 		t.Fatal(err)
 	}
-	p, err := icinga.New(cfg, "test", nil)
+	p, err := icinga.New(cfg, providers.Env{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ldapply/ldapply/fixtures/icingasim"
+	"github.com/ldapply/ldapply/providers"
 )
 
 // TestPickChannelIgnoresCase: Icinga compares names apart from case, so
@@ -47,7 +48,7 @@ func TestWrongURL(t *testing.T) {
 		if err := cfg.Resolve("inetorgperson"); err != nil {
 			t.Fatal(err)
 		}
-		p, err := New(cfg, "test", nil)
+		p, err := New(cfg, providers.Env{Version: "test"})
 		if err != nil {
 			t.Fatal(err)
 		}

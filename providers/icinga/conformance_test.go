@@ -12,6 +12,7 @@ import (
 	"github.com/ldapply/ldapply/fixtures/fault"
 	"github.com/ldapply/ldapply/fixtures/icingasim"
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers"
 	"github.com/ldapply/ldapply/providers/icinga"
 	"github.com/ldapply/ldapply/providers/ldap"
 	"github.com/ldapply/ldapply/providers/providertest"
@@ -109,7 +110,7 @@ func startIcinga(t *testing.T, _ ldap.Config) *providertest.Sim {
 			if err := cfg.Resolve("inetorgperson"); err != nil {
 				t.Fatal(err)
 			}
-			p, err := icinga.New(cfg, "test", nil)
+			p, err := icinga.New(cfg, providers.Env{Version: "test"})
 			if err != nil {
 				t.Fatal(err)
 			}

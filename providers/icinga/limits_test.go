@@ -9,6 +9,7 @@ import (
 
 	"github.com/ldapply/ldapply/fixtures/icingasim"
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers"
 )
 
 // limitsDir is a directory of two users in one group: alice, and a user
@@ -33,7 +34,7 @@ func newLimitsProvider(t *testing.T) (*Provider, *icingasim.Server) {
 	if err := cfg.Resolve("inetorgperson"); err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(cfg, "test", nil)
+	p, err := New(cfg, providers.Env{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

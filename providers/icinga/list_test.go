@@ -15,6 +15,7 @@ import (
 
 	"github.com/ldapply/ldapply/fixtures/icingasim"
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers"
 )
 
 // TestDecodeList covers the streaming list decoder: other keys around
@@ -78,7 +79,7 @@ func TestSourceAttributes(t *testing.T) {
 	if err := cfg.Resolve("inetorgperson"); err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(cfg, "test", nil)
+	p, err := New(cfg, providers.Env{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func TestSourceAttributes(t *testing.T) {
 		t.Errorf("default inetOrgPerson mapping reads %v", got)
 	}
 	cfg.Map.Email = `{{ range $k, $v := . }}{{ $v }}{{ end }}`
-	if p, err = New(cfg, "test", nil); err != nil {
+	if p, err = New(cfg, providers.Env{Version: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	if got := p.SourceAttributes(); got != nil {
@@ -159,7 +160,7 @@ func TestPlanRefsName(t *testing.T) {
 	if err := cfg.Resolve("inetorgperson"); err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(cfg, "test", nil)
+	p, err := New(cfg, providers.Env{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

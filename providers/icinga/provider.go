@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/ldapply/ldapply/internal/arena"
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers"
 	"github.com/ldapply/ldapply/providers/mapping"
 	"github.com/ldapply/ldapply/providers/prefetch"
 )
@@ -50,7 +51,8 @@ type Provider struct {
 
 // New returns a provider for a resolved configuration (see
 // [Config.Resolve]).
-func New(cfg Config, version string, log *slog.Logger) (*Provider, error) {
+func New(cfg Config, env providers.Env) (*Provider, error) {
+	version, log := env.Version, env.Log
 	client, err := NewClient(ClientConfig{URL: cfg.URL, Username: cfg.Username, Password: cfg.Password, CACert: cfg.CACert, InsecureSkipVerify: cfg.InsecureSkipVerify, Timeout: cfg.Timeout, UserAgent: "ldapply/" + version})
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 	"github.com/ldapply/ldapply/apply"
 	"github.com/ldapply/ldapply/fixtures/icingasim"
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers"
 	"github.com/ldapply/ldapply/providers/icinga"
 )
 
@@ -42,7 +43,7 @@ func newProvider(t *testing.T) (*icinga.Provider, *icingasim.Server) {
 	if err := cfg.Resolve("inetorgperson"); err != nil {
 		t.Fatal(err)
 	}
-	p, err := icinga.New(cfg, "test", nil)
+	p, err := icinga.New(cfg, providers.Env{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/ldapply/ldapply/fixtures/fault"
 	"github.com/ldapply/ldapply/fixtures/teamwiresim"
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers"
 	"github.com/ldapply/ldapply/providers/ldap"
 	"github.com/ldapply/ldapply/providers/providertest"
 	"github.com/ldapply/ldapply/providers/teamwire"
@@ -57,7 +58,7 @@ func startTeamwire(t *testing.T, src ldap.Config) *providertest.Sim {
 			if err := cfg.Resolve(src.Schema); err != nil {
 				t.Fatal(err)
 			}
-			p, err := teamwire.New(cfg, &src, "test", nil)
+			p, err := teamwire.New(cfg, providers.Env{Source: &src, Version: "test"})
 			if err != nil {
 				t.Fatal(err)
 			}

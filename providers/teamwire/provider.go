@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/ldapply/ldapply/plan"
-	"github.com/ldapply/ldapply/providers/ldap"
+	"github.com/ldapply/ldapply/providers"
 )
 
 // Provider manages the LDAP synchronisation settings of Teamwire
@@ -31,7 +31,8 @@ type Provider struct {
 
 // New returns a provider for a resolved configuration; src is the
 // resolved source configuration the settings are derived from.
-func New(cfg Config, src *ldap.Config, version string, log *slog.Logger) (*Provider, error) {
+func New(cfg Config, env providers.Env) (*Provider, error) {
+	src, version, log := env.Source, env.Version, env.Log
 	attrs, pw, err := desired(&cfg, src)
 	if err != nil {
 		return nil, err

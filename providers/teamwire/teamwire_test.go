@@ -13,6 +13,7 @@ import (
 
 	"github.com/ldapply/ldapply/fixtures/teamwiresim"
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers"
 	"github.com/ldapply/ldapply/providers/ldap"
 	"github.com/ldapply/ldapply/providers/teamwire"
 )
@@ -220,7 +221,7 @@ func newProvider(t *testing.T, url string, mod func(*teamwire.Config), pw string
 	if err := cfg.Resolve("inetorgperson"); err != nil {
 		t.Fatal(err)
 	}
-	p, err := teamwire.New(cfg, source(pw), "test", nil)
+	p, err := teamwire.New(cfg, providers.Env{Source: source(pw), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,7 +436,7 @@ func TestValidation(t *testing.T) {
 		}
 		src := source("pw")
 		src.Groups.Include = []string{"a,b"}
-		if _, err := teamwire.New(cfg, src, "test", nil); err == nil || !strings.Contains(err.Error(), "contains a comma") {
+		if _, err := teamwire.New(cfg, providers.Env{Source: src, Version: "test"}); err == nil || !strings.Contains(err.Error(), "contains a comma") {
 			t.Fatalf("err = %v", err)
 		}
 	})

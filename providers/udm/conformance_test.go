@@ -9,6 +9,7 @@ import (
 	"github.com/ldapply/ldapply/fixtures/fault"
 	"github.com/ldapply/ldapply/fixtures/udmsim"
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers"
 	"github.com/ldapply/ldapply/providers/ldap"
 	"github.com/ldapply/ldapply/providers/providertest"
 	"github.com/ldapply/ldapply/providers/udm"
@@ -115,7 +116,7 @@ func startUDM(t *testing.T) (*udmsim.Server, *providertest.Sim) {
 			if err := cfg.Resolve("inetorgperson"); err != nil {
 				t.Fatal(err)
 			}
-			p, err := udm.New(cfg, "test", nil)
+			p, err := udm.New(cfg, providers.Env{Version: "test"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ldapply/ldapply/fixtures/udmsim"
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers"
 	"github.com/ldapply/ldapply/providers/udm"
 )
 
@@ -84,7 +85,7 @@ func newUDMLimitsProvider(t *testing.T) (*udm.Provider, *udmsim.Server, udm.Conf
 	if err := cfg.Resolve("inetorgperson"); err != nil {
 		t.Fatal(err)
 	}
-	p, err := udm.New(cfg, "test", nil)
+	p, err := udm.New(cfg, providers.Env{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

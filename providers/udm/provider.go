@@ -43,6 +43,8 @@ import (
 
 	"github.com/ldapply/ldapply/plan"
 	"github.com/ldapply/ldapply/planner"
+	"github.com/ldapply/ldapply/providers"
+	"github.com/ldapply/ldapply/providers/ldap"
 	"github.com/ldapply/ldapply/providers/mapping"
 	"github.com/ldapply/ldapply/providers/prefetch"
 )
@@ -88,7 +90,8 @@ func (p *Provider) SetSource(read func(ctx context.Context) (*plan.Directory, er
 }
 
 // New returns a provider for a resolved configuration.
-func New(cfg Config, version string, log *slog.Logger) (*Provider, error) {
+func New(cfg Config, env providers.Env) (*Provider, error) {
+	version, log := env.Version, env.Log
 	client, err := NewClient(ClientConfig{URL: cfg.URL, Username: cfg.Username, Password: cfg.Password, CACert: cfg.CACert,
 		InsecureSkipVerify: cfg.InsecureSkipVerify, ConnectTimeout: cfg.ConnectTimeout, ReadTimeout: cfg.ReadTimeout,
 		KeyProperties: map[string]string{TypeUser: cfg.UserKeyProperty, TypeGroup: cfg.GroupKeyProperty},
@@ -109,6 +112,11 @@ func New(cfg Config, version string, log *slog.Logger) (*Provider, error) {
 			}
 			p.tmpl[kind][prop] = t
 		}
+	}
+	if env.Source != nil {
+		// A mapped user password is evaluated again at apply: plans
+		// hold only its hash.
+		p.SetSource(ldap.New(*env.Source, log).Read)
 	}
 	return p, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/ldapply/ldapply/apply"
 	"github.com/ldapply/ldapply/fixtures/udmsim"
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers"
 	"github.com/ldapply/ldapply/providers/udm"
 )
 
@@ -51,7 +52,7 @@ func newPruneEnv(t *testing.T) *pruneEnv {
 		t.Fatal(err)
 	}
 	var err error
-	if e.p, err = udm.New(cfg, "test", nil); err != nil {
+	if e.p, err = udm.New(cfg, providers.Env{Version: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	return e

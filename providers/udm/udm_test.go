@@ -9,6 +9,7 @@ import (
 
 	"github.com/ldapply/ldapply/fixtures/udmsim"
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers"
 	"github.com/ldapply/ldapply/providers/udm"
 )
 
@@ -105,7 +106,7 @@ func TestPlanConflictUnmanagedName(t *testing.T) {
 	if err := cfg.Resolve("inetorgperson"); err != nil {
 		t.Fatal(err)
 	}
-	p, err := udm.New(cfg, "test", nil)
+	p, err := udm.New(cfg, providers.Env{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

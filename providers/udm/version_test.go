@@ -8,6 +8,7 @@ import (
 
 	"github.com/ldapply/ldapply/fixtures/udmsim"
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers"
 	"github.com/ldapply/ldapply/providers/udm"
 )
 
@@ -24,7 +25,7 @@ func TestPlanVersion(t *testing.T) {
 	if err := cfg.Resolve("inetorgperson"); err != nil {
 		t.Fatal(err)
 	}
-	p, err := udm.New(cfg, "test", nil)
+	p, err := udm.New(cfg, providers.Env{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +77,7 @@ func TestPlanReadsBothListsAtOnce(t *testing.T) {
 	for _, typ := range []string{udmsim.Users, udmsim.Groups} {
 		sim.Inject(udmsim.Fault{Method: "GET", Path: typ + "/", Latency: latency, Count: 1})
 	}
-	p, err := udm.New(cfg, "test", nil)
+	p, err := udm.New(cfg, providers.Env{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +89,7 @@ func TestPlanReadsBothListsAtOnce(t *testing.T) {
 		t.Errorf("the plan took %v with two searches delayed %v each: they ran one after the other", took, latency)
 	}
 	sim.Inject(udmsim.Fault{Method: "GET", Path: udmsim.Groups + "/", Status: 400, Message: "Bad search"})
-	p, err = udm.New(cfg, "test", nil)
+	p, err = udm.New(cfg, providers.Env{Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,29 +2,14 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/ldapply/ldapply/providers/ldap"
+	"github.com/ldapply/ldapply/providers"
 	"github.com/ldapply/ldapply/providers/teamwire"
 )
 
-var (
-	_ target       = (*teamwire.Provider)(nil)
-	_ sourceless   = (*teamwire.Provider)(nil)
-	_ afterApplier = (*teamwire.Provider)(nil)
-)
-
 func init() {
-	registerTarget(&targetKind{
-		name:      "teamwire",
-		newConfig: func() any { return &teamwire.Config{} },
-		resolve:   func(cfg any, schema string) error { return cfg.(*teamwire.Config).Resolve(schema) },
-		build: func(cfg any, src *ldap.Config, log *slog.Logger) (target, error) {
-			return teamwire.New(*cfg.(*teamwire.Config), src, version, log)
-		},
-	})
 	extraCommands = append(extraCommands, &cli.Command{
 		Name:  "teamwire",
 		Usage: "Teamwire target: LDAP sync status and runs",
@@ -58,7 +43,7 @@ func teamwireProvider(c *cli.Context) (*teamwire.Provider, error) {
 	if cfg.Target.Name != "teamwire" {
 		return nil, fmt.Errorf("teamwire %s needs target: teamwire in the configuration, which has target: %s", c.Command.Name, cfg.Target.Name)
 	}
-	return teamwire.New(*cfg.Target.Config.(*teamwire.Config), &cfg.Source, version, newLogger(c.App.ErrWriter))
+	return teamwire.New(*cfg.Target.Config.(*teamwire.Config), providers.Env{Source: &cfg.Source, Version: version, Log: newLogger(c.App.ErrWriter)})
 }
 
 func cmdTeamwireStatus(c *cli.Context) error {
