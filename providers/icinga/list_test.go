@@ -199,7 +199,7 @@ func TestPlanRefsName(t *testing.T) {
 		t.Fatalf("changes %+v: want an update of ops keeping alice and carol", res.Changes)
 	}
 	for id, want := range map[string]string{aliceID: "alice", bobID: "bob", carolID: "carol", daveID: "dave"} {
-		if got := res.Refs[id]; got != want {
+		if got := res.Refs.Names[id]; got != want {
 			t.Errorf("ref of %s = %q, want %q (refs %v)", id, got, want, res.Refs)
 		}
 	}

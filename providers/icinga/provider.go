@@ -588,19 +588,16 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	}
 	// Refs name the members in the changes' lists: the desired username,
 	// else the contact's. A member that came through a nested group gets
-	// a ref of its own under "group id/member id". A contact is a member
-	// of many groups: its name is added once. A desired group's list as
-	// drafted is its ranks, which are walked instead of its ids; other
-	// lists find a desired contact's rank by the address of its id. The
-	// nested refs, one per member that came through a nested group, are
-	// written into two buffers, which become the strings of their keys
-	// and names.
+	// a Via entry naming that group. A contact is a member of many
+	// groups: its name is added once. A desired group's list as drafted
+	// is its ranks, which are walked instead of its ids; other lists
+	// find a desired contact's rank by the address of its id.
 	used := map[string]string{}
+	var via map[plan.Via]string
+	nested := 0 // Via entries the desired groups may need
 	var rankOf *plan.Index[int32]
 	var named []bool // by rank: in used
 	var byList map[*string]int
-	var viaKeys, viaNames []byte
-	var vias [][4]int // where each nested ref's key and name end in viaKeys and viaNames
 	for i := range changes {
 		nest := d.nested[changes[i].ID] // nil for most groups
 		for _, o := range []*plan.Object{changes[i].Before, changes[i].After} {
@@ -611,14 +608,13 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 			if named == nil {
 				named = make([]bool, len(d.uids))
 				byList = make(map[*string]int, len(desiredGroups))
-				n := len(d.uids)
 				for gi, g := range desiredGroups {
 					if l := g.Lists[listMembers]; len(l) > 0 {
 						byList[&l[0]] = gi
 					}
-					n += len(d.nested[g.ID])
+					nested += len(d.nested[g.ID])
 				}
-				used = make(map[string]string, n)
+				used = make(map[string]string, len(d.uids))
 			}
 			ref := func(r int32) {
 				if !named[r] {
@@ -626,10 +622,10 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 					used[d.uids[r]] = d.unames[r]
 				}
 				if v, ok := nest[r]; ok {
-					k, m := len(viaKeys), len(viaNames)
-					viaKeys = append(append(append(viaKeys, changes[i].ID...), '/'), d.uids[r]...)
-					viaNames = append(append(append(append(viaNames, d.unames[r]...), " (via "...), v...), ')')
-					vias = append(vias, [4]int{k, len(viaKeys), m, len(viaNames)})
+					if via == nil {
+						via = make(map[plan.Via]string, nested)
+					}
+					via[plan.Via{Owner: changes[i].ID, Member: d.uids[r]}] = v
 				}
 			}
 			if gi, ok := byList[&list[0]]; ok && len(list) == len(d.ranks[gi]) {
@@ -653,11 +649,7 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 			}
 		}
 	}
-	keys, names := string(viaKeys), string(viaNames)
-	for _, v := range vias {
-		used[keys[v[0]:v[1]]] = names[v[2]:v[3]]
-	}
-	res.Refs = used
+	res.Refs = plan.Refs{Names: used, Via: via}
 	p.debug("Planned the changes.", "duration", time.Since(started))
 	res.Changes = changes
 	return res, nil

@@ -304,7 +304,7 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	if err != nil {
 		return nil, err
 	}
-	res := &plan.Plan{Refs: map[string]string{}, Counts: map[string]int{
+	res := &plan.Plan{Refs: plan.Refs{Names: map[string]string{}}, Counts: map[string]int{
 		"source users": len(dir.Users), "source groups": len(dir.Groups),
 		"target users": len(snap.byID[plan.KindUser]), "target groups": len(snap.byID[plan.KindGroup]),
 		"managed users": len(bindings[plan.KindUser]), "managed groups": len(bindings[plan.KindGroup]),
@@ -366,7 +366,7 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 			desired = append(desired, o)
 			keyByDN[k][e.NormDN] = e.Key
 			managed[e.Key] = true
-			res.Refs[e.Key] = name
+			res.Refs.Names[e.Key] = name
 		}
 		// A name held by an object ldapply does not manage blocks the sync.
 		for _, c := range snap.byID[k] {
@@ -418,8 +418,8 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	for _, k := range plan.Kinds {
 		for _, c := range snap.byID[k] {
 			cur = append(cur, c.obj)
-			if _, ok := res.Refs[c.id]; !ok && c.id != c.dn {
-				res.Refs[c.id] = c.obj.Name
+			if _, ok := res.Refs.Names[c.id]; !ok && c.id != c.dn {
+				res.Refs.Names[c.id] = c.obj.Name
 			}
 		}
 	}
@@ -535,14 +535,14 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 			}
 			for _, l := range o.Lists {
 				for _, id := range l {
-					if n, ok := res.Refs[id]; ok {
+					if n, ok := res.Refs.Names[id]; ok {
 						used[id] = n
 					}
 				}
 			}
 		}
 	}
-	res.Refs = used
+	res.Refs.Names = used
 	res.Changes = changes
 	return res, nil
 }
