@@ -3,7 +3,6 @@ package planfile
 import (
 	"cmp"
 	"encoding/binary"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -135,7 +134,15 @@ func appendRefs(b []byte, r *plan.Refs) []byte {
 	if len(r.Names) > 0 {
 		b = append(b, ',')
 	}
-	via := slices.SortedFunc(maps.Keys(r.Via), func(x, y plan.Via) int {
+	type entry struct {
+		plan.Via
+		group string
+	}
+	via := make([]entry, 0, len(r.Via))
+	for v, g := range r.Via {
+		via = append(via, entry{v, g})
+	}
+	slices.SortFunc(via, func(x, y entry) int {
 		if c := strings.Compare(x.Owner, y.Owner); c != 0 {
 			return c
 		}
@@ -154,7 +161,7 @@ func appendRefs(b []byte, r *plan.Refs) []byte {
 			b = append(b, ',')
 		}
 		b = appendText(b, v.Member)
-		b = appendText(append(b, ':'), r.Via[v])
+		b = appendText(append(b, ':'), v.group)
 	}
 	return append(b, "}}}"...)
 }
