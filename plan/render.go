@@ -159,10 +159,33 @@ func textDiff(old, new string) []string {
 // member lines, and a string for each would be 2,000,000 allocations
 // for a text written once.
 type attrLines struct {
-	refs  *Refs // the plan's names for list values
+	refs *Refs // the plan's names for list values
+	// via holds the owners that have Via refs: for the lists of any
+	// other owner (most groups), Refs.Name is the id's name, which is
+	// found without looking for a Via ref first.
+	via   map[string]bool
 	buf   []byte
 	ends  []int    // where each line ends in buf
 	names []string // scratch: one list's names, to sort
+}
+
+// setRefs makes l show list values by refs' names.
+func (l *attrLines) setRefs(refs *Refs) {
+	l.refs, l.via = refs, map[string]bool{}
+	for v := range refs.Via {
+		l.via[v.Owner] = true
+	}
+}
+
+// name returns l.refs.Name(owner, id); via is l.via[owner].
+func (l *attrLines) name(via bool, owner, id string) string {
+	if via {
+		return l.refs.Name(owner, id)
+	}
+	if n, ok := l.refs.Names[id]; ok {
+		return n
+	}
+	return id
 }
 
 // line ends the line written to l.buf since the last one.
@@ -251,13 +274,14 @@ func (l *attrLines) list(c *Change, a *AttrChange, ind string, maxItems int) {
 	l.line()
 	total := len(a.Added) + len(a.Removed)
 	shown := 0
+	via := l.via[c.ID]
 	for _, set := range [...]struct {
 		sign string
 		ids  []string
 	}{{"+ ", a.Added}, {"- ", a.Removed}} {
 		l.names = l.names[:0]
 		for _, id := range set.ids {
-			l.names = append(l.names, l.refs.Name(c.ID, id))
+			l.names = append(l.names, l.name(via, c.ID, id))
 		}
 		slices.Sort(l.names)
 		for _, n := range l.names {
@@ -311,7 +335,8 @@ type textRenderer struct {
 }
 
 func (r *textRenderer) Header(p *Plan) error {
-	r.p, r.lines.refs = p, &p.Refs
+	r.p = p
+	r.lines.setRefs(&p.Refs)
 	fmt.Fprintf(r.w, "ldapply plan: source %s, target %s\n", p.Source, p.Target)
 	state := "no state yet"
 	if p.Lineage != "" {
@@ -390,7 +415,11 @@ type mdGroup struct {
 // mdMaxChanges caps the changes listed per block; the rest are counted.
 const mdMaxChanges = 200
 
-func (r *markdownRenderer) Header(p *Plan) error { r.p, r.lines.refs = p, &p.Refs; return nil }
+func (r *markdownRenderer) Header(p *Plan) error {
+	r.p = p
+	r.lines.setRefs(&p.Refs)
+	return nil
+}
 
 func (r *markdownRenderer) Change(c *Change) error {
 	r.sum.Count(c)
