@@ -270,6 +270,20 @@ func decodeHeader(line []byte) (*plan.Plan, error) {
 	if h.Refs != nil {
 		p.Refs = plan.Refs(*h.Refs)
 	}
+	// What the writer leaves out when empty reads back as nil, whether
+	// the line held it empty or not: a plan read twice is the same.
+	if len(p.Counts) == 0 {
+		p.Counts = nil
+	}
+	if len(p.Warnings) == 0 {
+		p.Warnings = nil
+	}
+	if len(p.Refs.Names) == 0 {
+		p.Refs.Names = nil
+	}
+	if len(p.Refs.Via) == 0 {
+		p.Refs.Via = nil
+	}
 	return &p, nil
 }
 

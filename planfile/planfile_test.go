@@ -517,3 +517,27 @@ func TestFileRestoresListsInOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestFileHeaderEmptyFields: a header holding empty counts, warnings and
+// refs reads as one that leaves them out, so that it reads back the same
+// once written again.
+func TestFileHeaderEmptyFields(t *testing.T) {
+	for _, fields := range []string{`"counts":{},"warnings":[],"refs":{"names":{},"via":{}}`, `"refs":{"via":{"g":{}}}`, `"refs":null`} {
+		text := resum(t, fmt.Sprintf("{\"format_version\":%d,%s}\n{\"checksum\":{\"changes\":0,\"sha256\":\"00\"}}\n", planfile.FormatVersion, fields))
+		p, err := planfile.Read(strings.NewReader(text), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", fields, err)
+		}
+		var buf bytes.Buffer
+		if err := planfile.Write(&buf, p, key); err != nil {
+			t.Fatal(err)
+		}
+		q, err := planfile.Read(&buf, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(p, q); d != "" {
+			t.Errorf("%s: read again (-first +second):\n%s", fields, d)
+		}
+	}
+}
