@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
+	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/plan/plantest"
 	"github.com/ldapply/ldapply/planfile"
 )
 
@@ -136,5 +140,111 @@ func TestDecodeHeaderComesFirst(t *testing.T) {
 		func(*plan.Change) error { changes++; return nil })
 	if !errors.Is(err, stop) || changes != 0 {
 		t.Errorf("Decode with a failing header callback: %v, after %d changes", err, changes)
+	}
+}
+
+// TestWriteMatchesSequential: Write, which makes lines on several cores,
+// writes the very file the Writer writes change by change; also when its
+// workers may not run ahead of the writer by more than a line.
+func TestWriteMatchesSequential(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	for name, p := range map[string]*plan.Plan{"bench": plantest.CreatePlan(3000), "tricky": trickyPlan(3000), "tricky, a line ahead": trickyPlan(3000)} {
+		var want bytes.Buffer
+		if err := planfile.WriteSequential(&want, p, key); err != nil {
+			t.Fatal(err)
+		}
+		restore := func() {}
+		if strings.HasSuffix(name, "a line ahead") {
+			restore = planfile.SetLinesAhead(1)
+		}
+		var got bytes.Buffer
+		err := planfile.Write(&got, p, key)
+		restore()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, w := gunzip(t, got.Bytes()), gunzip(t, want.Bytes()); g != w {
+			gl, wl := strings.Split(g, "\n"), strings.Split(w, "\n")
+			for i := range min(len(gl), len(wl)) {
+				if gl[i] != wl[i] {
+					t.Fatalf("%s: line %d differs:\n got %.600s\nwant %.600s", name, i, gl[i], wl[i])
+				}
+			}
+			t.Fatalf("%s: %d lines, want %d", name, len(gl), len(wl))
+		}
+	}
+}
+
+// decoded is what a decoding passed on, and how it ended.
+type decoded struct {
+	ids []string // the header's source, then each change's id
+	err string
+}
+
+func decodeWith(decode func(io.Reader, []byte, func(*plan.Plan) error, func(*plan.Change) error) error, text string, stopAt int) decoded {
+	var d decoded
+	err := decode(strings.NewReader(text), key, func(p *plan.Plan) error {
+		d.ids = append(d.ids, p.Source)
+		return nil
+	}, func(c *plan.Change) error {
+		var members []string
+		if c.After != nil {
+			members = c.After.Lists["members"]
+		}
+		if d.ids = append(d.ids, string(c.Kind)+" "+c.ID+" "+strings.Join(members, ",")); len(d.ids) == stopAt {
+			return errors.New("enough")
+		}
+		return nil
+	})
+	if err != nil {
+		d.err = err.Error()
+	}
+	return d
+}
+
+// TestDecodeMatchesSequential: Decode, which unmarshals lines ahead on
+// several cores, passes on the same changes in the same order as the
+// plain decoder, and ends with the same error, on good files and on
+// files broken here and there (a line that is not JSON, a ref past the
+// changes before it, a line cut or dropped, the file cut, a bad header),
+// with the checksum recomputed or not, and when a callback stops it.
+func TestDecodeMatchesSequential(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	rng := rand.New(rand.NewPCG(21, 22))
+	for name, p := range map[string]*plan.Plan{"bench": plantest.CreatePlan(3000), "tricky": trickyPlan(3000)} {
+		var buf bytes.Buffer
+		if err := planfile.Write(&buf, p, key); err != nil {
+			t.Fatal(err)
+		}
+		text := gunzip(t, buf.Bytes())
+		lines := strings.SplitAfter(text, "\n")
+		lines = lines[:len(lines)-1] // "" after the last newline
+		cases := map[string]string{"good": text}
+		edits := map[string]func(string) string{
+			"not JSON":  func(l string) string { return l[:len(l)/2] + "\n" },
+			"bad ref":   func(l string) string { return strings.Replace(l, `"refs":[`, `"refs":[99999,`, 1) },
+			"dropped":   func(string) string { return "" },
+			"bad value": func(l string) string { return strings.Replace(l, `"name":`, `"name":7,"x":`, 1) },
+		}
+		for edit, f := range edits {
+			for k := range 3 {
+				at := 1 + rng.IntN(len(lines)-2)
+				edited := slices.Clone(lines)
+				edited[at] = f(edited[at])
+				cases[fmt.Sprintf("%s at %d (%d)", edit, at, k)] = resum(t, strings.Join(edited, ""))
+				cases[fmt.Sprintf("%s at %d, checksum not redone (%d)", edit, at, k)] = strings.Join(edited, "")
+			}
+		}
+		cases["cut"] = text[:len(text)*2/3]
+		cases["bad header"] = resum(t, strings.Replace(text, `"format_version":`, `"format_version":"x","y":`, 1))
+		for c, file := range cases {
+			for _, stopAt := range []int{0, 1, 700} {
+				want := decodeWith(planfile.DecodeSequential, file, stopAt)
+				got := decodeWith(planfile.Decode, file, stopAt)
+				if !slices.Equal(got.ids, want.ids) || got.err != want.err {
+					t.Errorf("%s, %s, stop at %d: passed %d, error %q; the plain decoder passed %d, error %q", name, c, stopAt, len(got.ids), got.err, len(want.ids), want.err)
+				}
+			}
+		}
 	}
 }

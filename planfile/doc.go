@@ -64,7 +64,11 @@ Only [FormatVersion] is read. A file of another version, older or newer,
 is refused with one sentence ("… run plan again"): plans are short-lived,
 and reading old formats would keep their code alive for little use.
 
-The file is written and read one change after another on the caller's
-goroutine.
+On one core the file is written and read one change after another on
+the caller's goroutine. On two or more, [Write] makes a large plan's lines
+on every core and [Decode] unmarshals lines ahead on other goroutines; the
+file and the changes passed on are the same (TestWriteMatchesSequential,
+TestDecodeMatchesSequential), and Decode's callbacks still run on the
+caller's goroutine, in file order.
 */
 package planfile

@@ -2,12 +2,17 @@ package planfile
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -196,6 +201,142 @@ func TestRefNumbersMatchReflection(t *testing.T) {
 			t.Fatalf("%s: refNumbers gives %v, reflection %v", in, got.Refs, want.Refs)
 		}
 	}
+}
+
+// TestEarlierIDsAt finds each change's id among earlier batches of
+// batchLines changes, of other lengths (which decode does not make
+// today, but at must not misread), and the batch's own.
+func TestEarlierIDsAt(t *testing.T) {
+	for _, sizes := range [][]int{{batchLines, batchLines, batchLines}, {batchLines, 3, batchLines + 7, 1}, {1, 1, 2 * batchLines}} {
+		var e earlierIDs
+		n := 0
+		for _, size := range sizes {
+			b := &batchIDs{first: n}
+			for range size {
+				b.ids = append(b.ids, fmt.Sprint("id-", n))
+				n++
+			}
+			e.before = append(e.before, b)
+		}
+		e.own0 = n
+		e.own = []string{fmt.Sprint("id-", n), fmt.Sprint("id-", n+1)}
+		if e.len() != n+2 {
+			t.Errorf("sizes %v: len %d, want %d", sizes, e.len(), n+2)
+		}
+		for i := range n + 2 {
+			if got, want := e.at(i), fmt.Sprint("id-", i); got != want {
+				t.Fatalf("sizes %v: at(%d) = %s, want %s", sizes, i, got, want)
+			}
+		}
+	}
+}
+
+// TestStartLinesWhenItPays: Write makes lines on several cores for a
+// plan of two batches or more, and one by one otherwise or on one core.
+// (TestWriteAllMatchesOneByOne checks the lines; this, that the workers
+// run at all.)
+func TestStartLinesWhenItPays(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	cs := userCreates(2 * writeBatch)
+	m := startLines(cs)
+	if m == nil {
+		t.Fatalf("no workers for %d changes on 2 cores", len(cs))
+	}
+	writeLines(t, m, len(cs))
+	if m := startLines(cs[:2*writeBatch-1]); m != nil {
+		m.stop()
+		t.Error("workers for fewer than two batches")
+	}
+	runtime.GOMAXPROCS(1)
+	if m := startLines(cs); m != nil {
+		m.stop()
+		t.Error("workers on one core")
+	}
+}
+
+// TestBatchEnd: a batch of lines to make is writeBatch changes, fewer
+// once their lists hold more than writeBatchValues values, and never
+// none.
+func TestBatchEnd(t *testing.T) {
+	member := make([]string, 1000)
+	users := make([]plan.Change, 600)
+	groups := make([]plan.Change, 40)
+	for i := range groups {
+		groups[i].After = &plan.Object{Lists: map[string][]string{"members": member}}
+	}
+	groups[3].Before = &plan.Object{Lists: map[string][]string{"members": make([]string, 30000)}}
+	cs := slices.Concat(users, groups)
+	var ends []int
+	for first := 0; first < len(cs); first = ends[len(ends)-1] {
+		ends = append(ends, batchEnd(cs, first))
+		if ends[len(ends)-1] <= first {
+			t.Fatalf("batchEnd(%d) = %d", first, ends[len(ends)-1])
+		}
+	}
+	// 600 users: 256, 256, then 88 users and three groups (6,000 values);
+	// the fourth group (31,000) alone, then 16 groups (16,000) at a time.
+	want := []int{256, 512, 600 + 3, 600 + 4, 600 + 4 + 16, 600 + 4 + 32, 640}
+	if !slices.Equal(ends, want) {
+		t.Errorf("batches end at %v, want %v", ends, want)
+	}
+}
+
+// TestLinesAheadBounded: with no one writing, Write's workers stop
+// making lines once linesAhead bytes are made (give or take the batches
+// the workers hold), and go on as they are written.
+func TestLinesAheadBounded(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	cs := userCreates(40 * writeBatch)
+	defer setLinesAhead(64 << 10)()
+	m := startLines(cs)
+	time.Sleep(200 * time.Millisecond) // time enough to make every line, were they not bounded
+	made := m.made(0)
+	lines := writeLines(t, m, len(cs))
+	if allowed := 64<<10 + 3*(len(lines)/40); made > allowed {
+		t.Errorf("%d bytes of lines made ahead of the writer, want at most %d (64 KiB and the three batches the workers hold)", made, allowed)
+	}
+}
+
+// userCreates returns n creates of users with ids u-0, u-1 ...
+func userCreates(n int) []plan.Change {
+	cs := make([]plan.Change, n)
+	for i := range cs {
+		cs[i] = plan.Change{Action: plan.Create, Kind: plan.KindUser, ID: fmt.Sprint("u-", i), After: &plan.Object{Kind: plan.KindUser, ID: fmt.Sprint("u-", i)}}
+	}
+	return cs
+}
+
+// writeLines writes a plan file of the n changes whose lines m makes and
+// returns its text.
+func writeLines(t *testing.T, m *lineMaker, n int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	pw, err := NewWriter(&buf, &plan.Plan{}, []byte("k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pw.writeLines(m); err != nil || pw.enc.n != n {
+		t.Fatalf("writeLines: %v, %d changes written, want %d", err, pw.enc.n, n)
+	}
+	if err := pw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
+}
+
+// setLinesAhead sets linesAhead until the returned function restores it.
+func setLinesAhead(n int) (restore func()) {
+	old := linesAhead
+	linesAhead = n
+	return func() { linesAhead = old }
 }
 
 // randomContainer returns open, up to four elements separated by commas,

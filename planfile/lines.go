@@ -140,7 +140,7 @@ func listDiffs(before, after *plan.Object) *fileObject {
 
 // change returns the Change fc was written from; ids are those of the
 // changes before it.
-func (fc *fileChange) change(ids []string) (*plan.Change, error) {
+func (fc *fileChange) change(ids *earlierIDs) (*plan.Change, error) {
 	c := &plan.Change{Action: fc.Action, Kind: fc.Kind, Key: fc.Key, ID: fc.ID}
 	var err error
 	if c.After, err = fc.After.object(ids); err != nil {
@@ -157,7 +157,7 @@ func (fc *fileChange) change(ids []string) (*plan.Change, error) {
 
 // before returns the Before fc was written from, whose lists, when fc
 // has an After, are stored as differences from after's.
-func (fc *fileChange) before(ids []string, after *plan.Object) (*plan.Object, error) {
+func (fc *fileChange) before(ids *earlierIDs, after *plan.Object) (*plan.Object, error) {
 	fo := fc.Before
 	switch {
 	case fo == nil:
@@ -206,7 +206,7 @@ func (d *listDiff) before(after []string) []string {
 
 // object returns the Object fo was written from; ids are those of the
 // changes before it.
-func (fo *fileObject) object(ids []string) (*plan.Object, error) {
+func (fo *fileObject) object(ids *earlierIDs) (*plan.Object, error) {
 	if fo == nil {
 		return nil, nil
 	}
@@ -230,18 +230,18 @@ func (fo *fileObject) object(ids []string) (*plan.Object, error) {
 
 // list restores the list r stands for from the ids of the changes
 // before its own.
-func (r *listRefs) list(ids []string) ([]string, error) {
+func (r *listRefs) list(ids *earlierIDs) ([]string, error) {
 	if r == nil || len(r.Refs) == 0 {
 		return nil, errors.New("no refs")
 	}
 	list := make([]string, len(r.Refs))
-	others := 0
+	count, others := ids.len(), 0
 	for i, n := range r.Refs {
 		switch {
-		case n >= len(ids):
-			return nil, fmt.Errorf("a ref past the %d changes before it", len(ids))
+		case n >= count:
+			return nil, fmt.Errorf("a ref past the %d changes before it", count)
 		case n >= 0:
-			list[i] = ids[n]
+			list[i] = ids.at(n)
 		case others == len(r.Others):
 			return nil, fmt.Errorf("the ref %d names a value past the %d others", n, len(r.Others))
 		case n != -others-1:

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"runtime"
 
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/klauspost/compress/gzip"
@@ -122,8 +123,27 @@ func sign(key, sum []byte) []byte {
 	return mac.Sum(nil)
 }
 
-// Write writes p with all its changes.
+// Write writes p with all its changes. On two cores or more, the lines
+// of a large plan are made on every core, starting while the header is
+// (see lineMaker); the file is the same.
 func Write(w io.Writer, p *plan.Plan, signKey []byte) error {
+	m := startLines(p.Changes)
+	if m == nil {
+		return writeSequential(w, p, signKey)
+	}
+	pw, err := NewWriter(w, p, signKey)
+	if err != nil {
+		m.stop()
+		return err
+	}
+	if err := pw.writeLines(m); err != nil {
+		return err
+	}
+	return pw.Close()
+}
+
+// writeSequential writes p change by change.
+func writeSequential(w io.Writer, p *plan.Plan, signKey []byte) error {
 	pw, err := NewWriter(w, p, signKey)
 	if err != nil {
 		return err
@@ -157,8 +177,15 @@ func Read(r io.Reader, signKey []byte) (*plan.Plan, error) {
 // streams output must therefore treat everything it printed as void when
 // Decode fails. A header with another format version is rejected before
 // any callback. When signKey is not nil, the signature is checked too and
-// a mismatch returns ErrTampered.
+// a mismatch returns ErrTampered. The callbacks run on the caller's
+// goroutine; on two cores or more, lines are unmarshaled ahead on
+// others (see decodeConcurrent).
 func Decode(r io.Reader, signKey []byte, header func(*plan.Plan) error, change func(*plan.Change) error) error {
+	return decode(r, signKey, header, change, runtime.GOMAXPROCS(0) >= 2)
+}
+
+// decode is Decode, with lines unmarshaled ahead when ahead is set.
+func decode(r io.Reader, signKey []byte, header func(*plan.Plan) error, change func(*plan.Change) error, ahead bool) error {
 	br := bufio.NewReaderSize(r, 256<<10)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		gz, err := gzip.NewReader(br)
@@ -168,8 +195,16 @@ func Decode(r io.Reader, signKey []byte, header func(*plan.Plan) error, change f
 		defer gz.Close()
 		br = bufio.NewReaderSize(gz, 256<<10)
 	}
+	if !ahead {
+		return decodeSequential(br, signKey, header, change)
+	}
+	return decodeConcurrent(br, signKey, header, change)
+}
+
+// decodeSequential decodes the plan file br holds, each line in turn.
+func decodeSequential(br *bufio.Reader, signKey []byte, header func(*plan.Plan) error, change func(*plan.Change) error) error {
 	sum := sha256.New()
-	var ids []string // of the changes passed on, in order
+	var ids earlierIDs // of the changes passed on, in order
 	var line []byte
 	for n := 0; ; n++ {
 		var err error
@@ -177,7 +212,7 @@ func Decode(r io.Reader, signKey []byte, header func(*plan.Plan) error, change f
 			return err
 		}
 		if n > 0 && bytes.HasPrefix(line, trailerPrefix) {
-			return checkTrailer(br, line, sum.Sum(nil), len(ids), signKey)
+			return checkTrailer(br, line, sum.Sum(nil), ids.len(), signKey)
 		}
 		sum.Write(line)
 		if n == 0 {
@@ -190,11 +225,11 @@ func Decode(r io.Reader, signKey []byte, header func(*plan.Plan) error, change f
 			}
 			continue
 		}
-		c, err := decodeChange(line, ids)
+		c, err := decodeChange(line, &ids)
 		if err != nil {
 			return fmt.Errorf("%w: change %d: %v", ErrCorrupt, n, err)
 		}
-		ids = append(ids, c.ID)
+		ids.own = append(ids.own, c.ID)
 		if err := change(c); err != nil {
 			return err
 		}
@@ -289,7 +324,7 @@ func decodeHeader(line []byte) (*plan.Plan, error) {
 
 // decodeChange returns the change of line; ids are those of the changes
 // before it.
-func decodeChange(line []byte, ids []string) (*plan.Change, error) {
+func decodeChange(line []byte, ids *earlierIDs) (*plan.Change, error) {
 	var fc fileChange
 	if err := jsonv2.Unmarshal(line, &fc, lineOptions); err != nil {
 		return nil, err
