@@ -10,6 +10,7 @@ import (
 	"io"
 	"reflect"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -389,10 +390,21 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// TestWriteReturnsWriteErrors: the writer's error comes back, from the
+// sequential writer (200 users) and from the line maker (3,000 on four
+// cores), wherever it happens.
 func TestWriteReturnsWriteErrors(t *testing.T) {
-	for _, n := range []int{0, 100, 10000} {
-		if err := planfile.Write(&failingWriter{n: n}, plantest.CreatePlan(200), key); err == nil || !strings.Contains(err.Error(), "disk full") {
-			t.Errorf("after %d bytes: error %v, want the writer's", n, err)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	for _, users := range []int{200, 3000} {
+		p := plantest.CreatePlan(users)
+		var whole bytes.Buffer
+		if err := planfile.Write(&whole, p, key); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int{0, 100, whole.Len() / 2, whole.Len() - 1} {
+			if err := planfile.Write(&failingWriter{n: n}, p, key); err == nil || !strings.Contains(err.Error(), "disk full") {
+				t.Errorf("%d users, after %d bytes: error %v, want the writer's", users, n, err)
+			}
 		}
 	}
 }
