@@ -2,7 +2,6 @@ package plan
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -18,16 +17,15 @@ import (
 // built from the state's binding with an empty Version). After is the
 // desired object (nil for Delete). A target's Apply builds the request
 // it sends from these (the managed values exactly as After has them) and
-// from what it reads from the target at apply time. Payload is set and
-// read by no provider any more; it goes with plan file format 4.
+// from what it reads from the target at apply time: a plan holds no
+// request body.
 type Change struct {
-	Action  Action          `json:"action"`
-	Kind    Kind            `json:"kind"`
-	Key     string          `json:"key"`
-	ID      string          `json:"id"`
-	Before  *Object         `json:"before,omitempty"`
-	After   *Object         `json:"after,omitempty"`
-	Payload json.RawMessage `json:"payload,omitempty"`
+	Action Action  `json:"action"`
+	Kind   Kind    `json:"kind"`
+	Key    string  `json:"key"`
+	ID     string  `json:"id"`
+	Before *Object `json:"before,omitempty"`
+	After  *Object `json:"after,omitempty"`
 }
 
 // Name returns the change's display name: the new name when there is one.

@@ -1,6 +1,7 @@
 // Package plan holds ldapply's pure data and logic: the objects a source
-// and a target are described with, the diff between them, the plan file
-// format and the renderers that show a plan to a person or a program.
+// and a target are described with, the diff between them, and the
+// renderers that show a plan to a person or a program. Package planfile
+// stores a plan in a file.
 //
 // # Basics
 //
@@ -11,6 +12,6 @@
 //
 // # Caveats
 //
-// The package does no I/O of its own: the plan file functions take an
-// io.Reader or io.Writer, and nothing here imports net, os or bbolt.
+// The package does no I/O of its own: the renderers take an io.Writer,
+// and nothing here imports net, os or bbolt.
 package plan

@@ -4,14 +4,10 @@ import (
 	"time"
 )
 
-// FormatVersion is the plan file format this build writes and the only
-// one it reads.
-const FormatVersion = 3
-
 // Plan is everything apply needs to execute a reviewed plan, and nothing
 // secret.
 type Plan struct {
-	// FormatVersion is the file format; see [FormatVersion].
+	// FormatVersion is the plan file format (package planfile).
 	FormatVersion int `json:"format_version"`
 	// ToolVersion is the ldapply version that made the plan.
 	ToolVersion string    `json:"tool_version"`
@@ -32,11 +28,10 @@ type Plan struct {
 	// reviewer and for safety checks: "source users", "target groups",
 	// "managed users" ...
 	Counts map[string]int `json:"counts,omitempty"`
-	// Refs maps target ids that appear in list attributes (group
-	// members) to a display name, so renderers can show names. A key
-	// "<owner id>/<id>" overrides the name within one owner's lists
-	// (a member that came through a nested group: "dave (via dev)").
-	Refs map[string]string `json:"refs,omitempty"`
+	// Refs name the target ids that appear in list attributes (group
+	// members), so renderers can show names. The plan file stores them
+	// in a form of its own.
+	Refs Refs `json:"-"`
 	// Warnings are things the reviewer should know (users skipped ...).
 	Warnings []string `json:"warnings,omitempty"`
 	// Changes holds every non-NoOp change in apply order within a kind.

@@ -112,64 +112,6 @@ func appendHeadline(b []byte, c *Change) []byte {
 	return b
 }
 
-// refNames shows the list values of a plan by the names it knows for
-// them: first a ref for the list's owner ("owner/id", e.g. "dave (via
-// dev)"), then the id's own, else the id itself.
-type refNames struct {
-	refs map[string]string
-	// byID holds the refs without a "/": a plan of 100,000 users names
-	// 2,000,000 members, which share the strings of its refs' keys.
-	byID *Index[string]
-	// owners holds every prefix of a ref key that ends before a "/":
-	// only an owner found here can have refs of its own. Most plans have
-	// none.
-	owners map[string]bool
-	key    []byte // scratch for "owner/id"
-}
-
-func newRefNames(p *Plan) *refNames {
-	var refs map[string]string
-	if p != nil {
-		refs = p.Refs
-	}
-	r := &refNames{refs: refs, byID: NewIndex[string](len(refs))}
-	for k, n := range refs {
-		owned := false
-		for i := range len(k) {
-			if k[i] == '/' {
-				if r.owners == nil {
-					r.owners = map[string]bool{}
-				}
-				r.owners[k[:i]], owned = true, true
-			}
-		}
-		if !owned {
-			r.byID.Set(k, n)
-		}
-	}
-	return r
-}
-
-// owns reports whether owner may have refs of its own.
-func (r *refNames) owns(owner string) bool { return r.owners[owner] }
-
-// of returns the name of owner's list value id; owned is r.owns(owner).
-func (r *refNames) of(owned bool, owner, id string) string {
-	if owned {
-		r.key = append(append(append(r.key[:0], owner...), '/'), id...)
-		if n, ok := r.refs[string(r.key)]; ok {
-			return n
-		}
-	}
-	if n, ok := r.byID.Get(id); ok {
-		return n
-	}
-	if n, ok := r.refs[id]; ok { // an id with a "/" of its own
-		return n
-	}
-	return id
-}
-
 // longText reports whether a value change reads better as a text diff.
 func longText(a, b string) bool {
 	return strings.Contains(a, "\n") || strings.Contains(b, "\n") || len(a) > 80 || len(b) > 80
@@ -217,10 +159,33 @@ func textDiff(old, new string) []string {
 // member lines, and a string for each would be 2,000,000 allocations
 // for a text written once.
 type attrLines struct {
-	refs  *refNames // the plan's names for list values
+	refs *Refs // the plan's names for list values
+	// via holds the owners that have Via refs: for the lists of any
+	// other owner (most groups), Refs.Name is the id's name, which is
+	// found without looking for a Via ref first.
+	via   map[string]bool
 	buf   []byte
 	ends  []int    // where each line ends in buf
 	names []string // scratch: one list's names, to sort
+}
+
+// setRefs makes l show list values by refs' names.
+func (l *attrLines) setRefs(refs *Refs) {
+	l.refs, l.via = refs, map[string]bool{}
+	for v := range refs.Via {
+		l.via[v.Owner] = true
+	}
+}
+
+// name returns l.refs.Name(owner, id); via is l.via[owner].
+func (l *attrLines) name(via bool, owner, id string) string {
+	if via {
+		return l.refs.Name(owner, id)
+	}
+	if n, ok := l.refs.Names[id]; ok {
+		return n
+	}
+	return id
 }
 
 // line ends the line written to l.buf since the last one.
@@ -309,14 +274,14 @@ func (l *attrLines) list(c *Change, a *AttrChange, ind string, maxItems int) {
 	l.line()
 	total := len(a.Added) + len(a.Removed)
 	shown := 0
-	owned := l.refs.owns(c.ID)
+	via := l.via[c.ID]
 	for _, set := range [...]struct {
 		sign string
 		ids  []string
 	}{{"+ ", a.Added}, {"- ", a.Removed}} {
 		l.names = l.names[:0]
 		for _, id := range set.ids {
-			l.names = append(l.names, l.refs.of(owned, c.ID, id))
+			l.names = append(l.names, l.name(via, c.ID, id))
 		}
 		slices.Sort(l.names)
 		for _, n := range l.names {
@@ -370,7 +335,8 @@ type textRenderer struct {
 }
 
 func (r *textRenderer) Header(p *Plan) error {
-	r.p, r.lines.refs = p, newRefNames(p)
+	r.p = p
+	r.lines.setRefs(&p.Refs)
 	fmt.Fprintf(r.w, "ldapply plan: source %s, target %s\n", p.Source, p.Target)
 	state := "no state yet"
 	if p.Lineage != "" {
@@ -449,7 +415,11 @@ type mdGroup struct {
 // mdMaxChanges caps the changes listed per block; the rest are counted.
 const mdMaxChanges = 200
 
-func (r *markdownRenderer) Header(p *Plan) error { r.p, r.lines.refs = p, newRefNames(p); return nil }
+func (r *markdownRenderer) Header(p *Plan) error {
+	r.p = p
+	r.lines.setRefs(&p.Refs)
+	return nil
+}
 
 func (r *markdownRenderer) Change(c *Change) error {
 	r.sum.Count(c)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/plan/plantest"
 	"github.com/sergi/go-diff/diffmatchpatch"
 )
 
@@ -49,7 +50,7 @@ func TestRenderGolden(t *testing.T) {
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := plan.Render(&buf, samplePlan(), tc.format, tc.opts); err != nil {
+			if err := plan.Render(&buf, plantest.SamplePlan(), tc.format, tc.opts); err != nil {
 				t.Fatal(err)
 			}
 			golden(t, tc.file, buf.Bytes())
@@ -58,7 +59,7 @@ func TestRenderGolden(t *testing.T) {
 }
 
 func TestRenderEmpty(t *testing.T) {
-	p := samplePlan()
+	p := plantest.SamplePlan()
 	p.Changes, p.Warnings = nil, nil
 	var buf bytes.Buffer
 	if err := plan.Render(&buf, p, plan.FormatText, plan.RenderOptions{}); err != nil {
@@ -82,7 +83,7 @@ func TestRenderEmpty(t *testing.T) {
 
 func TestRenderJSONIsValidAndHidesSecrets(t *testing.T) {
 	var buf bytes.Buffer
-	if err := plan.Render(&buf, samplePlan(), plan.FormatJSON, plan.RenderOptions{}); err != nil {
+	if err := plan.Render(&buf, plantest.SamplePlan(), plan.FormatJSON, plan.RenderOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if !json.Valid(buf.Bytes()) {
@@ -92,5 +93,29 @@ func TestRenderJSONIsValidAndHidesSecrets(t *testing.T) {
 		if bytes.Contains(buf.Bytes(), []byte(secret)) {
 			t.Errorf("JSON output contains the sensitive value %s", secret)
 		}
+	}
+}
+
+// TestRefsName: a member is shown by its name, with the nested group it
+// came through in its owner's list only, or by its id when unnamed.
+func TestRefsName(t *testing.T) {
+	r := plan.Refs{
+		Names: map[string]string{"u-dave": "dave", "u-ann": "ann"},
+		Via:   map[plan.Via]string{{Owner: "g-ops", Member: "u-dave"}: "dev", {Owner: "g-ops", Member: "u-x"}: "dev"},
+	}
+	for _, tc := range []struct{ owner, id, want string }{
+		{"g-ops", "u-dave", "dave (via dev)"},
+		{"g-other", "u-dave", "dave"},
+		{"g-ops", "u-ann", "ann"},
+		{"g-ops", "u-x", "u-x (via dev)"},
+		{"g-ops", "u-none", "u-none"},
+	} {
+		if got := r.Name(tc.owner, tc.id); got != tc.want {
+			t.Errorf("Name(%q, %q) = %q, want %q", tc.owner, tc.id, got, tc.want)
+		}
+	}
+	var empty plan.Refs
+	if got := empty.Name("g", "u"); got != "u" {
+		t.Errorf("Name on empty refs = %q, want the id", got)
 	}
 }

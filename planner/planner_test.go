@@ -228,10 +228,10 @@ func TestUnmanagedMembersStay(t *testing.T) {
 	if got := ops.After.Lists["members"]; !slices.Equal(got, []string{"hand", "u-a", "uid=else"}) {
 		t.Errorf("members %q", got)
 	}
-	if p.Refs["u-a"] != "alice" || p.Refs["hand"] != "hand" || p.Refs["u-b"] != "bob" {
+	if p.Refs.Names["u-a"] != "alice" || p.Refs.Names["hand"] != "hand" || p.Refs.Names["u-b"] != "bob" {
 		t.Errorf("refs %v do not name the members of the change", p.Refs)
 	}
-	if _, ok := p.Refs["u-old"]; !ok {
+	if _, ok := p.Refs.Names["u-old"]; !ok {
 		t.Errorf("refs %v do not name a removed member", p.Refs)
 	}
 }
@@ -253,11 +253,11 @@ func TestNestedGroupsFlattened(t *testing.T) {
 			t.Errorf("group %s members %q, want %q (a cycle through three groups)", g, lists[g], all)
 		}
 	}
-	if p.Refs["g-top/u-b"] != "bob (via dev)" || p.Refs["g-top/u-c"] != "carol (via dev)" {
+	if p.Refs.Name("g-top", "u-b") != "bob (via dev)" || p.Refs.Name("g-top", "u-c") != "carol (via dev)" {
 		t.Errorf("refs %v do not say how bob and carol got into top", p.Refs)
 	}
-	if _, ok := p.Refs["g-top/u-a"]; ok {
-		t.Errorf("alice is a direct member of top, but refs say %q", p.Refs["g-top/u-a"])
+	if v, ok := p.Refs.Via[plan.Via{Owner: "g-top", Member: "u-a"}]; ok {
+		t.Errorf("alice is a direct member of top, but refs say she came through %q", v)
 	}
 }
 
@@ -268,7 +268,7 @@ func TestSourceResolvedNesting(t *testing.T) {
 	d.Groups[0].Transitive = &tm
 	p := mustPlan(t, &fake{}, rules(flat), &d, nil)
 	g := p.Changes[len(p.Changes)-1]
-	if !slices.Equal(g.After.Lists["members"], []string{"u-a", "u-b"}) || p.Refs["g-top/u-b"] != "bob (via a nested group)" {
+	if !slices.Equal(g.After.Lists["members"], []string{"u-a", "u-b"}) || p.Refs.Name("g-top", "u-b") != "bob (via a nested group)" {
 		t.Errorf("members %q refs %v", g.After.Lists["members"], p.Refs)
 	}
 }
@@ -290,7 +290,7 @@ func TestNestedGroupsKept(t *testing.T) {
 	if !slices.Equal(top.After.Lists["users"], []string{"u-a"}) || !slices.Equal(top.After.Lists["nested"], []string{"g-dev", "hand"}) {
 		t.Errorf("top's lists %v: want its direct users, the desired nested group and the unmanaged one", top.After.Lists)
 	}
-	if p.Refs["g-dev"] != "dev" || p.Refs["hand"] != "hand" {
+	if p.Refs.Names["g-dev"] != "dev" || p.Refs.Names["hand"] != "hand" {
 		t.Errorf("refs %v", p.Refs)
 	}
 }

@@ -10,16 +10,16 @@ import (
 type refs struct {
 	m     *matched
 	names map[string]string
-	via   map[[2]string]string // (group id, member id) -> nested group's name
-	named []bool               // by rank: in names
+	via   map[plan.Via]string // a member that came through a nested group -> its name
+	named []bool              // by rank: in names
 	// groupAt finds a desired group by key; byID names a desired object
 	// by id. Both are made on the first question.
 	groupAt map[string]int
 	byID    map[string]string
 }
 
-func (m *matched) refs(changes []plan.Change) map[string]string {
-	rf := &refs{m: m, names: map[string]string{}, via: map[[2]string]string{}}
+func (m *matched) refs(changes []plan.Change) plan.Refs {
+	rf := &refs{m: m, names: map[string]string{}}
 	for i := range changes {
 		c := &changes[i]
 		if c.Kind != plan.KindGroup {
@@ -59,7 +59,10 @@ func (rf *refs) after(c *plan.Change) {
 		}
 		if d.via != nil {
 			if v, ok := d.via[gi][r]; ok {
-				rf.via[[2]string{c.ID, d.users.objs[d.byID[r]].ID}] = v
+				if rf.via == nil {
+					rf.via = map[plan.Via]string{}
+				}
+				rf.via[plan.Via{Owner: c.ID, Member: d.users.objs[d.byID[r]].ID}] = v
 			}
 		}
 	}
@@ -105,10 +108,6 @@ func (rf *refs) nameOf(id string) string {
 }
 
 // plan returns the refs as plans hold them.
-func (rf *refs) plan() map[string]string {
-	out := rf.names
-	for k, v := range rf.via {
-		out[k[0]+"/"+k[1]] = rf.names[k[1]] + " (via " + v + ")"
-	}
-	return out
+func (rf *refs) plan() plan.Refs {
+	return plan.Refs{Names: rf.names, Via: rf.via}
 }

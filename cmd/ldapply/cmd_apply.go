@@ -14,6 +14,7 @@ import (
 
 	"github.com/ldapply/ldapply/apply"
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/planfile"
 	"github.com/ldapply/ldapply/state"
 )
 
@@ -210,9 +211,9 @@ func cmdApply(c *cli.Context) (err error) {
 		return err
 	}
 	res, err = a.run(c.Context, func(snap *state.Snapshot) (*plan.Plan, error) {
-		p, err := plan.Read(f, snap.SignKey)
+		p, err := planfile.Read(f, snap.SignKey)
 		switch {
-		case errors.Is(err, plan.ErrTampered):
+		case errors.Is(err, planfile.ErrTampered):
 			return nil, fmt.Errorf("plan %s was not made against this state, or was edited after it was made; run plan again", planPath)
 		case err != nil:
 			return nil, fmt.Errorf("plan %s: %w; run plan again", planPath, err)

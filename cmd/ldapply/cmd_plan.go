@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/planfile"
 	"github.com/ldapply/ldapply/providers/ldap"
 	"github.com/ldapply/ldapply/providers/prefetch"
 	"github.com/ldapply/ldapply/state"
@@ -100,7 +101,7 @@ func makePlan(ctx context.Context, cfg *Config, tgt target, store state.Backend,
 		return nil, err
 	}
 	p.Warnings = append(p.Warnings, warnings...)
-	p.FormatVersion = plan.FormatVersion
+	p.FormatVersion = planfile.FormatVersion
 	p.ToolVersion = version
 	p.Created = time.Now().UTC().Truncate(time.Second)
 	p.Lineage, p.Serial = snap.Lineage, snap.Serial
@@ -245,7 +246,7 @@ func startPlanWrite(path string, p *plan.Plan, key []byte) <-chan planTemp {
 			done <- planTemp{err: fmt.Errorf("write plan: %w", err)}
 			return
 		}
-		err = plan.Write(tmp, p, key)
+		err = planfile.Write(tmp, p, key)
 		if err == nil {
 			if err = tmp.Sync(); err != nil {
 				err = fmt.Errorf("write plan %s: %w", path, err)

@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/planfile"
 )
 
 func cmdShow(c *cli.Context) error {
@@ -34,7 +35,7 @@ func cmdShow(c *cli.Context) error {
 	}
 	// Streams: each change is rendered as it is read. A corrupt file
 	// fails at its end, after its checksum was computed over everything.
-	if err := plan.Decode(f, nil, r.Header, r.Change); err != nil {
+	if err := planfile.Decode(f, nil, r.Header, r.Change); err != nil {
 		return fmt.Errorf("%s: %w", c.Args().First(), err)
 	}
 	return r.Close()

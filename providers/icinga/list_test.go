@@ -182,11 +182,15 @@ func TestPlanRefsName(t *testing.T) {
 		Attrs: map[string][]string{"cn": {"ops"}}, Members: plan.NewDNs(alice.NormDN)}
 	dev := &plan.Entry{DN: "cn=dev,ou=groups,dc=example,dc=com", NormDN: "cn=dev,ou=groups,dc=example,dc=com", Key: "k-dev",
 		Attrs: map[string][]string{"cn": {"dev"}}, Members: plan.NewDNs(alice.NormDN, dave.NormDN)}
+	// all holds bob and, through the nested group dev, alice and dave.
+	all := &plan.Entry{DN: "cn=all,ou=groups,dc=example,dc=com", NormDN: "cn=all,ou=groups,dc=example,dc=com", Key: "k-all",
+		Attrs: map[string][]string{"cn": {"all"}}, Members: plan.NewDNs(bob.NormDN, dev.NormDN)}
+	allID := p.GroupID("k-all", "all")
 	b := plan.Bindings{}
 	b.Add(plan.Binding{Kind: plan.KindUser, Key: alice.Key, ID: aliceID, Name: "alice"})
 	b.Add(plan.Binding{Kind: plan.KindUser, Key: bob.Key, ID: bobID, Name: "bob"})
 	b.Add(plan.Binding{Kind: plan.KindGroup, Key: "k-ops", ID: opsID, Name: "ops"})
-	res, err := p.Plan(context.Background(), &plan.Directory{Users: []*plan.Entry{alice, bob, dave}, Groups: []*plan.Entry{ops, dev}}, b)
+	res, err := p.Plan(context.Background(), &plan.Directory{Users: []*plan.Entry{alice, bob, dave}, Groups: []*plan.Entry{ops, dev, all}}, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,9 +204,22 @@ func TestPlanRefsName(t *testing.T) {
 		t.Fatalf("changes %+v: want an update of ops keeping alice and carol", res.Changes)
 	}
 	for id, want := range map[string]string{aliceID: "alice", bobID: "bob", carolID: "carol", daveID: "dave"} {
-		if got := res.Refs[id]; got != want {
+		if got := res.Refs.Names[id]; got != want {
 			t.Errorf("ref of %s = %q, want %q (refs %v)", id, got, want, res.Refs)
 		}
+	}
+	for owner, want := range map[string]map[string]string{
+		allID: {aliceID: "alice (via dev)", daveID: "dave (via dev)", bobID: "bob"},
+		opsID: {aliceID: "alice"},
+	} {
+		for id, name := range want {
+			if got := res.Refs.Name(owner, id); got != name {
+				t.Errorf("name of %s in %s = %q, want %q (via refs %v)", id, owner, got, name, res.Refs.Via)
+			}
+		}
+	}
+	if len(res.Refs.Via) != 2 {
+		t.Errorf("via refs %v, want alice's and dave's in all", res.Refs.Via)
 	}
 }
 

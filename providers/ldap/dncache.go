@@ -10,10 +10,10 @@ import (
 
 // dnCache remembers normalised DNs: a user is a member of many groups,
 // and parsing each member value again is most of a large read's work.
-// Equal inputs also share one output string, and a member value and its
-// user's NormDN are one string (the targets' DN lookups then compare
-// pointers, not text). It is safe for concurrent use: the users and
-// groups searches share one.
+// Equal inputs also share one output string, and one number in the
+// read's DN table (plan.DNs): the planner resolves each number once,
+// however many groups hold it. It is safe for concurrent use: the users
+// and groups searches share one.
 //
 // DNs of up to dnShortMax bytes, as most are, are kept in a table of its
 // own rather than in a Go map. At 100,000 users and 2,000,000 member

@@ -14,6 +14,7 @@ import (
 	"github.com/ldapply/ldapply/apply"
 	"github.com/ldapply/ldapply/fixtures/slapd"
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/planfile"
 	"github.com/ldapply/ldapply/providers/ldap"
 	"github.com/ldapply/ldapply/state"
 )
@@ -186,7 +187,7 @@ func (e *Env) Plan() (*plan.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.FormatVersion = plan.FormatVersion
+	p.FormatVersion = planfile.FormatVersion
 	p.Lineage, p.Serial = snap.Lineage, snap.Serial
 	p.Target = tgt.Describe()
 	return p, nil

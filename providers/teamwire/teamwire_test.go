@@ -13,6 +13,7 @@ import (
 
 	"github.com/ldapply/ldapply/fixtures/teamwiresim"
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/planfile"
 	"github.com/ldapply/ldapply/providers"
 	"github.com/ldapply/ldapply/providers/ldap"
 	"github.com/ldapply/ldapply/providers/teamwire"
@@ -276,7 +277,7 @@ func TestPlanApply(t *testing.T) {
 
 	t.Run("sensitive_bindpw", func(t *testing.T) {
 		var gz bytes.Buffer
-		if err := plan.Write(&gz, pl, []byte("key")); err != nil {
+		if err := planfile.Write(&gz, pl, []byte("key")); err != nil {
 			t.Fatal(err)
 		}
 		zr, err := gzip.NewReader(&gz)

@@ -1,30 +1,25 @@
-package plan
+package planfile
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/binary"
-	"encoding/json"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	jsonv2 "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
+	"github.com/ldapply/ldapply/plan"
 )
 
-// This file encodes plan file lines without reflection. A plan of
-// 100,000 creates is about 100 MB of JSON before compression, and
-// encoding/json walks every value through reflect and sorts each map's
-// keys as reflect values, for every line. The lines are what
-// encoding/json's Encoder wrote with HTML escaping off, byte for byte,
-// as in earlier releases: TestFileLinesMatchEncodingJSON holds them to
-// it.
+// This file encodes plan file lines without reflection: a plan of
+// 100,000 creates holds millions of values, and encoding/json walks
+// every value through reflect and sorts each map's keys as reflect
+// values, for every line. The lines are what encoding/json's Encoder
+// writes with HTML escaping off, byte for byte:
+// TestFileLinesMatchEncodingJSON holds them to it.
 
 // appendFileChange appends fc as one JSON object.
-func appendFileChange(b []byte, fc *fileChange) ([]byte, error) {
+func appendFileChange(b []byte, fc *fileChange) []byte {
 	b = append(b, `{"action":`...)
 	b = appendText(b, fc.Action.String())
 	b = append(b, `,"kind":`...)
@@ -39,39 +34,7 @@ func appendFileChange(b []byte, fc *fileChange) ([]byte, error) {
 	if fc.After != nil {
 		b = appendFileObject(append(b, `,"after":`...), fc.After)
 	}
-	if len(fc.Payload) > 0 {
-		b = append(b, `,"payload":`...)
-		var err error
-		if b, err = appendCompact(b, fc.Payload); err != nil {
-			return nil, fmt.Errorf("its payload is not JSON: %w", err)
-		}
-	}
-	if len(fc.PayloadLists) > 0 {
-		b = appendStringMap(append(b, `,"payload_lists":`...), fc.PayloadLists)
-	}
-	return append(b, '}'), nil
-}
-
-// compactOptions make jsontext compact a value as json.Compact does:
-// strings as they are (bytes that are not UTF-8 included), names twice.
-var compactOptions = jsonv2.JoinOptions(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true), jsontext.PreserveRawStrings(true))
-
-// appendCompact appends data as encoding/json writes a RawMessage,
-// checked and compacted (json.Compact), but compacts it in place in b
-// with jsontext rather than through encoding/json's scanner, which
-// makes a function call for every byte: it runs on the payload of each
-// of 100,000 changes (TestAppendCompactMatchesEncodingJSON).
-func appendCompact(b, data []byte) ([]byte, error) {
-	at := len(b)
-	b = append(b, data...)
-	v := jsontext.Value(b[at:])
-	if v.Compact(compactOptions) == nil {
-		return append(b[:at], v...), nil
-	}
-	// What jsontext refuses, json.Compact decides: its error is reported.
-	buf := bytes.NewBuffer(b[:at])
-	err := json.Compact(buf, data)
-	return buf.Bytes(), err
+	return append(b, '}')
 }
 
 // appendFileObject appends o: the fields of its Object, then ListRefs.
@@ -131,7 +94,76 @@ func appendFileObject(b []byte, o *fileObject) []byte {
 		}
 		b = append(b, '}')
 	}
+	if len(o.ListDiffs) > 0 {
+		b = append(b, `,"list_diffs":`...)
+		var buf [8]string
+		for i, name := range sortedKeys(o.ListDiffs, buf[:]) {
+			b = appendText(append(b, "{,"[min(i, 1)]), name)
+			d := o.ListDiffs[name]
+			if d == nil {
+				b = append(b, ":null"...)
+				continue
+			}
+			b = append(b, ":{"...)
+			if len(d.Added) > 0 {
+				b = appendTextList(append(b, `"added":`...), d.Added)
+			}
+			if len(d.Removed) > 0 {
+				if len(d.Added) > 0 {
+					b = append(b, ',')
+				}
+				b = appendTextList(append(b, `"removed":`...), d.Removed)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, '}')
+	}
 	return append(b, '}')
+}
+
+// appendRefs appends r as the header holds it (see fileRefs), each
+// object's keys sorted.
+func appendRefs(b []byte, r *plan.Refs) []byte {
+	b = append(b, '{')
+	if len(r.Names) > 0 {
+		b = appendStringMap(append(b, `"names":`...), r.Names)
+	}
+	if len(r.Via) == 0 {
+		return append(b, '}')
+	}
+	if len(r.Names) > 0 {
+		b = append(b, ',')
+	}
+	type entry struct {
+		plan.Via
+		group string
+	}
+	via := make([]entry, 0, len(r.Via))
+	for v, g := range r.Via {
+		via = append(via, entry{v, g})
+	}
+	slices.SortFunc(via, func(x, y entry) int {
+		if c := strings.Compare(x.Owner, y.Owner); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Member, y.Member)
+	})
+	b = append(b, `"via":{`...)
+	for i, v := range via {
+		switch {
+		case i == 0:
+			b = appendText(b, v.Owner)
+			b = append(b, ":{"...)
+		case v.Owner != via[i-1].Owner:
+			b = appendText(append(b, "},"...), v.Owner)
+			b = append(b, ":{"...)
+		default:
+			b = append(b, ',')
+		}
+		b = appendText(b, v.Member)
+		b = appendText(append(b, ':'), v.group)
+	}
+	return append(b, "}}}"...)
 }
 
 // sortedKeys returns m's keys sorted, in buf when they fit (a user's
@@ -215,52 +247,40 @@ func appendTextList(b []byte, list []string) []byte {
 	return append(b, ']')
 }
 
-// appendString appends s as json.Marshal encodes it (<, > and & escaped
-// for HTML), as payloads hold it.
-func appendString(b []byte, s string) []byte { return appendQuoted(b, s, true) }
-
 // appendText appends s as encoding/json's Encoder writes it with
 // SetEscapeHTML(false), as plan file lines hold it.
-func appendText(b []byte, s string) []byte { return appendQuoted(b, s, false) }
-
-// appendQuoted appends s as a JSON string, with <, > and & escaped when
-// html is set. Most strings need no escaping: they are copied, and the
-// copy is checked (s is read from memory once, and a member id's bytes
-// are rarely in the cache).
-func appendQuoted(b []byte, s string, html bool) []byte {
-	plain := &plainText
-	if html {
-		plain = &plainJSON
-	}
+// Most strings need no escaping: they are copied, and the copy is
+// checked (s is read from memory once, and a member id's bytes are
+// rarely in the cache).
+func appendText(b []byte, s string) []byte {
 	at := len(b)
 	b = append(append(b, '"'), s...)
 	for _, c := range b[at+1:] {
-		if !plain[c] {
-			return appendEscaped(b[:at], s, html)
+		if !plainText[c] {
+			return appendEscaped(b[:at], s)
 		}
 	}
 	return append(b, '"')
 }
 
 // plainText holds the bytes encoding/json copies into a string as they
-// are: printable ASCII but for the quote and the backslash. plainJSON
-// leaves out <, > and & too, which json.Marshal escapes for HTML.
-var plainText, plainJSON = func() (text, html [256]bool) {
+// are: printable ASCII but for the quote and the backslash.
+var plainText = func() (text [256]bool) {
 	for c := 0x20; c < 0x80; c++ {
 		text[c] = c != '"' && c != '\\'
-		html[c] = text[c] && c != '<' && c != '>' && c != '&'
 	}
-	return text, html
+	return text
 }()
 
-// appendEscaped appends s quoted, escaping as encoding/json does.
-func appendEscaped(b []byte, s string, html bool) []byte {
+// appendEscaped appends s quoted, escaping as encoding/json's Encoder
+// does with SetEscapeHTML(false).
+func appendEscaped(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && !(html && (c == '<' || c == '>' || c == '&')) {
+			if c >= 0x20 && c != '"' && c != '\\' {
 				i++
 				continue
 			}

@@ -1,4 +1,4 @@
-package plan_test
+package planfile_test
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/planfile"
 )
 
 // FuzzDecode feeds arbitrary bytes to the plan-file reader: it must never
@@ -16,14 +17,14 @@ import (
 // unchanged.
 func FuzzDecode(f *testing.F) {
 	var buf bytes.Buffer
-	if err := plan.Write(&buf, samplePlan(), key); err != nil {
+	if err := planfile.Write(&buf, samplePlan(), key); err != nil {
 		f.Fatal(err)
 	}
 	good := buf.Bytes()
 	f.Add(good)
 	f.Add(good[:len(good)/2])
-	var lists bytes.Buffer // list_refs and payload_lists
-	if err := plan.Write(&lists, groupPlan(), key); err != nil {
+	var lists bytes.Buffer // list_refs and list_diffs
+	if err := planfile.Write(&lists, listsPlan(), key); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(lists.Bytes())
@@ -36,10 +37,10 @@ func FuzzDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(plain)
-	f.Add(fmt.Appendf(nil, "{\"format_version\":%d}\n{\"checksum\":{\"changes\":0}}\n", plan.FormatVersion))
+	f.Add(fmt.Appendf(nil, "{\"format_version\":%d}\n{\"checksum\":{\"changes\":0}}\n", planfile.FormatVersion))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := plan.Read(bytes.NewReader(data), nil)
+		p, err := planfile.Read(bytes.NewReader(data), nil)
 		if err != nil {
 			return
 		}
@@ -51,10 +52,10 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 		var again bytes.Buffer
-		if err := plan.Write(&again, p, key); err != nil {
+		if err := planfile.Write(&again, p, key); err != nil {
 			t.Fatalf("write of an accepted plan: %v", err)
 		}
-		q, err := plan.Read(&again, key)
+		q, err := planfile.Read(&again, key)
 		if err != nil {
 			t.Fatalf("read back: %v", err)
 		}
@@ -62,4 +63,14 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("round trip changed the plan:\n%s", d)
 		}
 	})
+}
+
+// listsPlan is groupPlan and an update of its group, whose Before's
+// list is stored as list_diffs.
+func listsPlan() *plan.Plan {
+	p := groupPlan()
+	p.Changes = append(p.Changes, plan.Change{Action: plan.Update, Kind: plan.KindGroup, Key: "k4", ID: "g2",
+		Before: &plan.Object{Kind: plan.KindGroup, ID: "g2", Name: "dev", Lists: map[string][]string{"members": {"u-1", "x"}}, Version: "v"},
+		After:  &plan.Object{Kind: plan.KindGroup, Key: "k4", ID: "g2", Name: "dev", Lists: map[string][]string{"members": {"u-2", "x"}}}})
+	return p
 }

@@ -1,0 +1,27 @@
+package plan
+
+// Refs names the target ids that appear in the changes' lists, so that
+// renderers show names rather than ids.
+type Refs struct {
+	Names map[string]string // target id -> display name
+	Via   map[Via]string    // a member that came into a group through a nested group -> that group's name
+}
+
+// Via is a member of a group's list: the group's id (Owner) and the
+// member's id.
+type Via struct{ Owner, Member string }
+
+// Name returns how member id is shown in owner's list:
+// "dave (via dev)", "dave", or id itself when no name is known.
+func (r *Refs) Name(owner, id string) string {
+	name, ok := r.Names[id]
+	if !ok {
+		name = id
+	}
+	if len(r.Via) > 0 {
+		if via, ok := r.Via[Via{owner, id}]; ok {
+			return name + " (via " + via + ")"
+		}
+	}
+	return name
+}
