@@ -66,7 +66,7 @@ BENCH_SIZES ?= 1000,10000,100000
 BENCH_UDM_SIZES ?= 1000,10000
 BENCH_RUNS ?= 7
 bench: deps build
-	{ $(GO) test -run '^$$' -bench . -benchmem ./plan/ ./planfile/ ./state/ && \
+	{ $(GO) test -run '^$$' -bench . -benchmem ./plan/ ./planfile/ ./planner/ ./state/ && \
 	  $(GO) test -run '^$$' -bench DNCache -benchmem ./providers/ldap/ && \
 	  $(GO) -C $(BER) test -run '^$$' -bench ReadSearchEntry -benchmem . ; } | tee bench/go-bench.txt
 	$(GO) run ./fixtures/cmd/bench -ldapply $(BIN) -sizes $(BENCH_SIZES) -udm-sizes $(BENCH_UDM_SIZES) -runs $(BENCH_RUNS) -out bench/results.md -profile bench/out

@@ -23,8 +23,7 @@ type target interface {
 	Describe() string
 	// Plan reads the target and returns the changes that make it match
 	// dir, with Refs, Warnings and Counts; the header is the caller's.
-	// dir is Plan's own: it may clear entries it is done with, so that a
-	// large read does not stay in memory to the end.
+	// It reads dir and b and changes neither.
 	Plan(ctx context.Context, dir *plan.Directory, b plan.Bindings) (*plan.Plan, error)
 	apply.Target
 }
