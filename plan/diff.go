@@ -299,6 +299,29 @@ func Sort(cs []Change) {
 	})
 }
 
+// MergeList returns the list a change makes of a list the target holds
+// now: now without what before holds, plus what after holds, sorted and
+// never nil. before and after are a change's lists, whole (as plans make
+// them: with now as the plan saw it, which apply's drift check proves,
+// the result is after) or as their difference (before the values
+// removed, after those added). Either way a value the target gained
+// since the plan stays. Apply builds the lists it sends with it.
+func MergeList(now, before, after []string) []string {
+	out := make([]string, 0, len(now)+len(after))
+	gone := make(map[string]bool, len(before))
+	for _, id := range before {
+		gone[id] = true
+	}
+	for _, id := range now {
+		if !gone[id] {
+			out = append(out, id)
+		}
+	}
+	out = append(out, after...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // AttrChange is the difference in one attribute or list between two
 // versions of an object.
 type AttrChange struct {

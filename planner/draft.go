@@ -64,6 +64,7 @@ func (d *drafted) desire(t Target, r *Rules, k plan.Kind, entries []*plan.Entry,
 	dk.byName = make(map[string]int, len(entries))
 	dk.objs = make([]*plan.Object, 0, len(entries))
 	at := make([]int32, len(entries))
+	checksName := r.Limits.Field(k, "name") != nil
 	for i, e := range entries {
 		at[i] = -1
 		o, warn, err := t.Desire(k, e)
@@ -76,7 +77,7 @@ func (d *drafted) desire(t Target, r *Rules, k plan.Kind, entries []*plan.Entry,
 			}
 			continue
 		}
-		if v, ok := r.Limits.Check(k, fields(o)); !ok {
+		if v, ok := r.Limits.Check(k, fields(o, checksName)); !ok {
 			_, managed := bindings[k][e.Key]
 			if managed {
 				if d.held == nil {

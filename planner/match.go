@@ -39,8 +39,12 @@ func match(d *drafted, mem Membership, cur *Current, bindings plan.Bindings) *ma
 			}
 		}
 	}
+	byRank := make([]string, len(d.byID)) // the ids in rank order: one read per member
+	for r, i := range d.byID {
+		byRank[r] = d.users.objs[i].ID
+	}
 	for gi, g := range d.groups.objs {
-		g.Lists = map[string][]string{mem.Users: d.userIDs(d.members[gi])}
+		g.Lists = map[string][]string{mem.Users: idsOf(d.members[gi], byRank)}
 		if mem.Groups != "" {
 			ids := make([]string, len(d.nested[gi]))
 			for j, i := range d.nested[gi] {
@@ -53,11 +57,11 @@ func match(d *drafted, mem Membership, cur *Current, bindings plan.Bindings) *ma
 	return m
 }
 
-// userIDs returns the ids of the users of ranks, in order.
-func (d *drafted) userIDs(ranks []int32) []string {
+// idsOf returns the ids of ranks, in order.
+func idsOf(ranks []int32, byRank []string) []string {
 	ids := make([]string, len(ranks))
 	for j, r := range ranks {
-		ids[j] = d.users.objs[d.byID[r]].ID
+		ids[j] = byRank[r]
 	}
 	return ids
 }

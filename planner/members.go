@@ -103,6 +103,20 @@ type member struct {
 	via  string
 }
 
+// nested reports whether m came through a nested group.
+func (m member) nested() bool { return m.via != "" }
+
+// directRanks returns the ranks of ms, all direct members, sorted and
+// each once: sorted as integers, which is what most groups need.
+func directRanks(ms []member) []int32 {
+	ranks := make([]int32, len(ms))
+	for i, m := range ms {
+		ranks[i] = m.rank
+	}
+	slices.Sort(ranks)
+	return slices.Compact(ranks)
+}
+
 // collectMembers fills d.members and, as m asks, d.via or d.nested.
 func (d *drafted) collectMembers(m Membership, rs *resolver) {
 	n := len(d.groups.objs)
@@ -119,6 +133,10 @@ func (d *drafted) collectMembers(m Membership, rs *resolver) {
 			continue
 		}
 		ms = d.flatten(e, rs, ms[:0], "", nil)
+		if e.Transitive == nil && !slices.ContainsFunc(ms, member.nested) {
+			d.members[gi] = directRanks(ms) // most groups: no nested member
+			continue
+		}
 		slices.SortFunc(ms, func(a, b member) int { return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.ord, b.ord)) })
 		ms = slices.CompactFunc(ms, func(a, b member) bool { return a.rank == b.rank })
 		d.members[gi], d.via[gi] = d.transitive(e, rs, ms)

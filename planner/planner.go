@@ -138,10 +138,10 @@ func (dk *desiredKind) add(o *plan.Object, e *plan.Entry) {
 // of case.
 func lower(s string) string { return strings.ToLower(s) }
 
-// fields returns the values of o the limits check: its attributes and
-// its name as "name".
-func fields(o *plan.Object) map[string]string {
-	if _, ok := o.Attrs["name"]; ok {
+// fields returns the values of o the limits check: its attributes, and
+// its name as "name" when the limits have a field of that name.
+func fields(o *plan.Object, checksName bool) map[string]string {
+	if _, ok := o.Attrs["name"]; ok || !checksName {
 		return o.Attrs
 	}
 	v := make(map[string]string, len(o.Attrs)+1)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/ldapply/ldapply/apply"
@@ -52,7 +51,7 @@ func (p *Provider) Apply(ctx context.Context, c *plan.Change) error {
 // groupBody is the PUT body of group change c: its name, and as users
 // the members After lists, plus those cur (the group as apply read it;
 // nil when Icinga does not have it) holds that the plan did not see
-// there (see mergeList).
+// there (see plan.MergeList).
 func groupBody(c *plan.Change, cur *Group) Group {
 	var now, before []string
 	if cur != nil {
@@ -61,30 +60,7 @@ func groupBody(c *plan.Change, cur *Group) Group {
 	if c.Before != nil {
 		before = c.Before.Lists[listMembers]
 	}
-	return Group{ID: c.ID, Name: c.After.Name, Users: mergeList(now, before, c.After.Lists[listMembers])}
-}
-
-// mergeList returns the list a change makes of a list the target holds
-// now: now without what before holds, plus what after holds, sorted and
-// never nil. before and after are the change's lists, either whole (as
-// Plan makes them: with now as the plan saw it, which the drift check
-// proves, the result is after) or as their difference (as a format 3
-// plan file stores them: before the values removed, after those added).
-// Either way a member added by hand since the plan stays.
-func mergeList(now, before, after []string) []string {
-	out := make([]string, 0, len(now)+len(after))
-	gone := make(map[string]bool, len(before))
-	for _, id := range before {
-		gone[id] = true
-	}
-	for _, id := range now {
-		if !gone[id] {
-			out = append(out, id)
-		}
-	}
-	out = append(out, after...)
-	slices.Sort(out)
-	return slices.Compact(out)
+	return Group{ID: c.ID, Name: c.After.Name, Users: plan.MergeList(now, before, c.After.Lists[listMembers])}
 }
 
 // put encodes body and sends it with send.

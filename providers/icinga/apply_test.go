@@ -11,7 +11,6 @@ import (
 	"github.com/ldapply/ldapply/apply"
 	"github.com/ldapply/ldapply/fixtures/icingasim"
 	"github.com/ldapply/ldapply/plan"
-	"github.com/ldapply/ldapply/providers"
 	"github.com/ldapply/ldapply/providers/icinga"
 )
 
@@ -36,15 +35,7 @@ func seedAlice(t *testing.T, p *icinga.Provider, srv *icingasim.Server, addrs ma
 // providerAt returns a provider for the simulator at base.
 func providerAt(t *testing.T, base string) *icinga.Provider {
 	t.Helper()
-	cfg := icinga.Config{URL: base, AllowInsecure: true, Username: "icinga", Password: "icinga"}
-	if err := cfg.Resolve("inetorgperson"); err != nil {
-		t.Fatal(err)
-	}
-	p, err := icinga.New(cfg, providers.Env{Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return icinga.NewForTest(t, base, "icinga", "icinga")
 }
 
 // aliceOnly is the directory with alice alone, in no group.

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/ldapply/ldapply/fixtures/icingasim"
-	"github.com/ldapply/ldapply/providers"
 )
 
 // TestPickChannelIgnoresCase: Icinga compares names apart from case, so
@@ -44,15 +43,8 @@ func TestWrongURL(t *testing.T) {
 		strings.TrimSuffix(base, "/api/v1") + "/api/v2",               // an unknown version
 		strings.Replace(base, "/notifications/", "/notification/", 1), // a typo
 	} {
-		cfg := Config{URL: url, AllowInsecure: true, Username: "icinga", Password: "icinga"}
-		if err := cfg.Resolve("inetorgperson"); err != nil {
-			t.Fatal(err)
-		}
-		p, err := New(cfg, providers.Env{Version: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = p.readChannel(context.Background())
+		p := NewForTest(t, url, "icinga", "icinga")
+		_, err := p.readChannel(context.Background())
 		if err == nil {
 			t.Fatalf("%s: reading the channels succeeded", url)
 		}

@@ -12,7 +12,6 @@ import (
 	"github.com/ldapply/ldapply/fixtures/fault"
 	"github.com/ldapply/ldapply/fixtures/icingasim"
 	"github.com/ldapply/ldapply/plan"
-	"github.com/ldapply/ldapply/providers"
 	"github.com/ldapply/ldapply/providers/icinga"
 	"github.com/ldapply/ldapply/providers/ldap"
 	"github.com/ldapply/ldapply/providers/providertest"
@@ -106,15 +105,7 @@ func startIcinga(t *testing.T, _ ldap.Config) *providertest.Sim {
 	}
 	return &providertest.Sim{
 		New: func() providertest.Provider {
-			cfg := icinga.Config{URL: url, AllowInsecure: true, Username: icingaUser, Password: icingaPassword}
-			if err := cfg.Resolve("inetorgperson"); err != nil {
-				t.Fatal(err)
-			}
-			p, err := icinga.New(cfg, providers.Env{Version: "test"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return p
+			return icinga.NewForTest(t, url, icingaUser, icingaPassword)
 		},
 		Objects: func() []providertest.Object { return icingaObjects(sim) },
 		Seed: func(o providertest.Object) {

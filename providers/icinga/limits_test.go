@@ -9,7 +9,6 @@ import (
 
 	"github.com/ldapply/ldapply/fixtures/icingasim"
 	"github.com/ldapply/ldapply/plan"
-	"github.com/ldapply/ldapply/providers"
 )
 
 // limitsDir is a directory of two users in one group: alice, and a user
@@ -30,15 +29,7 @@ func limitsDir(uid string) *plan.Directory {
 func newLimitsProvider(t *testing.T) (*Provider, *icingasim.Server) {
 	t.Helper()
 	sim, url := icingasim.Start(t, icingasim.Options{})
-	cfg := Config{URL: url, AllowInsecure: true, Username: "icinga", Password: "icinga"}
-	if err := cfg.Resolve("inetorgperson"); err != nil {
-		t.Fatal(err)
-	}
-	p, err := New(cfg, providers.Env{Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p, sim
+	return NewForTest(t, url, "icinga", "icinga"), sim
 }
 
 // planApply plans dir against p with bs, applies every change and

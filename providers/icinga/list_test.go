@@ -156,14 +156,7 @@ func TestInternerUUIDs(t *testing.T) {
 // contact made by hand that stays.
 func TestPlanRefsName(t *testing.T) {
 	srv, base := icingasim.Start(t, icingasim.Options{})
-	cfg := Config{URL: base, AllowInsecure: true, Username: "icinga", Password: "icinga"}
-	if err := cfg.Resolve("inetorgperson"); err != nil {
-		t.Fatal(err)
-	}
-	p, err := New(cfg, providers.Env{Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := NewForTest(t, base, "icinga", "icinga")
 	user := func(uid string) *plan.Entry {
 		dn := "uid=" + uid + ",ou=people,dc=example,dc=com"
 		return &plan.Entry{DN: dn, NormDN: dn, Key: "k-" + uid, Attrs: map[string][]string{"uid": {uid}, "cn": {uid}, "mail": {uid + "@example.com"}}}

@@ -12,8 +12,8 @@ import (
 	"github.com/ldapply/ldapply/apply"
 	"github.com/ldapply/ldapply/fixtures/icingasim"
 	"github.com/ldapply/ldapply/plan"
-	"github.com/ldapply/ldapply/providers"
 	"github.com/ldapply/ldapply/providers/icinga"
+	"github.com/ldapply/ldapply/providers/providertest"
 )
 
 // bindings is an apply.Recorder that keeps the bindings in memory.
@@ -39,15 +39,7 @@ func (b *bindings) Remove(k plan.Kind, key string) error {
 func newProvider(t *testing.T) (*icinga.Provider, *icingasim.Server) {
 	t.Helper()
 	srv, base := icingasim.Start(t, icingasim.Options{})
-	cfg := icinga.Config{URL: base, AllowInsecure: true, Username: "icinga", Password: "icinga"}
-	if err := cfg.Resolve("inetorgperson"); err != nil {
-		t.Fatal(err)
-	}
-	p, err := icinga.New(cfg, providers.Env{Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p, srv
+	return icinga.NewForTest(t, base, "icinga", "icinga"), srv
 }
 
 func entry(rdn, key string, members ...string) *plan.Entry {
@@ -116,14 +108,7 @@ func TestPruneApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, c := range pl.Changes {
-		got = append(got, c.Action.String()+" "+c.Name())
-	}
-	slices.Sort(got)
-	if d := cmp.Diff([]string{"create bob", "update dev", "update ops"}, got); d != "" {
-		t.Errorf("second plan (-want +got):\n%s", d)
-	}
+	providertest.WantChanges(t, pl, "create user bob", "update group dev", "update group ops")
 	if _, err := apply.Run(ctx, pl, p, rec, apply.Options{}); err != nil {
 		t.Fatal(err)
 	}

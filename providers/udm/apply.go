@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/ldapply/ldapply/apply"
@@ -202,7 +201,7 @@ func (p *Provider) check(ctx context.Context, c *plan.Change, raw RawObject) (*p
 }
 
 // afterOf returns c.After with each member list merged into now's (see
-// mergeList): the lists the PUT sends, whether the change holds them
+// plan.MergeList): the lists the PUT sends, whether the change holds them
 // whole or as their difference.
 func afterOf(c *plan.Change, now *plan.Object) *plan.Object {
 	if c.Kind != plan.KindGroup {
@@ -211,31 +210,9 @@ func afterOf(c *plan.Change, now *plan.Object) *plan.Object {
 	after := *c.After
 	after.Lists = map[string][]string{}
 	for _, l := range []string{listUsers, listNested} {
-		after.Lists[l] = mergeList(now.Lists[l], c.Before.Lists[l], c.After.Lists[l])
+		after.Lists[l] = plan.MergeList(now.Lists[l], c.Before.Lists[l], c.After.Lists[l])
 	}
 	return &after
-}
-
-// mergeList returns the list a change makes of a list UCS holds now:
-// now without what before holds, plus what after holds, sorted. before
-// and after are the change's lists, either whole (as Plan makes them:
-// with now as the plan saw it, which check proves, the result is after)
-// or as their difference (as a format 3 plan file stores them: before
-// the values removed, after those added).
-func mergeList(now, before, after []string) []string {
-	out := make([]string, 0, len(now)+len(after))
-	gone := make(map[string]bool, len(before))
-	for _, id := range before {
-		gone[id] = true
-	}
-	for _, id := range now {
-		if !gone[id] {
-			out = append(out, id)
-		}
-	}
-	out = append(out, after...)
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 // body is the PUT body for c: the object as read (raw) with the managed

@@ -10,6 +10,7 @@ import (
 	"github.com/ldapply/ldapply/apply"
 	"github.com/ldapply/ldapply/fixtures/udmsim"
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers/providertest"
 )
 
 // named is a source user with key k-<key> and uid uid.
@@ -122,14 +123,7 @@ func TestApplyMemberDNsAfterRenames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, c := range pl.Changes {
-		got = append(got, c.Action.String()+" "+c.Name())
-	}
-	slices.Sort(got)
-	if want := []string{"create bob", "rename alicia", "rename operations", "update all"}; !slices.Equal(got, want) {
-		t.Fatalf("changes %v; want %v", got, want)
-	}
+	providertest.WantChanges(t, pl, "create user bob", "rename user alicia", "rename group operations", "update group all")
 	if _, err := apply.Run(ctx, pl, e.p, rec, apply.Options{Parallelism: 4}); err != nil {
 		t.Fatal(err)
 	}

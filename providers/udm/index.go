@@ -2,10 +2,8 @@ package udm
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/ldapply/ldapply/plan"
 )
@@ -22,18 +20,12 @@ type index struct {
 
 // readIndex reads both lists, at once, as Plan does.
 func (p *Provider) readIndex(ctx context.Context) (*index, error) {
-	found := make([][]RawObject, len(plan.Kinds))
-	errs := make([]error, len(plan.Kinds))
-	var wg sync.WaitGroup
-	for i, k := range plan.Kinds {
-		wg.Go(func() { found[i], errs[i] = p.client.Search(ctx, typeOf(k), p.ou(k)) })
+	found, err := p.readLists(ctx)
+	if err != nil {
+		return nil, err
 	}
-	wg.Wait()
 	x := &index{dn: map[plan.Kind]map[string]string{}, id: map[string]string{}}
 	for i, k := range plan.Kinds {
-		if errs[i] != nil {
-			return nil, fmt.Errorf("udm: read %s under %s: %w", typeOf(k), p.ou(k), errs[i])
-		}
 		x.dn[k] = map[string]string{}
 		for _, o := range found[i] {
 			id := str(o.Properties()[p.keyProp(k)])

@@ -201,9 +201,10 @@ func strs(v any) []string {
 	return out
 }
 
-func (p *Provider) read(ctx context.Context) (*snapshot, error) {
-	s := &snapshot{byID: map[plan.Kind]map[string]*current{}, byDN: map[string]*current{}}
-	// Both lists at once: one is decoded while UCS still answers the other.
+// readLists reads the users and the groups under their OUs, in the
+// order of plan.Kinds. Both lists are read at once: one is decoded while
+// UCS still answers the other.
+func (p *Provider) readLists(ctx context.Context) ([][]RawObject, error) {
 	found := make([][]RawObject, len(plan.Kinds))
 	errs := make([]error, len(plan.Kinds))
 	var wg sync.WaitGroup
@@ -215,6 +216,17 @@ func (p *Provider) read(ctx context.Context) (*snapshot, error) {
 		if errs[i] != nil {
 			return nil, fmt.Errorf("udm: read %s under %s: %w", typeOf(k), p.ou(k), errs[i])
 		}
+	}
+	return found, nil
+}
+
+func (p *Provider) read(ctx context.Context) (*snapshot, error) {
+	s := &snapshot{byID: map[plan.Kind]map[string]*current{}, byDN: map[string]*current{}}
+	found, err := p.readLists(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i, k := range plan.Kinds {
 		s.byID[k] = map[string]*current{}
 		for _, o := range found[i] {
 			props := o.Properties()

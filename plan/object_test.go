@@ -38,3 +38,19 @@ func TestDNs(t *testing.T) {
 		t.Errorf("lists of one table read %q and %q", one.Strings(), two.Strings())
 	}
 }
+
+// TestMergeList: a change's lists, whole or as their difference, make
+// the same list of what the target holds now, and a value the target
+// gained since the plan stays.
+func TestMergeList(t *testing.T) {
+	now := []string{"a", "b", "hand"} // hand was added since the plan
+	whole := plan.MergeList(now, []string{"a", "b"}, []string{"b", "c"})
+	diff := plan.MergeList(now, []string{"a"}, []string{"c"})
+	want := []string{"b", "c", "hand"}
+	if !slices.Equal(whole, want) || !slices.Equal(diff, want) {
+		t.Errorf("whole lists made %q, differences %q; want %q", whole, diff, want)
+	}
+	if got := plan.MergeList(nil, nil, nil); got == nil || len(got) != 0 {
+		t.Errorf("MergeList of nothing = %#v, want an empty list", got)
+	}
+}
