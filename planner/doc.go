@@ -36,7 +36,9 @@
 //
 // Member DNs are matched by number, through the table the entries of
 // one read share ([plan.DNs]): each DN is looked up by text once per
-// table, however many groups hold it.
+// table, however many groups hold it. The groups' members are then
+// collected on every core; TestMembersMatchReference checks them against
+// a plain version.
 //
 // Current's member lists must be sorted: unmanaged members are found by
 // one walk of the two sorted lists.
