@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/ldapply/ldapply/plan"
 )
 
 func configFlag() cli.Flag {
@@ -69,10 +71,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			{
 				Name:      "show",
 				Usage:     "render a saved plan",
-				UsageText: "ldapply show [--json | --markdown] PLANFILE\n\nExample:\n   ldapply show --markdown sync.plan > comment.md",
+				UsageText: "ldapply show [--json | --markdown [--max-chars N]] PLANFILE\n\nExample:\n   ldapply show --markdown sync.plan > comment.md",
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "json", EnvVars: []string{"LDAPPLY_SHOW_JSON"}, Usage: "machine-readable JSON (docs: format_version)"},
 					&cli.BoolFlag{Name: "markdown", EnvVars: []string{"LDAPPLY_MARKDOWN"}, Usage: "Markdown for a merge-request comment"},
+					&cli.IntFlag{Name: "max-chars", EnvVars: []string{"LDAPPLY_MARKDOWN_MAX_CHARS"}, Value: plan.DefaultMarkdownChars, Usage: "the most `CHARACTERS` --markdown writes (GitHub takes 65536 in a comment, GitLab 1000000); longer plans are cut, section by section"},
 				},
 				Action: cmdShow,
 			},
