@@ -122,7 +122,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			{
 				Name:      "completion",
 				Usage:     "print a shell completion script",
-				UsageText: "ldapply completion bash|zsh\n\nExample:\n   ldapply completion bash > /etc/bash_completion.d/ldapply",
+				UsageText: "ldapply completion bash|zsh|fish\n\nExample:\n   ldapply completion bash > /etc/bash_completion.d/ldapply",
 				Action:    cmdCompletion,
 			},
 			{
@@ -162,12 +162,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 				Action:    cmdValidate,
 			},
 			{
-				Name:  "version",
-				Usage: "print the version",
-				Action: func(c *cli.Context) error {
-					_, err := io.WriteString(c.App.Writer, "ldapply "+version+"\n")
-					return err
-				},
+				Name:   "version",
+				Usage:  "print the version, the commit it was built from and the Go version",
+				Action: cmdVersion,
 			},
 		},
 	}
