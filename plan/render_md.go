@@ -20,8 +20,9 @@ const (
 	// MinMarkdownChars is the smallest budget: below it not even the
 	// summary and the sections' headings fit.
 	MinMarkdownChars = 2_000
-	// mdMore ends every cut list, so a reviewer knows where the rest is.
-	mdMore = " more (full plan in the job's artifacts)"
+	// mdWhere ends every cut list, so a reviewer knows where the rest is.
+	mdWhere = " (full plan in the job's artifacts)"
+	mdMore  = " more" + mdWhere
 )
 
 // markdownRenderer collects the plan's changes grouped by kind and
@@ -204,7 +205,7 @@ func (r *markdownRenderer) head() string {
 // warnings renders the plan's warnings in at most budget characters.
 func (r *markdownRenderer) warnings(budget int) string {
 	ws := r.p.Warnings
-	more := func(n int) string { return "> … and " + plural(n, "more warning") + mdMore[len(" more"):] + "\n" }
+	more := func(n int) string { return "> … and " + plural(n, "more warning") + mdWhere + "\n" }
 	if len(ws) == 0 || 1+runes(more(len(ws))) > budget {
 		return ""
 	}
