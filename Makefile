@@ -4,12 +4,17 @@ BIN     := bin/ldapply
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build demo test test-deps test-short bench fuzz lint fmt man update-golden deps install clean
+.PHONY: all build package demo test test-deps test-short bench fuzz lint fmt man update-golden deps install clean
 
 all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ldapply
+
+# package: .deb, .rpm and .tar.gz for linux/amd64 and arm64 with SHA256SUMS
+# in dist/ (packaging/build.sh says how they are made reproducible).
+package:
+	GO=$(GO) packaging/build.sh
 
 install:
 	$(GO) install -ldflags "$(LDFLAGS)" ./cmd/ldapply
@@ -96,4 +101,4 @@ update-golden:
 	$(GO) test ./plan -update
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

@@ -32,6 +32,10 @@ type RenderOptions struct {
 	// MaxListItems caps the items shown per list attribute in Markdown;
 	// 0 means 50.
 	MaxListItems int
+	// MaxChars is the Markdown's size budget in characters (Unicode code
+	// points, as GitHub and GitLab count a comment's length); 0 means
+	// DefaultMarkdownChars.
+	MaxChars int
 }
 
 // Renderer writes a plan as it streams past: Header once, Change for each
@@ -48,10 +52,7 @@ func NewRenderer(w io.Writer, format Format, opts RenderOptions) (Renderer, erro
 	case FormatText, "":
 		return &textRenderer{w: bufio.NewWriter(w), opts: opts}, nil
 	case FormatMarkdown:
-		if opts.MaxListItems == 0 {
-			opts.MaxListItems = 50
-		}
-		return &markdownRenderer{w: bufio.NewWriter(w), opts: opts}, nil
+		return newMarkdownRenderer(w, opts)
 	case FormatJSON:
 		return &jsonRenderer{w: bufio.NewWriter(w)}, nil
 	}
@@ -392,91 +393,6 @@ func (r *textRenderer) Close() error {
 		line = ansiBold + line + ansiReset
 	}
 	fmt.Fprintln(r.w, line)
-	return r.w.Flush()
-}
-
-type markdownRenderer struct {
-	w      *bufio.Writer
-	opts   RenderOptions
-	p      *Plan
-	lines  attrLines
-	sum    Summary
-	groups []*mdGroup
-}
-
-type mdGroup struct {
-	kind    Kind
-	action  Action
-	count   int
-	lines   []string
-	omitted int
-}
-
-// mdMaxChanges caps the changes listed per block; the rest are counted.
-const mdMaxChanges = 200
-
-func (r *markdownRenderer) Header(p *Plan) error {
-	r.p = p
-	r.lines.setRefs(&p.Refs)
-	return nil
-}
-
-func (r *markdownRenderer) Change(c *Change) error {
-	r.sum.Count(c)
-	var g *mdGroup
-	for _, x := range r.groups {
-		if x.kind == c.Kind && x.action == c.Action {
-			g = x
-		}
-	}
-	if g == nil {
-		g = &mdGroup{kind: c.Kind, action: c.Action}
-		r.groups = append(r.groups, g)
-	}
-	g.count++
-	if g.count > mdMaxChanges {
-		g.omitted++
-		return nil
-	}
-	g.lines = append(g.lines, headline(c))
-	r.lines.render(c, "    ", r.opts.MaxListItems)
-	r.lines.each(func(l []byte) { g.lines = append(g.lines, string(l)) })
-	return nil
-}
-
-func plural(n int, word string) string {
-	if n == 1 || strings.HasSuffix(word, "s") { // "2 settings", not "settingss"
-		return fmt.Sprintf("%d %s", n, word)
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
-
-var mdVerb = map[Action]string{Create: "to add", Update: "to change", Rename: "to rename", Adopt: "to adopt", Delete: "to destroy"}
-
-func (r *markdownRenderer) Close() error {
-	fmt.Fprintf(r.w, "**%s**\n\n", SummaryLine(r.sum))
-	fmt.Fprintf(r.w, "Source `%s` → target `%s`", r.p.Source, r.p.Target)
-	if r.p.Lineage != "" {
-		fmt.Fprintf(r.w, ", state `%s` serial %d", r.p.Lineage, r.p.Serial)
-	}
-	fmt.Fprintln(r.w, ".")
-	if len(r.p.Warnings) > 0 {
-		fmt.Fprintln(r.w)
-		for _, w := range r.p.Warnings {
-			fmt.Fprintf(r.w, "> **Warning:** %s\n", w)
-		}
-	}
-	for _, g := range r.groups {
-		fmt.Fprintf(r.w, "\n<details><summary>%s %s</summary>\n\n```diff\n", plural(g.count, string(g.kind)), mdVerb[g.action])
-		for _, l := range g.lines {
-			// A line that would close the fence is broken up.
-			fmt.Fprintln(r.w, strings.ReplaceAll(l, "```", "`\u200b``"))
-		}
-		if g.omitted > 0 {
-			fmt.Fprintf(r.w, "# … and %d more (run `ldapply show` for all)\n", g.omitted)
-		}
-		fmt.Fprint(r.w, "```\n\n</details>\n")
-	}
 	return r.w.Flush()
 }
 

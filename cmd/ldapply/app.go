@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/ldapply/ldapply/plan"
 )
 
 func configFlag() cli.Flag {
@@ -69,10 +71,11 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			{
 				Name:      "show",
 				Usage:     "render a saved plan",
-				UsageText: "ldapply show [--json | --markdown] PLANFILE\n\nExample:\n   ldapply show --markdown sync.plan > comment.md",
+				UsageText: "ldapply show [--json | --markdown [--max-chars N]] PLANFILE\n\nExample:\n   ldapply show --markdown sync.plan > comment.md",
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "json", EnvVars: []string{"LDAPPLY_SHOW_JSON"}, Usage: "machine-readable JSON (docs: format_version)"},
 					&cli.BoolFlag{Name: "markdown", EnvVars: []string{"LDAPPLY_MARKDOWN"}, Usage: "Markdown for a merge-request comment"},
+					&cli.IntFlag{Name: "max-chars", EnvVars: []string{"LDAPPLY_MARKDOWN_MAX_CHARS"}, Value: plan.DefaultMarkdownChars, Usage: "the most `CHARACTERS` --markdown writes (GitHub takes 65536 in a comment, GitLab 1000000); longer plans are cut, section by section"},
 				},
 				Action: cmdShow,
 			},
@@ -119,7 +122,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			{
 				Name:      "completion",
 				Usage:     "print a shell completion script",
-				UsageText: "ldapply completion bash|zsh\n\nExample:\n   ldapply completion bash > /etc/bash_completion.d/ldapply",
+				UsageText: "ldapply completion bash|zsh|fish\n\nExample:\n   ldapply completion bash > /etc/bash_completion.d/ldapply",
 				Action:    cmdCompletion,
 			},
 			{
@@ -159,12 +162,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 				Action:    cmdValidate,
 			},
 			{
-				Name:  "version",
-				Usage: "print the version",
-				Action: func(c *cli.Context) error {
-					_, err := io.WriteString(c.App.Writer, "ldapply "+version+"\n")
-					return err
-				},
+				Name:   "version",
+				Usage:  "print the version, the commit it was built from and the Go version",
+				Action: cmdVersion,
 			},
 		},
 	}

@@ -50,8 +50,15 @@ func cmdCompletion(c *cli.Context) error {
 		script = bashCompletion
 	case "zsh":
 		script = zshCompletion
+	case "fish":
+		// urfave/cli writes fish's from the commands and flags.
+		fish, err := c.App.ToFishCompletion()
+		if err != nil {
+			return fmt.Errorf("completion fish: %w", err)
+		}
+		script = fish
 	default:
-		return fmt.Errorf("completion needs the shell: ldapply completion bash|zsh")
+		return fmt.Errorf("completion needs the shell: ldapply completion bash|zsh|fish")
 	}
 	_, err := io.WriteString(c.App.Writer, script)
 	return err

@@ -29,9 +29,9 @@ func cmdShow(c *cli.Context) error {
 		return fmt.Errorf("open plan: %w", err)
 	}
 	defer f.Close()
-	r, err := plan.NewRenderer(c.App.Writer, format, plan.RenderOptions{Color: format == plan.FormatText && colorOK(c.App.Writer)})
+	r, err := plan.NewRenderer(c.App.Writer, format, plan.RenderOptions{Color: format == plan.FormatText && colorOK(c.App.Writer), MaxChars: c.Int("max-chars")})
 	if err != nil {
-		return err
+		return fmt.Errorf("show --max-chars: %w", err)
 	}
 	// Streams: each change is rendered as it is read. A corrupt file
 	// fails at its end, after its checksum was computed over everything.

@@ -1,0 +1,45 @@
+#!/bin/sh
+# CI (as root): installs the .deb built by make package for this machine,
+# checks what it installed, and removes it again. Needs lintian, man-db
+# and systemd (systemd-analyze).
+set -eu
+cd "$(dirname "$0")/.."
+fail() { echo "check-deb: $*" >&2; exit 1; }
+deb=$(ls dist/ldapply_*_"$(dpkg --print-architecture)".deb)
+
+lintian --fail-on error --tag-display-limit 0 dist/*.deb
+dpkg -i "$deb"
+ldapply version
+ldapply version | grep -q '^commit [0-9a-f]\{40\} ' || fail "ldapply version names no commit"
+
+# The example configuration is valid once its credentials exist; a plan
+# then fails only because the example directory server does not exist.
+creds=$(mktemp -d)
+trap 'rm -rf "$creds"' EXIT
+echo example > "$creds/ldap_password"
+echo example > "$creds/target_password"
+CREDENTIALS_DIRECTORY=$creds ldapply validate --config /etc/ldapply/example.yaml
+if out=$(CREDENTIALS_DIRECTORY=$creds ldapply plan --config /etc/ldapply/example.yaml 2>&1); then
+	fail "a plan against the example directory server succeeded: $out"
+fi
+echo "$out"
+echo "$out" | grep -q 'ldap.example.com' || fail "the plan's error does not name the directory server"
+[ "$(stat -c %a:%G /etc/ldapply/example.yaml)" = 640:ldapply ] || fail "/etc/ldapply/example.yaml is not 0640, group ldapply"
+
+# The units, as an instance for the example configuration.
+cp /etc/ldapply/example.yaml /etc/ldapply/ci.yaml
+systemd-analyze verify ldapply@ci.service ldapply@ci.timer
+rm /etc/ldapply/ci.yaml
+
+# The man page renders (a Docker image may exclude /usr/share/man).
+[ -e /usr/share/man/man8/ldapply.8.gz ] || fail "/usr/share/man/man8/ldapply.8.gz was not installed: does /etc/dpkg/dpkg.cfg.d exclude man pages?"
+MANWIDTH=80 man ldapply 2>&1 | grep -q 'ldapply' || fail "man ldapply renders nothing"
+
+# Removing keeps the state; purging removes it.
+touch /var/lib/ldapply/ci.state
+dpkg -r ldapply
+[ -e /var/lib/ldapply/ci.state ] || fail "dpkg -r removed the state in /var/lib/ldapply"
+[ ! -e /usr/bin/ldapply ] || fail "dpkg -r left /usr/bin/ldapply"
+dpkg -P ldapply
+[ ! -e /var/lib/ldapply ] || fail "dpkg -P left /var/lib/ldapply"
+echo "check-deb: the .deb installs, runs, verifies and removes cleanly"
