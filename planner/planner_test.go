@@ -331,3 +331,28 @@ func TestSkippedEntriesWarn(t *testing.T) {
 		t.Errorf("ops members %q: a skipped user is no member", got)
 	}
 }
+
+func TestVanishedObjectsWarn(t *testing.T) {
+	b := &dirBuilder{}
+	for _, k := range []string{"a", "b", "c", "d", "e", "f", "g"} {
+		b.user(k, "user"+k)
+	}
+	d := b.group("ops", "ops", "a").d
+	// The state binds every user and the group; the target kept only
+	// user a. User x was bound and is not desired: a delete, not this.
+	bs := bind("u:a=u-a", "u:b=u-b", "u:c=u-c", "u:d=u-d", "u:e=u-e", "u:f=u-f", "u:g=u-g", "u:x=u-x", "g:ops=g-ops")
+	f := &fake{cur: []*plan.Object{user("u-a", "usera", "")}}
+	p := mustPlan(t, f, rules(flat), &d, bs)
+	want := []string{
+		`6 managed users were deleted outside ldapply: the state binds them, but Fake no longer has them ("userb", "userc", "userd", "usere", "userf" and 1 more); this plan creates them again. If that deletion was meant, take them out of the source instead`,
+		`1 managed group was deleted outside ldapply: the state binds them, but Fake no longer has them ("ops"); this plan creates them again. If that deletion was meant, take them out of the source instead`,
+	}
+	if !slices.Equal(p.Warnings, want) {
+		t.Errorf("warnings\n%q\nwant\n%q", p.Warnings, want)
+	}
+	// Creates of objects the state does not bind are plain creates.
+	p = mustPlan(t, &fake{}, rules(flat), &d, nil)
+	if len(p.Warnings) != 0 {
+		t.Errorf("warnings %q for a first plan", p.Warnings)
+	}
+}
