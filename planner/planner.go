@@ -118,7 +118,7 @@ func Plan(ctx context.Context, t Target, r *Rules, dir *plan.Directory, bindings
 	t.SetVersions(m.touched(changes))
 	res.Changes = changes
 	res.Refs = m.refs(changes)
-	res.Warnings = append(gone(r, changes, bindings), d.warnings...)
+	res.Warnings = append(append(gone(r, changes, bindings), m.unresolvedWarnings(changes)...), d.warnings...)
 	return res, nil
 }
 
