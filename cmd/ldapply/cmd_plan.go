@@ -106,6 +106,7 @@ func makePlan(ctx context.Context, cfg *Config, tgt target, store state.Backend,
 	p.Created = time.Now().UTC().Truncate(time.Second)
 	p.Lineage, p.Serial = snap.Lineage, snap.Serial
 	p.ConfigDigest = cfg.Digest()
+	p.Config, p.State = cfg.path, store.String()
 	p.Source = cfg.Source.URI
 	p.Target = tgt.Describe()
 	return &planned{plan: p, snap: snap, managed: managed}, nil
