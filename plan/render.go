@@ -252,12 +252,12 @@ func (l *attrLines) render(c *Change, ind string, maxItems int) {
 		case a.Sensitive:
 			l.buf = append(l.buf, " = (sensitive value)"...)
 		case sign == '+':
-			l.buf = strconv.AppendQuote(append(l.buf, " = "...), a.New)
+			l.buf = strconv.AppendQuote(append(l.buf, " = "...), l.refs.Value(a.Name, a.New))
 		case sign == '-':
-			l.buf = strconv.AppendQuote(append(l.buf, " = "...), a.Old)
+			l.buf = strconv.AppendQuote(append(l.buf, " = "...), l.refs.Value(a.Name, a.Old))
 		default:
-			l.buf = strconv.AppendQuote(append(l.buf, " = "...), a.Old)
-			l.buf = strconv.AppendQuote(append(l.buf, " -> "...), a.New)
+			l.buf = strconv.AppendQuote(append(l.buf, " = "...), l.refs.Value(a.Name, a.Old))
+			l.buf = strconv.AppendQuote(append(l.buf, " -> "...), l.refs.Value(a.Name, a.New))
 		}
 		l.line()
 	}
