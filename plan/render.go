@@ -32,6 +32,10 @@ type RenderOptions struct {
 	// MaxListItems caps the items shown per list attribute in Markdown;
 	// 0 means 50.
 	MaxListItems int
+	// Checks, when not nil, says what the reader of a plan file checked
+	// ("checksum": "matches", ...); the JSON document holds it as
+	// "checks".
+	Checks map[string]string
 }
 
 // Renderer writes a plan as it streams past: Header once, Change for each
@@ -53,7 +57,7 @@ func NewRenderer(w io.Writer, format Format, opts RenderOptions) (Renderer, erro
 		}
 		return &markdownRenderer{w: bufio.NewWriter(w), opts: opts}, nil
 	case FormatJSON:
-		return &jsonRenderer{w: bufio.NewWriter(w)}, nil
+		return &jsonRenderer{w: bufio.NewWriter(w), checks: opts.Checks}, nil
 	}
 	return nil, fmt.Errorf("unknown output format %q: use text, markdown or json", format)
 }
@@ -503,10 +507,11 @@ type JSONAttribute struct {
 }
 
 type jsonRenderer struct {
-	w     *bufio.Writer
-	p     *Plan
-	sum   Summary
-	first bool
+	w      *bufio.Writer
+	p      *Plan
+	sum    Summary
+	first  bool
+	checks map[string]string
 }
 
 func (r *jsonRenderer) Header(p *Plan) error {
@@ -575,6 +580,11 @@ func (r *jsonRenderer) Change(c *Change) error {
 func (r *jsonRenderer) Close() error {
 	s := map[string]int{"add": r.sum.Add, "change": r.sum.Change, "rename": r.sum.Rename, "adopt": r.sum.Adopt, "destroy": r.sum.Destroy, "total": r.sum.Total()}
 	b, _ := json.Marshal(s)
-	fmt.Fprintf(r.w, `],"summary":%s,"no_changes":%t}`+"\n", b, r.sum.Total() == 0)
+	fmt.Fprintf(r.w, `],"summary":%s,"no_changes":%t`, b, r.sum.Total() == 0)
+	if r.checks != nil {
+		c, _ := json.Marshal(r.checks)
+		fmt.Fprintf(r.w, `,"checks":%s`, c)
+	}
+	r.w.WriteString("}\n")
 	return r.w.Flush()
 }
