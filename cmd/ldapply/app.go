@@ -32,6 +32,10 @@ func parallelismFlag() cli.Flag {
 	return &cli.IntFlag{Name: "parallelism", Value: 10, EnvVars: []string{"LDAPPLY_PARALLELISM"}, Usage: "the most changes in flight at once; apply sends fewer while the target reports contention (conflicts, 429, 503) and grows back towards this"}
 }
 
+func noColorFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "no-color", Usage: "print no colours, even on a terminal (NO_COLOR set to any non-empty value does the same)"}
+}
+
 func ignoreDriftFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "ignore-drift", Usage: "apply even when objects changed in the target since the plan (emergencies only; command line only, never from the environment)"}
 }
@@ -63,6 +67,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					allowDeletesFlag(),
 					metricsFlag(),
 					lockTimeoutFlag("plan", 10*time.Second),
+					noColorFlag(),
 				},
 				Action: cmdPlan,
 			},
@@ -73,6 +78,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "json", EnvVars: []string{"LDAPPLY_SHOW_JSON"}, Usage: "machine-readable JSON (docs: format_version)"},
 					&cli.BoolFlag{Name: "markdown", EnvVars: []string{"LDAPPLY_MARKDOWN"}, Usage: "Markdown for a merge-request comment"},
+					noColorFlag(),
 				},
 				Action: cmdShow,
 			},
@@ -101,6 +107,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					ignoreDriftFlag(),
 					metricsFlag(),
 					lockTimeoutFlag("sync", 0),
+					noColorFlag(),
 				},
 				Action: cmdSync,
 			},
@@ -169,5 +176,6 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		},
 	}
 	app.Commands = append(app.Commands, extraCommands...)
+	usageErrors(app)
 	return app
 }

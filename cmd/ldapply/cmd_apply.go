@@ -253,7 +253,7 @@ func cmdSync(c *cli.Context) (err error) {
 	if pl, err = makePlan(c.Context, cfg, a.tgt, a.store, a.lockTimeout, log); err != nil {
 		return err
 	}
-	if err := plan.Render(c.App.Writer, pl.plan, plan.FormatText, plan.RenderOptions{Color: colorOK(c.App.Writer)}); err != nil {
+	if err := plan.Render(c.App.Writer, pl.plan, plan.FormatText, plan.RenderOptions{Color: colorOK(c.App.Writer, c)}); err != nil {
 		return err
 	}
 	if err := checkDeletes(cfg, pl.plan, pl.managed, c.Int("allow-deletes"), "sync"); err != nil {

@@ -148,7 +148,7 @@ func cmdPlan(c *cli.Context) (err error) {
 	if out != "" {
 		written = startPlanWrite(out, p, pl.snap.SignKey)
 	}
-	err = plan.Render(c.App.Writer, p, format, plan.RenderOptions{Color: colorOK(c.App.Writer)})
+	err = plan.Render(c.App.Writer, p, format, plan.RenderOptions{Color: colorOK(c.App.Writer, c)})
 	// The guard runs after rendering, so the reviewer sees what the
 	// refused plan would have deleted; no plan file is written.
 	if err == nil {

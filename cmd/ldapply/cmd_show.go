@@ -29,7 +29,7 @@ func cmdShow(c *cli.Context) error {
 		return fmt.Errorf("open plan: %w", err)
 	}
 	defer f.Close()
-	opts := plan.RenderOptions{Color: format == plan.FormatText && colorOK(c.App.Writer), Checks: showChecks}
+	opts := plan.RenderOptions{Color: format == plan.FormatText && colorOK(c.App.Writer, c), Checks: showChecks}
 	r, err := plan.NewRenderer(c.App.Writer, format, opts)
 	if err != nil {
 		return err
