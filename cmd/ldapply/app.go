@@ -33,7 +33,7 @@ func parallelismFlag() cli.Flag {
 }
 
 func noColorFlag() cli.Flag {
-	return &cli.BoolFlag{Name: "no-color", Usage: "print no colours, even on a terminal (NO_COLOR set to any non-empty value does the same)"}
+	return &cli.BoolFlag{Name: "no-color", EnvVars: []string{"LDAPPLY_NO_COLOR"}, Usage: "print no colours, even on a terminal (NO_COLOR set to any non-empty value does the same)"}
 }
 
 func ignoreDriftFlag() cli.Flag {
