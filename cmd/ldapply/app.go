@@ -36,6 +36,10 @@ func noColorFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "no-color", EnvVars: []string{"LDAPPLY_NO_COLOR"}, Usage: "print no colours, even on a terminal (NO_COLOR set to any non-empty value does the same)"}
 }
 
+func forceColorFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "force-color", EnvVars: []string{"LDAPPLY_FORCE_COLOR"}, Usage: "colour the plan also when stdout is no terminal, for CI logs that show colours (--no-color wins)"}
+}
+
 func ignoreDriftFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "ignore-drift", Usage: "apply even when objects changed in the target since the plan (emergencies only; command line only, never from the environment)"}
 }
@@ -68,6 +72,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					metricsFlag(),
 					lockTimeoutFlag("plan", 10*time.Second),
 					noColorFlag(),
+					forceColorFlag(),
 				},
 				Action: cmdPlan,
 			},
@@ -79,6 +84,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					&cli.BoolFlag{Name: "json", EnvVars: []string{"LDAPPLY_SHOW_JSON"}, Usage: "machine-readable JSON (docs: format_version)"},
 					&cli.BoolFlag{Name: "markdown", EnvVars: []string{"LDAPPLY_MARKDOWN"}, Usage: "Markdown for a merge-request comment"},
 					noColorFlag(),
+					forceColorFlag(),
 				},
 				Action: cmdShow,
 			},
@@ -108,6 +114,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					metricsFlag(),
 					lockTimeoutFlag("sync", 0),
 					noColorFlag(),
+					forceColorFlag(),
 				},
 				Action: cmdSync,
 			},

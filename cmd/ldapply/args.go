@@ -16,7 +16,9 @@ import (
 // flags moved before its positional arguments, or an error naming an
 // unknown command.
 func intermix(app *cli.App, args []string) ([]string, error) {
-	if len(args) < 2 {
+	// The shell's completion asks with a last flag, and reads the word
+	// before it: such a call is left as it is.
+	if len(args) < 2 || args[len(args)-1] == "--generate-bash-completion" {
 		return args, nil
 	}
 	out := []string{args[0]}
@@ -47,11 +49,6 @@ func intermix(app *cli.App, args []string) ([]string, error) {
 	case len(cmd.Subcommands) > 0 && !strings.HasPrefix(args[i], "-") && args[i] != "help":
 		return nil, unknownCommand(cmd.Subcommands, cmd.Name+" ", args[i])
 	}
-	// The shell's completion asks with a last flag that must stay last.
-	var last []string
-	if n := len(args); n > i && args[n-1] == "--generate-bash-completion" {
-		args, last = args[:n-1], args[n-1:]
-	}
 	var flags, positional []string
 	for ; i < len(args); i++ {
 		a := args[i]
@@ -69,7 +66,7 @@ func intermix(app *cli.App, args []string) ([]string, error) {
 			positional = append(positional, a)
 		}
 	}
-	return append(append(append(out, flags...), positional...), last...), nil
+	return append(append(out, flags...), positional...), nil
 }
 
 // findCommand returns the command of cmds named name, or nil.

@@ -83,3 +83,21 @@ func TestNoColor(t *testing.T) {
 		}
 	}
 }
+
+// TestForceColor: --force-color colours a plan written to no terminal
+// (a CI log), unless --no-color is also set.
+func TestForceColor(t *testing.T) {
+	var got []bool
+	app := &cli.App{Flags: []cli.Flag{noColorFlag(), forceColorFlag()}, Action: func(c *cli.Context) error {
+		got = append(got, colorOK(&bytes.Buffer{}, c))
+		return nil
+	}}
+	for _, args := range [][]string{{"x"}, {"x", "--force-color"}, {"x", "--force-color", "--no-color"}} {
+		if err := app.Run(args); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(got, []bool{false, true, false}) {
+		t.Errorf("colour for a buffer: %v, want [false true false]", got)
+	}
+}

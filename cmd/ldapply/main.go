@@ -123,10 +123,14 @@ func newLogger(stderr io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 }
 
-// colorOK reports whether w is a terminal, NO_COLOR is unset or empty
-// (no-color.org: only a non-empty value counts) and the command has no
-// --no-color flag set.
+// colorOK reports whether to colour what is written to w: when the
+// command's --force-color is set (and --no-color is not), or when w is a
+// terminal, NO_COLOR is unset or empty (no-color.org: only a non-empty
+// value counts) and --no-color is not set.
 func colorOK(w io.Writer, c *cli.Context) bool {
+	if c != nil && c.Bool("force-color") && !c.Bool("no-color") {
+		return true
+	}
 	return colorWanted(c) && isTerminal(w)
 }
 
