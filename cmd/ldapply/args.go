@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -109,31 +111,107 @@ func unknownCommand(cmds []*cli.Command, prefix, name string) error {
 	return fmt.Errorf("unknown command %q; the commands are: %s (ldapply --help describes them)", strings.TrimSpace(prefix+name), strings.Join(names, ", "))
 }
 
-// usageErrors makes every command report a flag it does not know, or a
-// bad flag value, in two lines on stderr (the error, then the command's
-// usage line) instead of its whole help on stdout.
+// usageErrors gives every command a usage line that lists all its flags
+// (see usageLine), and makes it report a flag it does not know, or a bad
+// flag value, in two lines on stderr (the error, then that usage line)
+// instead of its whole help on stdout.
 func usageErrors(app *cli.App) {
 	app.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
 		return fmt.Errorf("%w\nUsage: ldapply [--help | --version] COMMAND [FLAGS] [ARGUMENTS]", err)
 	}
-	var walk func(cmds []*cli.Command)
-	walk = func(cmds []*cli.Command) {
+	var walk func(prefix string, cmds []*cli.Command)
+	walk = func(prefix string, cmds []*cli.Command) {
 		for _, c := range cmds {
-			usage := usageLine(c)
-			c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
-				return fmt.Errorf("%w\nUsage: %s (ldapply %s --help for more)", err, usage, c.FullName())
+			name := strings.TrimSpace(prefix + " " + c.Name)
+			if c.UsageText != "" {
+				first, rest, _ := strings.Cut(c.UsageText, "\n")
+				c.UsageText = usageLine(c, name, first)
+				if rest != "" {
+					c.UsageText += "\n" + rest
+				}
 			}
-			walk(c.Subcommands)
+			usage := c.UsageText
+			usage, _, _ = strings.Cut(usage, "\n")
+			if usage == "" {
+				usage = "ldapply " + name
+			}
+			c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+				return fmt.Errorf("%w\nUsage: %s (ldapply %s --help for more)", err, usage, name)
+			}
+			walk(name, c.Subcommands)
 		}
 	}
-	walk(app.Commands)
+	walk("", app.Commands)
 }
 
-// usageLine is the first line of c's usage text.
-func usageLine(c *cli.Command) string {
-	line, _, _ := strings.Cut(c.UsageText, "\n")
-	if line == "" {
-		line = "ldapply " + c.Name
+// bracketed matches the optional parts of a written usage line.
+var bracketed = regexp.MustCompile(`\[[^\]]*\]`)
+
+// usageLine returns the usage line of command c (named name, "state
+// list"), made from its flags so that it names every one with its
+// placeholder ("[--lock-timeout DURATION]"), from the line written,
+// written: the flags it writes outside brackets (required ones, such as
+// sync's --auto-approve) and its arguments ("PLANFILE") are kept.
+func usageLine(c *cli.Command, name, written string) string {
+	rest := strings.Fields(bracketed.ReplaceAllString(strings.TrimPrefix(written, "ldapply "+name), " "))
+	parts := []string{"ldapply " + name}
+	required := map[string]bool{}
+	var args []string
+	for i := 0; i < len(rest); i++ {
+		if !strings.HasPrefix(rest[i], "--") {
+			args = append(args, rest[i])
+			continue
+		}
+		f := flagNamed(c, strings.TrimPrefix(rest[i], "--"))
+		if f == nil {
+			args = append(args, rest[i])
+			continue
+		}
+		required[f.Names()[0]] = true
+		parts = append(parts, strings.TrimSpace("--"+f.Names()[0]+" "+placeholder(f)))
+		if placeholder(f) != "" && i+1 < len(rest) {
+			i++ // the placeholder written
+		}
 	}
-	return line
+	for _, f := range c.Flags {
+		if !required[f.Names()[0]] {
+			parts = append(parts, "["+strings.TrimSpace("--"+f.Names()[0]+" "+placeholder(f))+"]")
+		}
+	}
+	return strings.Join(append(parts, args...), " ")
+}
+
+// flagNamed returns c's flag of that name, or nil.
+func flagNamed(c *cli.Command, name string) cli.Flag {
+	for _, f := range c.Flags {
+		if slices.Contains(f.Names(), name) {
+			return f
+		}
+	}
+	return nil
+}
+
+// placeholder names the value of flag f: the `NAME` its usage quotes, or
+// one by its type; "" for a boolean.
+func placeholder(f cli.Flag) string {
+	var usage string
+	if u, ok := f.(interface{ GetUsage() string }); ok {
+		usage = u.GetUsage()
+	}
+	switch f.(type) {
+	case *cli.BoolFlag:
+		return ""
+	}
+	if _, after, ok := strings.Cut(usage, "`"); ok {
+		if name, _, ok := strings.Cut(after, "`"); ok && name != "" {
+			return name
+		}
+	}
+	switch f.(type) {
+	case *cli.DurationFlag:
+		return "DURATION"
+	case *cli.IntFlag:
+		return "N"
+	}
+	return "VALUE"
 }

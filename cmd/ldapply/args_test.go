@@ -39,7 +39,7 @@ func TestCommandLineMistakes(t *testing.T) {
 		{"bogus", []string{`Error: unknown command "bogus"; the commands are: plan, show, apply, sync, status`}},
 		{"state bogus", []string{`Error: unknown command "state bogus"; the commands are: state list, state show, state rm`}},
 		{"plan --bogus", []string{"Error: flag provided but not defined: -bogus\nUsage: ldapply plan [--config FILE]"}},
-		{"show x.plan --bogus", []string{"Error: flag provided but not defined: -bogus\nUsage: ldapply show [--json | --markdown] PLANFILE"}},
+		{"show x.plan --bogus", []string{"Error: flag provided but not defined: -bogus\nUsage: ldapply show [--json] [--markdown] [--no-color] [--force-color] PLANFILE"}},
 		// A flag after the argument is read: the plan file is what fails.
 		{"apply /nonexistent/x.plan --parallelism 3 --config /nonexistent.yaml", []string{"configuration file /nonexistent.yaml does not exist"}},
 	} {
@@ -99,5 +99,37 @@ func TestForceColor(t *testing.T) {
 	}
 	if !slices.Equal(got, []bool{false, true, false}) {
 		t.Errorf("colour for a buffer: %v, want [false true false]", got)
+	}
+}
+
+// TestUsageLinesListEveryFlag: every command's usage line (the first line
+// of its help, and what an unknown flag prints) names each of its flags,
+// a flag that takes a value with its placeholder.
+func TestUsageLinesListEveryFlag(t *testing.T) {
+	app := newApp(nil, nil)
+	var walk func(prefix string, cmds []*cli.Command)
+	walk = func(prefix string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			name := strings.TrimSpace(prefix + " " + c.Name)
+			line, _, _ := strings.Cut(c.UsageText, "\n")
+			if c.UsageText != "" {
+				if !strings.HasPrefix(line, "ldapply "+name) {
+					t.Errorf("%s: usage line %q", name, line)
+				}
+				for _, f := range c.Flags {
+					want := strings.TrimSpace("--" + f.Names()[0] + " " + placeholder(f))
+					if !strings.Contains(line, want) {
+						t.Errorf("%s: usage line %q does not name %q", name, line, want)
+					}
+				}
+			}
+			walk(name, c.Subcommands)
+		}
+	}
+	walk("", app.Commands)
+	for _, c := range app.Commands {
+		if c.Name == "plan" && !strings.Contains(c.UsageText, "[--lock-timeout DURATION]") {
+			t.Errorf("plan's usage %q lacks [--lock-timeout DURATION]", c.UsageText)
+		}
 	}
 }
