@@ -51,3 +51,21 @@ func TestPlanSaysWhatChangedOutside(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanFlagsRemovalByRename: right after a modrdn, before the
+// directory's referential integrity (slapd's refint overlay) rewrote the
+// groups' member values, a group lists the user's old DN; a plan would
+// drop the user from it, and flags that removal as caused only by a
+// member it cannot resolve. The test slapd runs refint, so the old DN is
+// put in by hand.
+func TestPlanFlagsRemovalByRename(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.must(0, "plan", "--out", e.path("p.plan"))
+	e.must(0, "apply", e.path("p.plan"))
+	e.ldif("dn: cn=ops,ou=groups,dc=example,dc=com\nchangetype: modify\ndelete: member\nmember: uid=carol,ou=people,dc=example,dc=com\n-\nadd: member\nmember: uid=carol-old,ou=people,dc=example,dc=com\n-\n")
+	text := e.must(0, "plan")
+	want := `group "ops": this plan only removes members the source still has ("carol") while the group lists 1 member DN that matches no user or group ldapply read (uid=carol-old,ou=people,dc=example,dc=com); the removal may be caused only by those`
+	if !strings.Contains(text, want) {
+		t.Errorf("plan does not say %q:\n%s", want, text)
+	}
+}
