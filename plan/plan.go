@@ -20,6 +20,12 @@ type Plan struct {
 	// ConfigDigest is a hash of the effective configuration without its
 	// secrets; apply refuses a plan made with another configuration.
 	ConfigDigest string `json:"config_digest"`
+	// Config and State say, for refusals, which configuration file the
+	// plan was made with and where its state was (absolute paths, or
+	// the PostgreSQL state's description): "" in a plan that does not
+	// say.
+	Config string `json:"config,omitempty"`
+	State  string `json:"state,omitempty"`
 	// Source and Target describe where the plan reads and writes, for
 	// people; Target is also checked by apply ("icinga https://…").
 	Source string `json:"source"`

@@ -36,6 +36,10 @@ type RenderOptions struct {
 	// points, as GitHub and GitLab count a comment's length); 0 means
 	// DefaultMarkdownChars.
 	MaxChars int
+	// Checks, when not nil, says what the reader of a plan file checked
+	// ("checksum": "matches", ...); the JSON document holds it as
+	// "checks".
+	Checks map[string]string
 }
 
 // Renderer writes a plan as it streams past: Header once, Change for each
@@ -54,7 +58,7 @@ func NewRenderer(w io.Writer, format Format, opts RenderOptions) (Renderer, erro
 	case FormatMarkdown:
 		return newMarkdownRenderer(w, opts)
 	case FormatJSON:
-		return &jsonRenderer{w: bufio.NewWriter(w)}, nil
+		return &jsonRenderer{w: bufio.NewWriter(w), checks: opts.Checks}, nil
 	}
 	return nil, fmt.Errorf("unknown output format %q: use text, markdown or json", format)
 }
@@ -253,12 +257,12 @@ func (l *attrLines) render(c *Change, ind string, maxItems int) {
 		case a.Sensitive:
 			l.buf = append(l.buf, " = (sensitive value)"...)
 		case sign == '+':
-			l.buf = strconv.AppendQuote(append(l.buf, " = "...), a.New)
+			l.buf = strconv.AppendQuote(append(l.buf, " = "...), l.refs.Value(a.Name, a.New))
 		case sign == '-':
-			l.buf = strconv.AppendQuote(append(l.buf, " = "...), a.Old)
+			l.buf = strconv.AppendQuote(append(l.buf, " = "...), l.refs.Value(a.Name, a.Old))
 		default:
-			l.buf = strconv.AppendQuote(append(l.buf, " = "...), a.Old)
-			l.buf = strconv.AppendQuote(append(l.buf, " -> "...), a.New)
+			l.buf = strconv.AppendQuote(append(l.buf, " = "...), l.refs.Value(a.Name, a.Old))
+			l.buf = strconv.AppendQuote(append(l.buf, " -> "...), l.refs.Value(a.Name, a.New))
 		}
 		l.line()
 	}
@@ -419,10 +423,11 @@ type JSONAttribute struct {
 }
 
 type jsonRenderer struct {
-	w     *bufio.Writer
-	p     *Plan
-	sum   Summary
-	first bool
+	w      *bufio.Writer
+	p      *Plan
+	sum    Summary
+	first  bool
+	checks map[string]string
 }
 
 func (r *jsonRenderer) Header(p *Plan) error {
@@ -491,6 +496,11 @@ func (r *jsonRenderer) Change(c *Change) error {
 func (r *jsonRenderer) Close() error {
 	s := map[string]int{"add": r.sum.Add, "change": r.sum.Change, "rename": r.sum.Rename, "adopt": r.sum.Adopt, "destroy": r.sum.Destroy, "total": r.sum.Total()}
 	b, _ := json.Marshal(s)
-	fmt.Fprintf(r.w, `],"summary":%s,"no_changes":%t}`+"\n", b, r.sum.Total() == 0)
+	fmt.Fprintf(r.w, `],"summary":%s,"no_changes":%t`, b, r.sum.Total() == 0)
+	if r.checks != nil {
+		c, _ := json.Marshal(r.checks)
+		fmt.Fprintf(r.w, `,"checks":%s`, c)
+	}
+	r.w.WriteString("}\n")
 	return r.w.Flush()
 }

@@ -283,7 +283,7 @@ func (l *mdLines) change(c *Change, maxItems int) string {
 			if changes[i].List {
 				b = l.list(b, c, &changes[i], maxItems)
 			} else {
-				b = mdAttr(b, &changes[i], width)
+				b = mdAttr(b, &changes[i], width, l.refs.Value)
 			}
 		}
 	}
@@ -301,13 +301,14 @@ func mdValue(b []byte, marker byte, name string, width int, value string) []byte
 	return append(append(append(b, " = "...), value...), '\n')
 }
 
-// mdAttr appends a scalar attribute's change.
-func mdAttr(b []byte, a *AttrChange, width int) []byte {
+// mdAttr appends a scalar attribute's change; value shows a value as
+// the plan's refs name it (a channel by its name).
+func mdAttr(b []byte, a *AttrChange, width int, value func(attr, v string) string) []byte {
 	quote := func(s string) string {
 		if a.Sensitive {
 			return "(sensitive value)"
 		}
-		return strconv.Quote(s)
+		return strconv.Quote(value(a.Name, s))
 	}
 	switch {
 	case !a.HadOld:

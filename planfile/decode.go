@@ -92,6 +92,8 @@ func refsOptions(hint int) jsonv2.Options {
 				err = readStringMap(dec, &r.Names, hint)
 			case "via":
 				err = readVia(dec, &r.Via, hint-len(r.Names))
+			case "attrs":
+				err = jsonv2.UnmarshalDecode(dec, &r.Attrs)
 			default:
 				err = dec.SkipValue()
 			}

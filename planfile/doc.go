@@ -30,8 +30,9 @@ produce it; [ErrTampered]). [Read] returns a plan only when both match;
 [Decode] checks them once the last change has been passed on, so a
 caller that streams must treat what it showed as void when Decode fails.
 
-The header's refs are {"names":{id:name,…},"via":{group id:{member
-id:nested group name,…},…}} ([plan.Refs]).
+The header's refs are {"attrs":[attribute,…],"names":{id:name,…},
+"via":{group id:{member id:nested group name,…},…}} ([plan.Refs]);
+"attrs" is left out when empty.
 
 To keep large plans small, a change line does not hold every list as the
 change does in memory:

@@ -125,6 +125,19 @@ func appendFileObject(b []byte, o *fileObject) []byte {
 // object's keys sorted.
 func appendRefs(b []byte, r *plan.Refs) []byte {
 	b = append(b, '{')
+	if len(r.Attrs) > 0 {
+		b = append(b, `"attrs":[`...)
+		for i, a := range r.Attrs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendText(b, a)
+		}
+		b = append(b, ']')
+		if len(r.Names) > 0 || len(r.Via) > 0 {
+			b = append(b, ',')
+		}
+	}
 	if len(r.Names) > 0 {
 		b = appendStringMap(append(b, `"names":`...), r.Names)
 	}

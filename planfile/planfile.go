@@ -71,7 +71,7 @@ func NewWriter(w io.Writer, p *plan.Plan, signKey []byte) (*Writer, error) {
 		return nil, fmt.Errorf("plan file: write header: %w", err)
 	}
 	line := bytes.TrimSuffix(buf.Bytes(), []byte("}\n"))
-	if len(p.Refs.Names) > 0 || len(p.Refs.Via) > 0 {
+	if len(p.Refs.Names) > 0 || len(p.Refs.Via) > 0 || len(p.Refs.Attrs) > 0 {
 		line = appendRefs(append(line, `,"refs":`...), &p.Refs)
 	}
 	if err := pw.line(append(line, "}\n"...)); err != nil {
@@ -318,6 +318,9 @@ func decodeHeader(line []byte) (*plan.Plan, error) {
 	}
 	if len(p.Refs.Via) == 0 {
 		p.Refs.Via = nil
+	}
+	if len(p.Refs.Attrs) == 0 {
+		p.Refs.Attrs = nil
 	}
 	return &p, nil
 }

@@ -25,7 +25,12 @@
 //     keeps nested groups (Membership.Groups) gets the direct member
 //     groups; one that does not gets every user reached through them,
 //     and the plan names the nested group each came through. Members
-//     the target has that ldapply does not manage stay.
+//     the target has that ldapply does not manage stay. A member DN that
+//     matches no entry read is left out with a warning per group, and a
+//     change that removes members the source still has from such a
+//     group is flagged: the removal may be caused only by those DNs.
+//   - Vanished objects: a managed object the target no longer has is
+//     created again, under a warning that counts and names them.
 //   - Refs: the names of the ids in the changes' lists, and no others.
 //
 // # Caveats

@@ -13,6 +13,9 @@ type drafted struct {
 	// a member came through (nil when none did).
 	members [][]int32
 	via     []map[int32]string
+	// unresolved holds, by desired group, the numbers (in the table of
+	// its entry's Members) of its member DNs that match no entry read.
+	unresolved [][]uint32
 	// nested holds, by desired group, its member groups as indexes into
 	// groups.objs (Membership.Groups only).
 	nested [][]int32

@@ -16,6 +16,9 @@ type matched struct {
 	// managed holds, by kind, the ids ldapply manages: bound or desired.
 	// An in-sync plan never asks, so it is made on the first question.
 	managed map[plan.Kind]map[string]bool
+	// desiredByID names the desired objects by kind and id, made on the
+	// first question (see desiredName).
+	desiredByID map[plan.Kind]map[string]string
 }
 
 // match indexes the target's objects, gives each desired object that

@@ -28,7 +28,9 @@ func ranks(objs []*plan.Object) (byID, rank []int32) {
 // resolved is what a member DN of a source group is.
 type resolved struct {
 	kind resolvedKind
-	at   int32 // the desired user's index, or the source group's index in dir.Groups
+	// at is the desired user's index, the source group's index in
+	// dir.Groups, or, for isOther, the DN's number in its table.
+	at int32
 }
 
 type resolvedKind uint8
@@ -37,14 +39,15 @@ const (
 	unresolved resolvedKind = iota
 	isUser                  // a desired user
 	isGroup                 // a source group, desired or not
-	isOther                 // neither: an entry the source did not read, or one left out
+	isLeftOut               // a source user left out of the plan (it has its own warning)
+	isOther                 // none of these: an entry the source did not read
 )
 
 // resolver finds what a member DN is. Member lists number their DNs in
 // a table the entries of one read share (plan.DNs): each number is
 // resolved once, by text, and then found by its number.
 type resolver struct {
-	userAt  map[string]int32 // NormDN -> desired user index
+	userAt  map[string]int32 // NormDN -> desired user index, or -1 for one left out
 	groupAt map[string]int32 // NormDN -> index in dir.Groups
 	groups  []*plan.Entry    // dir.Groups
 	desired []int32          // by index in dir.Groups: the desired group's index, or -1
@@ -57,9 +60,7 @@ func newResolver(dir *plan.Directory, users, groups []int32) *resolver {
 	rs := &resolver{userAt: make(map[string]int32, len(dir.Users)), groupAt: make(map[string]int32, len(dir.Groups)),
 		groups: dir.Groups, desired: groups, tables: map[*plan.DNTable][]resolved{}}
 	for i, e := range dir.Users {
-		if users[i] >= 0 {
-			rs.userAt[e.NormDN] = users[i]
-		}
+		rs.userAt[e.NormDN] = users[i]
 	}
 	for i, g := range dir.Groups {
 		rs.groupAt[g.NormDN] = int32(i)
@@ -70,6 +71,9 @@ func newResolver(dir *plan.Directory, users, groups []int32) *resolver {
 // byText resolves a NormDN.
 func (rs *resolver) byText(dn string) resolved {
 	if i, ok := rs.userAt[dn]; ok {
+		if i < 0 {
+			return resolved{kind: isLeftOut}
+		}
 		return resolved{isUser, i}
 	}
 	if i, ok := rs.groupAt[dn]; ok {
@@ -92,6 +96,9 @@ func (rs *resolver) prepare(groups []*plan.Entry) {
 		known := make([]resolved, t.Len())
 		for id := range known {
 			known[id] = rs.byText(t.At(uint32(id)))
+			if known[id].kind == isOther {
+				known[id].at = int32(id)
+			}
 		}
 		rs.tables[t] = known
 	}
@@ -136,6 +143,7 @@ func directRanks(ms []member) []int32 {
 func (d *drafted) collectMembers(m Membership, rs *resolver) {
 	n := len(d.groups.objs)
 	d.members = make([][]int32, n)
+	d.unresolved = make([][]uint32, n)
 	if m.Groups == "" {
 		d.via = make([]map[int32]string, n)
 	} else {
@@ -163,10 +171,10 @@ func (d *drafted) collectMembers(m Membership, rs *resolver) {
 func (d *drafted) collectGroup(gi int, m Membership, rs *resolver, ms []member) []member {
 	e := d.groups.entries[gi]
 	if m.Groups != "" {
-		d.members[gi], d.nested[gi] = d.direct(e, rs)
+		d.members[gi], d.nested[gi], d.unresolved[gi] = d.direct(e, rs)
 		return ms
 	}
-	ms = d.flatten(e, rs, ms, "", nil)
+	ms = d.flatten(e, rs, ms, "", nil, &d.unresolved[gi])
 	if e.Transitive == nil && !slices.ContainsFunc(ms, member.nested) {
 		d.members[gi] = directRanks(ms) // most groups: no nested member
 		return ms
@@ -178,8 +186,9 @@ func (d *drafted) collectGroup(gi int, m Membership, rs *resolver, ms []member) 
 }
 
 // direct returns the desired users (as ranks) and the desired groups
-// (as indexes) among g's direct members, each sorted.
-func (d *drafted) direct(g *plan.Entry, rs *resolver) (users, groups []int32) {
+// (as indexes) among g's direct members, each sorted, and the numbers of
+// the member DNs that match no entry read.
+func (d *drafted) direct(g *plan.Entry, rs *resolver) (users, groups []int32, other []uint32) {
 	users = []int32{}
 	rs.each(g.Members, func(r resolved) {
 		switch {
@@ -187,18 +196,21 @@ func (d *drafted) direct(g *plan.Entry, rs *resolver) (users, groups []int32) {
 			users = append(users, d.rank[r.at])
 		case r.kind == isGroup && rs.desired[r.at] >= 0:
 			groups = append(groups, rs.desired[r.at])
+		case r.kind == isOther:
+			other = append(other, uint32(r.at))
 		}
 	})
 	slices.Sort(users)
 	slices.Sort(groups)
-	return slices.Compact(users), slices.Compact(groups)
+	return slices.Compact(users), slices.Compact(groups), other
 }
 
 // flatten appends g's member users to ms, following nested groups; via
 // names the nested group g was reached through ("" for the group
 // itself), and seen, made at the first nested group, guards against
-// cycles.
-func (d *drafted) flatten(g *plan.Entry, rs *resolver, ms []member, via string, seen map[*plan.Entry]bool) []member {
+// cycles. other, when not nil, receives the numbers of g's own member
+// DNs that match no entry read (a nested group reports its own).
+func (d *drafted) flatten(g *plan.Entry, rs *resolver, ms []member, via string, seen map[*plan.Entry]bool, other *[]uint32) []member {
 	rs.each(g.Members, func(r resolved) {
 		switch r.kind {
 		case isUser:
@@ -216,7 +228,11 @@ func (d *drafted) flatten(g *plan.Entry, rs *resolver, ms []member, via string, 
 				return
 			}
 			seen[sub] = true
-			ms = d.flatten(sub, rs, ms, cmp.Or(via, sub.First("cn"), sub.DN), seen)
+			ms = d.flatten(sub, rs, ms, cmp.Or(via, sub.First("cn"), sub.DN), seen, nil)
+		case isOther:
+			if other != nil {
+				*other = append(*other, uint32(r.at))
+			}
 		}
 	})
 	return ms

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ldapply/ldapply/plan"
@@ -117,8 +118,49 @@ func Plan(ctx context.Context, t Target, r *Rules, dir *plan.Directory, bindings
 	t.SetVersions(m.touched(changes))
 	res.Changes = changes
 	res.Refs = m.refs(changes)
-	res.Warnings = d.warnings
+	res.Warnings = append(append(gone(r, changes, bindings), m.unresolvedWarnings(changes)...), d.warnings...)
 	return res, nil
+}
+
+// goneNamed caps the names a warning about vanished objects lists.
+const goneNamed = 5
+
+// gone returns, by kind, a warning about the managed objects the target
+// no longer has that the plan creates again: the state binds them, so
+// someone deleted them outside ldapply, and the reviewer should know
+// before approving what look like plain creates. Only a create asks; an
+// in-sync plan has none.
+func gone(r *Rules, changes []plan.Change, bindings plan.Bindings) []string {
+	var out []string
+	for _, k := range plan.Kinds {
+		var names []string
+		n := 0
+		for i := range changes {
+			c := &changes[i]
+			if c.Action != plan.Create || c.Kind != k {
+				continue
+			}
+			if _, bound := bindings[k][c.Key]; !bound {
+				continue
+			}
+			if n++; n <= goneNamed {
+				names = append(names, strconv.Quote(c.Name()))
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		list := strings.Join(names, ", ")
+		if n > len(names) {
+			list += fmt.Sprintf(" and %d more", n-len(names))
+		}
+		what := fmt.Sprintf("1 managed %s was", k)
+		if n != 1 {
+			what = fmt.Sprintf("%d managed %ss were", n, k)
+		}
+		out = append(out, fmt.Sprintf("%s deleted outside ldapply: the state binds them, but %s no longer has them (%s); this plan creates them again. If that deletion was meant, take them out of the source instead", what, r.Target, list))
+	}
+	return out
 }
 
 // desiredKind is the desired side of one kind.

@@ -3,6 +3,7 @@ package planner_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -329,5 +330,70 @@ func TestSkippedEntriesWarn(t *testing.T) {
 	}
 	if got := p.Changes[0].After.Lists["members"]; len(got) != 0 {
 		t.Errorf("ops members %q: a skipped user is no member", got)
+	}
+}
+
+func TestVanishedObjectsWarn(t *testing.T) {
+	b := &dirBuilder{}
+	for _, k := range []string{"a", "b", "c", "d", "e", "f", "g"} {
+		b.user(k, "user"+k)
+	}
+	d := b.group("ops", "ops", "a").d
+	// The state binds every user and the group; the target kept only
+	// user a. User x was bound and is not desired: a delete, not this.
+	bs := bind("u:a=u-a", "u:b=u-b", "u:c=u-c", "u:d=u-d", "u:e=u-e", "u:f=u-f", "u:g=u-g", "u:x=u-x", "g:ops=g-ops")
+	f := &fake{cur: []*plan.Object{user("u-a", "usera", "")}}
+	p := mustPlan(t, f, rules(flat), &d, bs)
+	want := []string{
+		`6 managed users were deleted outside ldapply: the state binds them, but Fake no longer has them ("userb", "userc", "userd", "usere", "userf" and 1 more); this plan creates them again. If that deletion was meant, take them out of the source instead`,
+		`1 managed group was deleted outside ldapply: the state binds them, but Fake no longer has them ("ops"); this plan creates them again. If that deletion was meant, take them out of the source instead`,
+	}
+	if !slices.Equal(p.Warnings, want) {
+		t.Errorf("warnings\n%q\nwant\n%q", p.Warnings, want)
+	}
+	// Creates of objects the state does not bind are plain creates.
+	p = mustPlan(t, &fake{}, rules(flat), &d, nil)
+	if len(p.Warnings) != 0 {
+		t.Errorf("warnings %q for a first plan", p.Warnings)
+	}
+}
+
+func TestUnresolvedMembersWarn(t *testing.T) {
+	// b was renamed: ops still lists b's old DN, which matches no user.
+	// dev lists a DN outside the source's scope and is otherwise in sync.
+	d := (&dirBuilder{}).user("a", "alice").user("b", "bob").
+		group("ops", "ops", "a", "b-old").group("dev", "dev", "a", "x1", "x2", "x3", "x4").d
+	f := &fake{cur: []*plan.Object{
+		user("u-a", "alice", ""), user("u-b", "bob", ""),
+		group("g-ops", "ops", map[string][]string{"members": {"u-a", "u-b"}}),
+		group("g-dev", "dev", map[string][]string{"members": {"u-a"}}),
+	}}
+	p := mustPlan(t, f, rules(flat), &d, bind("u:a=u-a", "u:b=u-b", "g:ops=g-ops", "g:dev=g-dev"))
+	if got := summary(p); !slices.Equal(got, []string{"~ group ops"}) {
+		t.Fatalf("changes %q", got)
+	}
+	want := []string{
+		`group "ops": this plan only removes members the source still has ("bob") while the group lists 1 member DN that matches no user or group ldapply read (uid=b-old,ou=people); the removal may be caused only by those: if members were renamed, the directory may not have updated the group yet (slapd's refint overlay), so plan again once it has`,
+		`group "dev" lists 4 member DNs that match no user or group ldapply read (uid=x1,ou=people; uid=x2,ou=people; uid=x3,ou=people; and 1 more): outside the source's bases or filters, or renamed and not yet updated in the group; they are left out of its members`,
+	}
+	if !slices.Equal(p.Warnings, want) {
+		t.Errorf("warnings\n%q\nwant\n%q", p.Warnings, want)
+	}
+	// Kept nested groups: a member DN of no group read is reported too.
+	d = (&dirBuilder{}).user("a", "alice").group("top", "top", "a", "g:gone").d
+	p = mustPlan(t, &fake{}, rules(keep), &d, nil)
+	if len(p.Warnings) != 1 || !strings.Contains(p.Warnings[0], `group "top" lists 1 member DN that matches no user or group ldapply read (cn=gone,ou=groups)`) {
+		t.Errorf("warnings %q", p.Warnings)
+	}
+}
+
+func TestManyGroupsWithUnresolvedMembers(t *testing.T) {
+	b := &dirBuilder{}
+	for i := range 12 {
+		b.group(fmt.Sprint("g", i), fmt.Sprint("g", i), "nobody")
+	}
+	p := mustPlan(t, &fake{}, rules(flat), &b.d, nil)
+	if len(p.Warnings) != 11 || p.Warnings[10] != "2 more groups list 2 member DNs that match no user or group ldapply read" {
+		t.Errorf("warnings %q: want ten groups named, then a count", p.Warnings)
 	}
 }

@@ -34,6 +34,14 @@ func parallelismFlag() cli.Flag {
 	return &cli.IntFlag{Name: "parallelism", Value: 10, EnvVars: []string{"LDAPPLY_PARALLELISM"}, Usage: "the most changes in flight at once; apply sends fewer while the target reports contention (conflicts, 429, 503) and grows back towards this"}
 }
 
+func noColorFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "no-color", EnvVars: []string{"LDAPPLY_NO_COLOR"}, Usage: "print no colours, even on a terminal (NO_COLOR set to any non-empty value does the same)"}
+}
+
+func forceColorFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "force-color", EnvVars: []string{"LDAPPLY_FORCE_COLOR"}, Usage: "colour the plan also when stdout is no terminal, for CI logs that show colours (--no-color wins)"}
+}
+
 func ignoreDriftFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "ignore-drift", Usage: "apply even when objects changed in the target since the plan (emergencies only; command line only, never from the environment)"}
 }
@@ -65,17 +73,21 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					allowDeletesFlag(),
 					metricsFlag(),
 					lockTimeoutFlag("plan", 10*time.Second),
+					noColorFlag(),
+					forceColorFlag(),
 				},
 				Action: cmdPlan,
 			},
 			{
 				Name:      "show",
 				Usage:     "render a saved plan",
-				UsageText: "ldapply show [--json | --markdown [--max-chars N]] PLANFILE\n\nExample:\n   ldapply show --markdown sync.plan > comment.md",
+				UsageText: "ldapply show [--json | --markdown] [--max-chars N] PLANFILE\n\nExample:\n   ldapply show --markdown sync.plan > comment.md",
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "json", EnvVars: []string{"LDAPPLY_SHOW_JSON"}, Usage: "machine-readable JSON (docs: format_version)"},
 					&cli.BoolFlag{Name: "markdown", EnvVars: []string{"LDAPPLY_MARKDOWN"}, Usage: "Markdown for a merge-request comment"},
 					&cli.IntFlag{Name: "max-chars", EnvVars: []string{"LDAPPLY_MARKDOWN_MAX_CHARS"}, Value: plan.DefaultMarkdownChars, Usage: "the most `CHARACTERS` --markdown writes (GitHub takes 65536 in a comment, GitLab 1000000); longer plans are cut, section by section"},
+					noColorFlag(),
+					forceColorFlag(),
 				},
 				Action: cmdShow,
 			},
@@ -104,6 +116,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					ignoreDriftFlag(),
 					metricsFlag(),
 					lockTimeoutFlag("sync", 0),
+					noColorFlag(),
+					forceColorFlag(),
 				},
 				Action: cmdSync,
 			},
@@ -169,5 +183,6 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		},
 	}
 	app.Commands = append(app.Commands, extraCommands...)
+	usageErrors(app)
 	return app
 }

@@ -56,7 +56,7 @@ func (a *applyRun) run(ctx context.Context, load func(*state.Snapshot) (*plan.Pl
 	if err != nil {
 		return nil, err
 	}
-	if err := apply.Check(p, apply.Expect{Lineage: snap.Lineage, Serial: snap.Serial, ConfigDigest: a.cfg.Digest(), Target: a.tgt.Describe()}); err != nil {
+	if err := apply.Check(p, a.expect(snap)); err != nil {
 		return nil, err
 	}
 	if len(p.Changes) == 0 {
@@ -211,10 +211,15 @@ func cmdApply(c *cli.Context) (err error) {
 		return err
 	}
 	res, err = a.run(c.Context, func(snap *state.Snapshot) (*plan.Plan, error) {
-		p, err := planfile.Read(f, snap.SignKey)
+		p, err := readPlan(f, snap.SignKey)
 		switch {
 		case errors.Is(err, planfile.ErrTampered):
-			return nil, fmt.Errorf("plan %s was not made against this state, or was edited after it was made; run plan again", planPath)
+			// A plan of another state, or of another configuration, is
+			// not signed by this one: its header says which it was.
+			if ferr := apply.Check(p, a.expect(snap)); errors.Is(ferr, apply.ErrForeign) {
+				return nil, fmt.Errorf("plan %s: %w", planPath, ferr)
+			}
+			return nil, fmt.Errorf("plan %s was edited after it was made: its signature does not match state lineage %s (%s); run plan again", planPath, snap.Lineage, a.store)
 		case err != nil:
 			return nil, fmt.Errorf("plan %s: %w; run plan again", planPath, err)
 		}
@@ -248,7 +253,7 @@ func cmdSync(c *cli.Context) (err error) {
 	if pl, err = makePlan(c.Context, cfg, a.tgt, a.store, a.lockTimeout, log); err != nil {
 		return err
 	}
-	if err := plan.Render(c.App.Writer, pl.plan, plan.FormatText, plan.RenderOptions{Color: colorOK(c.App.Writer)}); err != nil {
+	if err := plan.Render(c.App.Writer, pl.plan, plan.FormatText, plan.RenderOptions{Color: colorOK(c.App.Writer, c)}); err != nil {
 		return err
 	}
 	if err := checkDeletes(cfg, pl.plan, pl.managed, c.Int("allow-deletes"), "sync"); err != nil {
@@ -256,4 +261,26 @@ func cmdSync(c *cli.Context) (err error) {
 	}
 	res, err = a.run(c.Context, func(*state.Snapshot) (*plan.Plan, error) { return pl.plan, nil })
 	return err
+}
+
+// expect is what a plan applied in this run must have been made
+// against.
+func (a *applyRun) expect(snap *state.Snapshot) apply.Expect {
+	return apply.Expect{Lineage: snap.Lineage, Serial: snap.Serial, ConfigDigest: a.cfg.Digest(), Target: a.tgt.Describe(),
+		Config: a.cfg.path, State: a.store.String()}
+}
+
+// readPlan reads a whole plan file, as planfile.Read does, but returns
+// the plan's header also with ErrTampered, so that a refusal can say
+// which state and configuration the plan names.
+func readPlan(r io.Reader, signKey []byte) (*plan.Plan, error) {
+	var p *plan.Plan
+	err := planfile.Decode(r, signKey, func(h *plan.Plan) error { p = h; return nil }, func(c *plan.Change) error {
+		p.Changes = append(p.Changes, *c)
+		return nil
+	})
+	if err != nil && (p == nil || !errors.Is(err, planfile.ErrTampered)) {
+		return nil, err
+	}
+	return p, err
 }

@@ -106,6 +106,7 @@ func makePlan(ctx context.Context, cfg *Config, tgt target, store state.Backend,
 	p.Created = time.Now().UTC().Truncate(time.Second)
 	p.Lineage, p.Serial = snap.Lineage, snap.Serial
 	p.ConfigDigest = cfg.Digest()
+	p.Config, p.State = cfg.path, store.String()
 	p.Source = cfg.Source.URI
 	p.Target = tgt.Describe()
 	return &planned{plan: p, snap: snap, managed: managed}, nil
@@ -147,7 +148,7 @@ func cmdPlan(c *cli.Context) (err error) {
 	if out != "" {
 		written = startPlanWrite(out, p, pl.snap.SignKey)
 	}
-	err = plan.Render(c.App.Writer, p, format, plan.RenderOptions{Color: colorOK(c.App.Writer)})
+	err = plan.Render(c.App.Writer, p, format, plan.RenderOptions{Color: colorOK(c.App.Writer, c)})
 	// The guard runs after rendering, so the reviewer sees what the
 	// refused plan would have deleted; no plan file is written.
 	if err == nil {

@@ -3,7 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 
@@ -29,14 +32,59 @@ func cmdShow(c *cli.Context) error {
 		return fmt.Errorf("open plan: %w", err)
 	}
 	defer f.Close()
-	r, err := plan.NewRenderer(c.App.Writer, format, plan.RenderOptions{Color: format == plan.FormatText && colorOK(c.App.Writer), MaxChars: c.Int("max-chars")})
+	opts := plan.RenderOptions{Color: format == plan.FormatText && colorOK(c.App.Writer, c), Checks: showChecks, MaxChars: c.Int("max-chars")}
+	if format == plan.FormatMarkdown {
+		if opts.MaxChars < plan.MinMarkdownChars {
+			return fmt.Errorf("show --max-chars %d is too small for a plan's summary and sections: give at least %d", opts.MaxChars, plan.MinMarkdownChars)
+		}
+		// The note on what show checked comes after the plan, within
+		// the same budget.
+		opts.MaxChars -= markdownNoteMax
+	}
+	r, err := plan.NewRenderer(c.App.Writer, format, opts)
 	if err != nil {
 		return fmt.Errorf("show --max-chars: %w", err)
 	}
+	var head *plan.Plan
+	header := func(p *plan.Plan) error { head = p; return r.Header(p) }
 	// Streams: each change is rendered as it is read. A corrupt file
 	// fails at its end, after its checksum was computed over everything.
-	if err := planfile.Decode(f, nil, r.Header, r.Change); err != nil {
+	if err := planfile.Decode(f, nil, header, r.Change); err != nil {
 		return fmt.Errorf("%s: %w", c.Args().First(), err)
 	}
-	return r.Close()
+	if err := r.Close(); err != nil {
+		return err
+	}
+	// show has no state, so it cannot check the signature: a plan edited
+	// by hand with its checksum recomputed renders as if genuine, and
+	// the reviewer must know that only apply will tell.
+	switch format {
+	case plan.FormatText:
+		fmt.Fprintf(c.App.Writer, "\nChecked: the plan file's checksum (the file is whole). Not checked: its signature, which only apply can check, against the state (%s); a plan edited by hand shows here as if genuine, and apply refuses it.\n", stateOf(head))
+	case plan.FormatMarkdown:
+		fmt.Fprintf(c.App.Writer, markdownNote, stateOf(head))
+	}
+	return nil
+}
+
+// markdownNote ends show --markdown: what show checked, and what only
+// apply can.
+const markdownNote = "\n<sub>ldapply show checked this plan file's checksum, not its signature: only apply can, against the state (%s). A plan edited by hand shows here as if genuine; apply refuses it.</sub>\n"
+
+// markdownNoteMax is the most characters markdownNote takes, with the
+// longest state stateOf names.
+var markdownNoteMax = utf8.RuneCountInString(fmt.Sprintf(markdownNote, stateOf(&plan.Plan{Lineage: strings.Repeat("x", 36), Serial: math.MaxUint64})))
+
+// showChecks is what show checked of a plan file, for show --json.
+var showChecks = map[string]string{
+	"checksum":  "matches",
+	"signature": "not checked: only apply can check it, against the state",
+}
+
+// stateOf names the state p was made against.
+func stateOf(p *plan.Plan) string {
+	if p.Lineage == "" {
+		return "none yet when the plan was made"
+	}
+	return fmt.Sprintf("lineage %s serial %d", p.Lineage, p.Serial)
 }

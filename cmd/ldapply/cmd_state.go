@@ -169,6 +169,11 @@ func cmdValidate(c *cli.Context) error {
 		return err
 	}
 	fmt.Fprintf(c.App.Writer, "The configuration %s is valid: source %s (%s), target %s, state %s.\n", path, cfg.Source.URI, cfg.Source.Schema, cfg.Target.Name, store)
+	if as := cfg.Source.BindAs(); as != "" {
+		// What the bind sends, as written: a user principal name or a
+		// down-level logon name is no DN, and only AD takes it.
+		fmt.Fprintf(c.App.Writer, "  source.bind_dn: the bind sends %s\n", as)
+	}
 	// The paths as resolved, relative ones against the configuration's
 	// directory: what a reader of the file may not guess.
 	for _, f := range cfg.files {

@@ -27,6 +27,9 @@ type Config struct {
 
 	// files are the file settings, made absolute (see absPaths).
 	files []fileSetting
+	// path is the configuration file's absolute path ("" when parsed
+	// from bytes).
+	path string
 }
 
 // fileSetting is one setting that names a file.
@@ -112,6 +115,7 @@ func loadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	cfg.path = abs
 	return cfg, nil
 }
 

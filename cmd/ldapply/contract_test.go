@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"regexp"
@@ -94,7 +95,7 @@ func TestApplyRefusesPlansThatDoNotFit(t *testing.T) {
 	before := writes(e.sim)
 	for name, tc := range map[string]struct{ file, want string }{
 		"corrupt": {e.path("cut.plan"), "corrupt"},
-		"edited":  {e.path("edited.plan"), "was not made against this state, or was edited"},
+		"edited":  {e.path("edited.plan"), "was edited after it was made: its signature does not match state lineage "},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, errs, code := e.run("apply", tc.file)
@@ -130,8 +131,22 @@ func TestApplyRefusesPlansThatDoNotFit(t *testing.T) {
 		os.WriteFile(e.config, bytes.Replace(cfg, []byte("page_size: 3"), []byte("page_size: 4"), 1), 0o600)
 		defer os.WriteFile(e.config, cfg, 0o600)
 		_, errs, code := e.run("apply", e.path("c.plan"))
-		if code != 1 || !strings.Contains(errs, "the configuration changed since the plan was made") {
+		if code != 1 || !strings.Contains(errs, "the configuration "+e.config+" changed since the plan was made") {
 			t.Errorf("apply with another configuration exited %d: %s", code, errs)
+		}
+	})
+
+	t.Run("foreign configuration", func(t *testing.T) {
+		// A plan made with one configuration file, applied with another
+		// (same state): the refusal names the file it came from.
+		e.must(0, "plan", "--out", e.path("f.plan"))
+		cfg, _ := os.ReadFile(e.config)
+		other := e.path("other.yaml")
+		os.WriteFile(other, bytes.Replace(cfg, []byte("page_size: 3"), []byte("page_size: 4"), 1), 0o600)
+		_, errs, code := e.run("apply", "--config", other, e.path("f.plan"))
+		want := "it was made with the configuration " + e.config + ", and this configuration " + other + " differs from it"
+		if code != 1 || !strings.Contains(errs, want) {
+			t.Errorf("apply with a foreign configuration exited %d: %s\nwant %q", code, errs, want)
 		}
 	})
 
@@ -142,8 +157,15 @@ func TestApplyRefusesPlansThatDoNotFit(t *testing.T) {
 		defer os.WriteFile(e.config, cfg, 0o600)
 		state.Init(context.Background(), e.path("other.state"), time.Second)
 		_, errs, code := e.run("apply", e.path("d.plan"))
-		if code != 1 || !strings.Contains(errs, "was not made against this state") {
-			t.Errorf("apply against another state exited %d: %s", code, errs)
+		// The plan's lineage and state, and the configuration it came
+		// from, are named.
+		lineage := regexp.MustCompile(`"lineage":"([^"]+)"`).FindSubmatch(planText(t, e.path("d.plan")))
+		if lineage == nil {
+			t.Fatalf("no lineage in the plan's header")
+		}
+		want := fmt.Sprintf("it was made against state lineage %s (at %s), but the configured state %s has lineage ", lineage[1], e.path("ldapply.state"), e.path("other.state"))
+		if code != 1 || !strings.Contains(errs, want) || !strings.Contains(errs, "apply it with the configuration it was made with ("+e.config+")") {
+			t.Errorf("apply against another state exited %d: %s\nwant %q", code, errs, want)
 		}
 	})
 }
@@ -207,8 +229,10 @@ func TestShowFormats(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	planned := e.must(0, "plan", "--out", e.path("p.plan"))
 	text := e.must(0, "show", e.path("p.plan"))
-	// show renders the same diff plan printed (plan adds the "saved" hint).
-	if !strings.HasPrefix(planned, text) {
+	// show renders the same diff plan printed (plan adds the "saved"
+	// hint, show what it checked).
+	text, checked, _ := strings.Cut(text, "\nChecked: the plan file's checksum")
+	if !strings.HasPrefix(planned, text) || checked == "" {
 		t.Errorf("show differs from plan's output:\nshow:\n%s\nplan:\n%s", text, planned)
 	}
 	md := e.must(0, "show", "--markdown", e.path("p.plan"))

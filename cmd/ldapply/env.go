@@ -162,7 +162,8 @@ only, never from the environment: a variable left in a job's environment
 must not approve or allow deletes for every run after it.
 
 Not flags, and read from the environment only: ` + "`LOG_LEVEL`" + ` (DEBUG, INFO,
-WARN, ERROR; default INFO), ` + "`NO_COLOR`" + `, and for profiling
+WARN, ERROR; default INFO), ` + "`NO_COLOR`" + ` (any non-empty value turns colour
+off, as no-color.org asks; an empty one does not; ` + "`--no-color`" + ` does the same), and for profiling
 ` + "`LDAPPLY_CPUPROFILE`" + ` and ` + "`LDAPPLY_MEMPROFILE`" + ` (a file to write the profile to).
 
 | variable | flag | commands | default |

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/urfave/cli/v2"
+
 	"github.com/ldapply/ldapply/apply"
 	"github.com/ldapply/ldapply/state"
 )
@@ -73,7 +75,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	// Ctrl-C ends the process at once (the state stays truthful).
 	go func() { <-ctx.Done(); stop() }()
 	app := newApp(stdout, stderr)
-	err := app.RunContext(ctx, args)
+	args, err := intermix(app, args)
+	if err == nil {
+		err = app.RunContext(ctx, args)
+	}
 	return exitCode(err, stderr)
 }
 
@@ -118,12 +123,21 @@ func newLogger(stderr io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 }
 
-// colorOK reports whether w is a terminal and NO_COLOR is unset.
-func colorOK(w io.Writer) bool {
-	if _, set := os.LookupEnv("NO_COLOR"); set {
-		return false
+// colorOK reports whether to colour what is written to w: when the
+// command's --force-color is set (and --no-color is not), or when w is a
+// terminal, NO_COLOR is unset or empty (no-color.org: only a non-empty
+// value counts) and --no-color is not set.
+func colorOK(w io.Writer, c *cli.Context) bool {
+	if c != nil && c.Bool("force-color") && !c.Bool("no-color") {
+		return true
 	}
-	return isTerminal(w)
+	return colorWanted(c) && isTerminal(w)
+}
+
+// colorWanted reports whether neither NO_COLOR (non-empty) nor the
+// command's --no-color (c may be nil) turns colour off.
+func colorWanted(c *cli.Context) bool {
+	return os.Getenv("NO_COLOR") == "" && (c == nil || !c.Bool("no-color"))
 }
 
 var _ apply.Recorder = (*state.Locked)(nil)

@@ -43,7 +43,7 @@ func newProgress(w io.Writer, label, unit string, total int) *progress {
 			progressbar.OptionSetItsString(unit),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionClearOnFinish(),
-			progressbar.OptionEnableColorCodes(colorOK(w)),
+			progressbar.OptionEnableColorCodes(colorOK(w, nil)),
 		)
 	}
 	return p

@@ -78,6 +78,9 @@ type Channel struct {
 	Name   string          `json:"name"`
 	Type   string          `json:"type"`
 	Config json.RawMessage `json:"config"`
+	// names holds every channel's name by id, as readChannel found them:
+	// plans show a contact's default channel by name.
+	names map[string]string
 }
 
 // Client is a typed client of the Icinga Notifications Web REST API v1.

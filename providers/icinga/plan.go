@@ -37,7 +37,37 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 		return nil, err
 	}
 	p.debug("Planned the changes.", "changes", len(res.Changes), "duration", time.Since(started))
+	nameChannels(res, ch)
 	return res, nil
+}
+
+// nameChannels has the plan show the default channels its changes
+// set or replace by name ("E-Mail"); the changes keep the ids, which
+// apply sends.
+func nameChannels(res *plan.Plan, ch Channel) {
+	for i := range res.Changes {
+		c := &res.Changes[i]
+		for _, o := range []*plan.Object{c.Before, c.After} {
+			if o == nil {
+				continue
+			}
+			id, ok := o.Attrs[attrDefaultChannel]
+			if !ok {
+				continue
+			}
+			name, known := ch.names[id]
+			if !known {
+				continue
+			}
+			if res.Refs.Names == nil {
+				res.Refs.Names = map[string]string{}
+			}
+			res.Refs.Names[id] = name
+			if len(res.Refs.Attrs) == 0 {
+				res.Refs.Attrs = []string{attrDefaultChannel}
+			}
+		}
+	}
 }
 
 // rules are what Icinga declares to the planner. Group names may be

@@ -129,7 +129,15 @@ func (p *Provider) readChannel(ctx context.Context) (Channel, error) {
 	if err != nil {
 		return Channel{}, err
 	}
-	return pickChannel(channels, p.cfg.Channel)
+	ch, err := pickChannel(channels, p.cfg.Channel)
+	if err != nil {
+		return Channel{}, err
+	}
+	ch.names = make(map[string]string, len(channels))
+	for _, c := range channels {
+		ch.names[c.ID] = c.Name
+	}
+	return ch, nil
 }
 
 // readObjects reads the contacts and contact groups; the snapshot's

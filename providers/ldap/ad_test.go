@@ -172,6 +172,30 @@ func TestActiveDirectory(t *testing.T) {
 		}
 	})
 
+	t.Run("logon_names", func(t *testing.T) {
+		// AD administrators write bind_dn as a user principal name or a
+		// down-level logon name; AD takes both in a simple bind.
+		for _, name := range []string{"alice@example.com", `EXAMPLE\alice`, "Administrator@example.com", `EXAMPLE\Administrator`} {
+			cfg := d.config()
+			cfg.BindDN, cfg.BindPassword = name, samba.UserPassword
+			if strings.Contains(name, "Administrator") {
+				cfg.BindPassword = d.s.AdminPassword
+			}
+			if err := cfg.Resolve(); err != nil {
+				t.Fatalf("bind_dn %q: %v", name, err)
+			}
+			dir := read(t, cfg)
+			if got, want := normDNs(dir.Users), norm(t, d.alice, d.bob, d.dave); !slices.Equal(got, want) {
+				t.Errorf("bound as %s: users = %q, want %q", name, got, want)
+			}
+			// The bind is a real one: a wrong password is refused.
+			cfg.BindPassword = "wrong-" + cfg.BindPassword
+			if _, err := ldap.New(cfg, nil).Read(context.Background()); err == nil || !strings.Contains(err.Error(), "bind as "+name) {
+				t.Errorf("bound as %s with a wrong password: %v", name, err)
+			}
+		}
+	})
+
 	t.Run("large_group", func(t *testing.T) {
 		want := norm(t, d.bigMembers...)
 		for _, size := range []int{0, 1000} {

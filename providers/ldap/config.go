@@ -229,7 +229,14 @@ func (c *Config) resolveCredentials(fail failFunc) {
 		fail("bind_dn", "empty, but a password is set; set the DN to bind as")
 	case c.BindDN != "":
 		if _, err := goldap.ParseDN(c.BindDN); err != nil {
-			fail("bind_dn", "%q is not a DN: %v", c.BindDN, err)
+			switch {
+			case c.Schema == "ad" && adLogonName(c.BindDN) != "":
+				// AD accepts these in a simple bind, as sent.
+			case adLogonName(c.BindDN) != "":
+				fail("bind_dn", "%q is a %s, which only Active Directory accepts in a bind; set schema: ad, or give the DN to bind as", c.BindDN, adLogonName(c.BindDN))
+			default:
+				fail("bind_dn", "%q is not a DN: %v", c.BindDN, err)
+			}
 		}
 		switch {
 		case c.BindPassword != "":
@@ -239,6 +246,41 @@ func (c *Config) resolveCredentials(fail failFunc) {
 			fail("bind_password", "empty; set it or bind_password_file (an empty password would make an unauthenticated bind)")
 		}
 	}
+}
+
+// BindAs says what the simple bind sends as its name, for validate: "the
+// DN CN=…", "the user principal name svc-sync@example.com", or "" for an
+// anonymous session. It assumes a resolved Config.
+func (c *Config) BindAs() string {
+	if c.BindDN == "" {
+		return ""
+	}
+	if _, err := goldap.ParseDN(c.BindDN); err != nil {
+		if kind := adLogonName(c.BindDN); kind != "" {
+			return "the " + kind + " " + c.BindDN
+		}
+	}
+	return "the DN " + c.BindDN
+}
+
+// adLogonName returns which of Active Directory's logon names s is, a
+// "user principal name" (svc-sync@example.com) or a "down-level logon
+// name" (EXAMPLE\svc-sync), or "" for neither. AD accepts both as the
+// name of a simple bind.
+func adLogonName(s string) string {
+	if strings.ContainsAny(s, "=,") {
+		return "" // a DN, or nothing AD takes
+	}
+	if user, domain, ok := strings.Cut(s, "@"); ok {
+		if user != "" && domain != "" && !strings.ContainsAny(s, `\ `) && !strings.Contains(domain, "@") {
+			return "user principal name"
+		}
+		return ""
+	}
+	if domain, user, ok := strings.Cut(s, `\`); ok && strings.TrimSpace(domain) == domain && domain != "" && user != "" && !strings.Contains(user, `\`) {
+		return "down-level logon name"
+	}
+	return ""
 }
 
 // resolveLimits fills the timeouts and sizes left unset.

@@ -78,6 +78,9 @@ func TestResolveErrors(t *testing.T) {
 		"missing password file":  {func(c *ldap.Config) { c.BindPassword, c.BindPasswordFile = "", "/nonexistent" }, "source.bind_password_file: open /nonexistent: no such file or directory"},
 		"password without dn":    {func(c *ldap.Config) { c.BindDN = "" }, "source.bind_dn: empty, but a password is set"},
 		"bad bind dn":            {func(c *ldap.Config) { c.BindDN = "svc-sync" }, `source.bind_dn: "svc-sync" is not a DN`},
+		"upn without ad":         {func(c *ldap.Config) { c.BindDN = "svc-sync@example.com" }, `source.bind_dn: "svc-sync@example.com" is a user principal name, which only Active Directory accepts in a bind; set schema: ad`},
+		"down-level without ad":  {func(c *ldap.Config) { c.BindDN = `EXAMPLE\svc-sync` }, `source.bind_dn: "EXAMPLE\\svc-sync" is a down-level logon name, which only Active Directory accepts`},
+		"bad ad logon name":      {func(c *ldap.Config) { c.Schema, c.BindDN = "ad", "svc@sync@example.com" }, `source.bind_dn: "svc@sync@example.com" is not a DN`},
 		"no users base":          {func(c *ldap.Config) { c.Users.Base = "" }, "source.users.base: required"},
 		"bad groups base":        {func(c *ldap.Config) { c.Groups.Base = "groups" }, `source.groups.base: "groups" is not a DN`},
 		"scope":                  {func(c *ldap.Config) { c.Groups.Scope = "base" }, `source.groups.scope: "base" is not a scope; use sub or one`},
@@ -183,5 +186,30 @@ func TestNormalizeDN(t *testing.T) {
 	}
 	if _, err := ldap.NormalizeDN("not a dn"); err == nil {
 		t.Error("NormalizeDN(\"not a dn\") succeeded")
+	}
+}
+
+// TestBindAsADLogonName: with schema ad, bind_dn may be a user principal
+// name or a down-level logon name, sent as written; BindAs says which.
+func TestBindAsADLogonName(t *testing.T) {
+	for bindDN, want := range map[string]string{
+		"svc-sync@example.com": "the user principal name svc-sync@example.com",
+		`EXAMPLE\svc-sync`:     `the down-level logon name EXAMPLE\svc-sync`,
+		`EXAMPLE\Svc Sync`:     `the down-level logon name EXAMPLE\Svc Sync`,
+		svcDN:                  "the DN " + svcDN,
+		`CN=Doe\, J@x,DC=x`:    `the DN CN=Doe\, J@x,DC=x`,
+	} {
+		cfg := ldap.Config{
+			URI: "ldaps://ldap.example.com", BindDN: bindDN, BindPassword: svcPW, Schema: "ad",
+			Users:  ldap.UserConfig{SearchConfig: ldap.SearchConfig{Base: people}},
+			Groups: ldap.GroupConfig{SearchConfig: ldap.SearchConfig{Base: groupsOU}},
+		}
+		if err := cfg.Resolve(); err != nil {
+			t.Errorf("bind_dn %q: %v", bindDN, err)
+			continue
+		}
+		if got := cfg.BindAs(); got != want {
+			t.Errorf("bind_dn %q: BindAs %q, want %q", bindDN, got, want)
+		}
 	}
 }
