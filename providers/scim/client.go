@@ -306,15 +306,17 @@ type Op struct {
 
 // Patch sends ops in one PATCH and returns the new ETag (or "" when the
 // service sends none). With ifMatch a changed resource fails with
-// ErrDrift. The ops must be safe to repeat (add of members, replace):
-// a transient failure sends them again.
+// ErrDrift. The ops must be safe to repeat (add of members, replace,
+// remove): a transient failure sends them again, and when the first
+// attempt landed, a repeat under If-Match fails with ErrDrift, which the
+// caller resolves by reading the resource again.
 func (c *Client) Patch(ctx context.Context, endpoint, id, ifMatch string, ops []Op) (string, error) {
 	b, err := json.Marshal(map[string]any{"schemas": []string{patchSchema}, "Operations": ops})
 	if err != nil {
 		return "", fmt.Errorf("scim: PATCH %s: %w", endpoint, err)
 	}
 	req := &httpapi.Request{Method: http.MethodPatch, Path: endpoint + "/" + url.PathEscape(id), Body: b, Header: http.Header{},
-		Repeatable: ifMatch == ""}
+		Repeatable: true}
 	if ifMatch != "" {
 		req.Header.Set("If-Match", ifMatch)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ldapply/ldapply/providers/endpoint"
+	"github.com/ldapply/ldapply/providers/mapping"
 )
 
 // Config is the `target.scim` section of the configuration.
@@ -43,6 +44,15 @@ type Config struct {
 	OnDelete string `yaml:"on_delete"`
 	// UpsertOnly never deletes or deactivates anything.
 	UpsertOnly bool `yaml:"upsert_only"`
+	// UserAttributes and GroupAttributes map SCIM attribute paths to Go
+	// text/templates over the LDAP attributes; only these are compared
+	// and written. A path is an attribute (displayName), a sub-attribute
+	// (name.givenName), emails.work (the primary work address), or an
+	// enterprise extension attribute by its full URN path
+	// (urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department).
+	// userName (users) and displayName (groups) are required.
+	UserAttributes  map[string]string `yaml:"user_attributes"`
+	GroupAttributes map[string]string `yaml:"group_attributes"`
 	// AdoptByUserName adopts an existing user whose userName matches a
 	// source user's and whose externalId is empty; without it only an
 	// externalId match adopts.
@@ -58,9 +68,16 @@ const (
 	OnDeleteDelete         = "delete"
 )
 
+var defaultUserAttrs = map[string]map[string]string{
+	"inetorgperson": {"userName": "{{ .uid }}", "name.givenName": "{{ .givenName }}", "name.familyName": "{{ or .sn .uid }}",
+		"displayName": "{{ .cn }}", "emails.work": "{{ .mail }}"},
+	"ad": {"userName": "{{ .sAMAccountName }}", "name.givenName": "{{ .givenName }}", "name.familyName": "{{ or .sn .sAMAccountName }}",
+		"displayName": "{{ .displayName }}", "emails.work": "{{ .mail }}"},
+}
+
 // Resolve reads token_file or password_file, fills defaults and
 // validates. Errors name the configuration key.
-func (c *Config) Resolve(string) error {
+func (c *Config) Resolve(schema string) error {
 	const key = "target.scim"
 	if c.URL == "" {
 		return fmt.Errorf("%s.url is required, e.g. https://api.example.com/scim/v2", key)
@@ -105,6 +122,31 @@ func (c *Config) Resolve(string) error {
 	}
 	if c.Timeout < 0 || c.PageSize < 0 || c.PatchOperations < 0 {
 		return fmt.Errorf("%s: timeout, page_size and patch_operations must be positive", key)
+	}
+	if c.UserAttributes == nil {
+		c.UserAttributes = defaultUserAttrs[schema]
+		if c.UserAttributes == nil {
+			c.UserAttributes = defaultUserAttrs["inetorgperson"]
+		}
+	}
+	if c.GroupAttributes == nil {
+		c.GroupAttributes = map[string]string{"displayName": "{{ .cn }}"}
+	}
+	for _, s := range []struct {
+		key, name string
+		m         map[string]string
+	}{{"user_attributes", "userName", c.UserAttributes}, {"group_attributes", "displayName", c.GroupAttributes}} {
+		if s.m[s.name] == "" {
+			return fmt.Errorf("%s.%s.%s is required (it names the resource)", key, s.key, s.name)
+		}
+		for path, text := range s.m {
+			if !supportedPath(path) {
+				return fmt.Errorf("%s.%s.%s: ldapply cannot write this attribute; use an attribute, a sub-attribute (name.givenName), emails.work or an enterprise extension path", key, s.key, path)
+			}
+			if _, err := mapping.Parse(path, text); err != nil {
+				return fmt.Errorf("%s.%s.%s: %w", key, s.key, path, err)
+			}
+		}
 	}
 	switch c.OnDelete {
 	case "":

@@ -1,17 +1,37 @@
-// Package scim is the start of the `target: scim:` provider (issue 24):
-// any SCIM 2.0 service (RFC 7643, RFC 7644) as a target. The rules it
-// follows are docs/scim-contract.md.
+// Package scim is the `target: scim:` provider (issue 24): any SCIM 2.0
+// service (RFC 7643, RFC 7644) as a target, following the rules of
+// docs/scim-contract.md.
 //
-// This first part is the configuration ([Config]) and the client
-// ([Client]), sending through providers/httpapi: discovery of the
-// service's capabilities, lists read page by page (a short page is
-// honoured, itemsPerPage is not trusted), creates that survive a lost
-// answer by looking the resource up by externalId, PATCH with If-Match
-// (a 412 is [ErrDrift]), group members changed by add and remove
-// operations in chunks of at most patch_operations, and SCIM error
-// bodies read into messages with their scimType and a hint.
+// # Identity
 //
-// Not yet here: the planner hooks (Desire, NewID, Current, SetVersions
-// with externalId as the key), Apply, and the registration in
-// cmd/ldapply/targets.go.
+// A resource's plan id is its externalId, which holds the source primary
+// key; the service's own id is looked up at apply (one list read per
+// apply). A resource without an externalId is one ldapply never made: its
+// plan id is "scim-id:<id>" and it is never changed or deleted. Two
+// resources that share an externalId stop the plan.
+//
+// # Attributes and membership
+//
+// user_attributes and group_attributes map attribute paths to templates:
+// an attribute (displayName), a sub-attribute (name.givenName),
+// emails.work (the primary work address; writing it replaces the emails
+// list) or an enterprise extension path. Users are managed with active
+// true; a group's members are its users, nested groups flattened.
+// Changes are PATCHes: replace or remove of the attributes that differ,
+// and members added and removed in chunks of at most patch_operations
+// changes, each under If-Match with the ETag the one before returned.
+//
+// # Deletes
+//
+// A user gone from the directory is deactivated (on_delete: deactivate,
+// the default) or deleted; a group is deleted; upsert_only leaves every
+// delete out of the plan with a warning. A deactivated user who comes
+// back is adopted by externalId and made active again.
+//
+// # Caveats
+//
+// Not yet: discovery driving the behaviour (a service without PATCH,
+// bulk creates, lists without members read group by group), adoption by
+// userName (adopt_by_username is accepted but not used), `validate`
+// printing the capabilities, limits, docs/scim.md.
 package scim
