@@ -23,7 +23,7 @@ func TestConformance(t *testing.T) {
 func harness() providertest.Harness {
 	return providertest.Harness{
 		Start: func(t *testing.T, _ ldap.Config) *providertest.Sim {
-			_, s := startSCIM(t, scimsim.Options{})
+			_, s := startSCIM(t, scimsim.Options{}, nil)
 			return s
 		},
 		Directory:  true,
@@ -41,7 +41,8 @@ func harness() providertest.Harness {
 const token = "scim-Token-1"
 
 // startSCIM starts scimsim and returns it with the suite's hooks.
-func startSCIM(t *testing.T, opts scimsim.Options) (*scimsim.Server, *providertest.Sim) {
+// tweak, when not nil, changes the provider's configuration.
+func startSCIM(t *testing.T, opts scimsim.Options, tweak func(*scim.Config)) (*scimsim.Server, *providertest.Sim) {
 	opts.Token = token
 	sim, url := scimsim.Start(t, opts)
 	find := func(kind plan.Kind, name string) *scimsim.Object {
@@ -60,6 +61,9 @@ func startSCIM(t *testing.T, opts scimsim.Options) (*scimsim.Server, *providerte
 				UserAttributes: map[string]string{"userName": "{{ .uid }}", "name.givenName": "{{ .givenName }}",
 					"name.familyName": "{{ .sn }}", "emails.work": "{{ .mail }}"},
 				GroupAttributes: map[string]string{"displayName": "{{ .cn }}"}}
+			if tweak != nil {
+				tweak(&cfg)
+			}
 			if err := cfg.Resolve("inetorgperson"); err != nil {
 				t.Fatal(err)
 			}
