@@ -185,3 +185,33 @@ func TestAgainstSCIMMY(t *testing.T) {
 		t.Errorf("a taken userName at SCIMMY: %v, want uniqueness", err)
 	}
 }
+
+// TestBigGroupInChunks: 5,000 members go in PATCHes of at most 100
+// member values against a service that refuses more.
+func TestBigGroupInChunks(t *testing.T) {
+	srv, c := startSim(t, scimsim.Options{MaxPatchOperations: 100, MaxMembersPerOperation: 100})
+	ids := make([]string, 5000)
+	for i := range ids {
+		ids[i] = srv.Seed(scimsim.User, map[string]any{"userName": fmt.Sprint("u", i)})
+	}
+	gid := srv.Seed(scimsim.Group, map[string]any{"displayName": "everyone"})
+	_, tag, err := c.Get(context.Background(), Groups, gid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PatchMembers(context.Background(), gid, tag, ids, nil, 100); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(srv.Get(gid).Members); n != 5000 {
+		t.Errorf("the group has %d members, want 5000", n)
+	}
+	patches := 0
+	for _, r := range srv.Requests() {
+		if r.Method == "PATCH" {
+			patches++
+		}
+	}
+	if patches != 50 {
+		t.Errorf("%d PATCHes for 5,000 members in chunks of 100, want 50", patches)
+	}
+}
