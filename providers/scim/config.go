@@ -53,10 +53,6 @@ type Config struct {
 	// userName (users) and displayName (groups) are required.
 	UserAttributes  map[string]string `yaml:"user_attributes"`
 	GroupAttributes map[string]string `yaml:"group_attributes"`
-	// AdoptByUserName adopts an existing user whose userName matches a
-	// source user's and whose externalId is empty; without it only an
-	// externalId match adopts.
-	AdoptByUserName bool `yaml:"adopt_by_username"`
 }
 
 // Defaults and the values of on_delete.

@@ -32,6 +32,7 @@
 //
 // Not yet: discovery driving the behaviour (a service without PATCH,
 // bulk creates, lists without members read group by group), adoption by
-// userName (adopt_by_username is accepted but not used), `validate`
-// printing the capabilities, limits, docs/scim.md.
+// userName, Basic-auth hints, `validate` printing the capabilities,
+// field limits, docs/scim.md. A group's member PATCHes under If-Match
+// that partly landed before a failure end in ErrDrift: plan again.
 package scim

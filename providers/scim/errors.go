@@ -87,13 +87,13 @@ func explain(e *httpapi.Error, _ http.Header, body []byte) {
 func hint(status int, scimType string) string {
 	switch {
 	case status == http.StatusUnauthorized:
-		return "check target.scim.token (or token_file): the service did not accept it"
+		return "check target.scim.token (or token_file, or username and password): the service did not accept them"
 	case status == http.StatusForbidden:
 		return "the credentials are valid but may not do this: give them the right to manage users and groups in the service"
 	case status == http.StatusPreconditionFailed:
 		return ErrDrift.Error()
 	case status == http.StatusConflict && scimType == "uniqueness":
-		return "another resource already has this name; adopt it (matching externalId or adopt_by_username) or rename one of them"
+		return "another resource already has this name and is not ldapply's: set its externalId to the source key to adopt it, or rename one of them"
 	case status == http.StatusNotImplemented:
 		return "the service does not support this operation; see what `ldapply validate` reports of its capabilities"
 	case scimType == "tooMany":
