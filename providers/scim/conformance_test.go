@@ -167,3 +167,14 @@ func objects(sim *scimsim.Server) []providertest.Object {
 	}
 	return out
 }
+
+// TestConformanceListsWithoutMembers: against a service whose lists
+// leave members out, each group is read on its own.
+func TestConformanceListsWithoutMembers(t *testing.T) {
+	h := harness()
+	h.Start = func(t *testing.T, _ ldap.Config) *providertest.Sim {
+		_, s := startSCIM(t, scimsim.Options{ListOmitsMembers: true}, nil)
+		return s
+	}
+	providertest.SeedCases(t, h)
+}

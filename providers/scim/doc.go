@@ -20,6 +20,8 @@
 // Changes are PATCHes: replace or remove of the attributes that differ,
 // and members added and removed in chunks of at most patch_operations
 // changes, each under If-Match with the ETag the one before returned.
+// A group that a list shows without members is read on its own (a
+// service may leave members out of lists).
 //
 // # Deletes
 //
@@ -31,7 +33,7 @@
 // # Caveats
 //
 // Not yet: discovery driving the behaviour (a service without PATCH,
-// bulk creates, lists without members read group by group), adoption by
+// bulk creates), adoption by
 // userName, Basic-auth hints, `validate` printing the capabilities,
 // field limits, docs/scim.md. A group's member PATCHes under If-Match
 // that partly landed before a failure end in ErrDrift: plan again.

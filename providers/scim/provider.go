@@ -115,6 +115,11 @@ func (p *Provider) read(ctx context.Context) (*snapshot, error) {
 		if err != nil {
 			return nil, fmt.Errorf("scim: read %s: %w", endpointOf(k), err)
 		}
+		if k == plan.KindGroup {
+			if err := p.readMembers(ctx, l); err != nil {
+				return nil, err
+			}
+		}
 		raw[k] = l
 		s.serviceID[k] = map[string]string{}
 		for _, r := range l {
@@ -132,6 +137,26 @@ func (p *Provider) read(ctx context.Context) (*snapshot, error) {
 		}
 	}
 	return s, nil
+}
+
+// readMembers reads each group whose list entry has no members on its
+// own: a service may leave members out of lists (docs/scim-contract.md
+// R19). An empty group may look the same, so it costs a read too.
+func (p *Provider) readMembers(ctx context.Context, groups []Resource) error {
+	for i, g := range groups {
+		if g.get("members") != nil {
+			continue
+		}
+		full, _, err := p.client.Get(ctx, Groups, g.ID())
+		if IsNotFound(err) {
+			continue // deleted since the list was read
+		}
+		if err != nil {
+			return fmt.Errorf("scim: read the members of group %s: %w", g.ID(), err)
+		}
+		groups[i] = full
+	}
+	return nil
 }
 
 // object is the plan object of a resource: its managed attributes and,
