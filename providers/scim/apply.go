@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -82,7 +83,15 @@ func (p *Provider) remove(ctx context.Context, c *plan.Change) error {
 		return err
 	}
 	if c.Kind == plan.KindUser && p.cfg.OnDelete == OnDeleteDeactivate {
-		_, err := p.client.Patch(ctx, Users, id, "", []Op{{Op: "replace", Path: "active", Value: false}})
+		caps, err := p.capabilities(ctx)
+		if err != nil {
+			return err
+		}
+		if caps.Patch {
+			_, err = p.client.Patch(ctx, Users, id, "", []Op{{Op: "replace", Path: "active", Value: false}})
+		} else {
+			err = p.replaceWith(ctx, c.Kind, id, func(r Resource) { r["active"] = false })
+		}
 		if IsNotFound(err) {
 			return nil
 		}
@@ -134,6 +143,13 @@ func (p *Provider) create(ctx context.Context, c *plan.Change) error {
 		return fmt.Errorf("scim: group %s: %w", c.Name(), err)
 	}
 	add = slices.DeleteFunc(add, func(id string) bool { return slices.Contains(r.Members(), id) })
+	caps, err := p.capabilities(ctx)
+	if err != nil {
+		return err
+	}
+	if !caps.Patch {
+		return p.replaceWith(ctx, c.Kind, r.ID(), func(r Resource) { r["members"] = memberValues(append(r.Members(), add...)) })
+	}
 	_, err = p.client.PatchMembers(ctx, r.ID(), "", add, nil, p.cfg.PatchOperations)
 	return err
 }
@@ -212,6 +228,13 @@ func (p *Provider) patch(ctx context.Context, c *plan.Change, id string, recheck
 			ops = append(ops, patchOp(path, v))
 		}
 	}
+	caps, err := p.capabilities(ctx)
+	if err != nil {
+		return err
+	}
+	if !caps.Patch {
+		return p.put(ctx, c, r, tag, &after)
+	}
 	if len(ops) > 0 {
 		if tag, err = p.client.Patch(ctx, endpointOf(c.Kind), id, tag, ops); err != nil {
 			return fmt.Errorf("scim: %s %s: %w", c.Kind, c.Name(), err)
@@ -221,6 +244,60 @@ func (p *Provider) patch(ctx context.Context, c *plan.Change, id string, recheck
 		return nil
 	}
 	return p.members(ctx, c, id, tag, now.Lists[listMembers], after.Lists[listMembers])
+}
+
+// put replaces the resource r (read with ETag tag) with the managed
+// attributes and members of after, for a service without PATCH; what
+// ldapply does not manage is sent back as read.
+func (p *Provider) put(ctx context.Context, c *plan.Change, r Resource, tag string, after *plan.Object) error {
+	body := maps.Clone(r)
+	delete(body, "meta")
+	body[nameAttr(c.Kind)] = after.Name
+	for path := range p.tmpl[c.Kind] {
+		if path == nameAttr(c.Kind) {
+			continue
+		}
+		if v, ok := after.Attrs[path]; ok {
+			body.Set(path, v)
+		} else {
+			body.Unset(path)
+		}
+	}
+	if c.Kind == plan.KindUser {
+		body["active"] = after.Attrs["active"] != "false"
+	} else {
+		ids, err := p.serviceIDs(ctx, after.Lists[listMembers])
+		if err != nil {
+			return fmt.Errorf("scim: group %s: %w", c.Name(), err)
+		}
+		body["members"] = memberValues(ids)
+	}
+	if _, err := p.client.Replace(ctx, endpointOf(c.Kind), r.ID(), tag, body); err != nil {
+		return fmt.Errorf("scim: %s %s: %w", c.Kind, c.Name(), err)
+	}
+	return nil
+}
+
+// replaceWith reads a resource, changes it with edit and PUTs it back
+// under If-Match.
+func (p *Provider) replaceWith(ctx context.Context, k plan.Kind, id string, edit func(Resource)) error {
+	r, tag, err := p.client.Get(ctx, endpointOf(k), id)
+	if err != nil {
+		return err
+	}
+	body := maps.Clone(r)
+	delete(body, "meta")
+	edit(body)
+	_, err = p.client.Replace(ctx, endpointOf(k), id, tag, body)
+	return err
+}
+
+func memberValues(ids []string) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = map[string]any{"value": id}
+	}
+	return out
 }
 
 // members sends the difference of a group's member lists.

@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"maps"
 	"strings"
 )
 
@@ -89,6 +90,24 @@ func (r Resource) Set(path, v string) {
 		r[segs[0]] = m
 	}
 	m[segs[1]] = v
+}
+
+// Unset removes path from r.
+func (r Resource) Unset(path string) {
+	if isWorkEmail(path) {
+		delete(r, "emails")
+		return
+	}
+	segs := split(path)
+	if len(segs) == 1 {
+		delete(r, segs[0])
+		return
+	}
+	if m, ok := r[segs[0]].(map[string]any); ok {
+		m = maps.Clone(m)
+		delete(m, segs[1])
+		r[segs[0]] = m
+	}
 }
 
 // patchOp is the PATCH operation that sets path to v ("" removes it).

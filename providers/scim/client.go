@@ -284,6 +284,26 @@ func (c *Client) Create(ctx context.Context, endpoint string, body Resource) (Re
 	return r, err
 }
 
+// Replace PUTs a whole resource (RFC 7644 §3.5.1), for a service
+// without PATCH, and returns the new ETag. With ifMatch a changed
+// resource fails with ErrDrift.
+func (c *Client) Replace(ctx context.Context, endpoint, id, ifMatch string, body Resource) (string, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return "", fmt.Errorf("scim: PUT %s: %w", endpoint, err)
+	}
+	req := &httpapi.Request{Method: http.MethodPut, Path: endpoint + "/" + url.PathEscape(id), Body: b, Header: http.Header{}, Repeatable: true}
+	if ifMatch != "" {
+		req.Header.Set("If-Match", ifMatch)
+	}
+	res, err := c.do(ctx, req)
+	if err != nil {
+		return "", wrapDrift(err)
+	}
+	_, tag, err := decodeOne(res, endpoint)
+	return tag, err
+}
+
 // Delete deletes a resource; one already gone is no error.
 func (c *Client) Delete(ctx context.Context, endpoint, id, ifMatch string) error {
 	req := &httpapi.Request{Method: http.MethodDelete, Path: endpoint + "/" + url.PathEscape(id), Repeatable: true, Header: http.Header{}}

@@ -178,3 +178,20 @@ func TestConformanceListsWithoutMembers(t *testing.T) {
 	}
 	providertest.SeedCases(t, h)
 }
+
+// TestConformanceWithoutPatch: against a service without PATCH (501),
+// changes are PUTs of the whole resource, under If-Match.
+func TestConformanceWithoutPatch(t *testing.T) {
+	h := harness()
+	h.Start = func(t *testing.T, _ ldap.Config) *providertest.Sim {
+		_, s := startSCIM(t, scimsim.Options{NoPatch: true}, nil)
+		return s
+	}
+	for name, c := range map[string]func(*testing.T, providertest.Harness){
+		"SeedCases":                providertest.SeedCases,
+		"Unmanaged":                providertest.Unmanaged,
+		"DriftBetweenPlanAndApply": providertest.DriftBetweenPlanAndApply,
+	} {
+		t.Run(name, func(t *testing.T) { c(t, h) })
+	}
+}

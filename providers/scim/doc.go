@@ -32,8 +32,11 @@
 //
 // # Caveats
 //
-// Not yet: discovery driving the behaviour (a service without PATCH,
-// bulk creates), adoption by
+// A service whose /ServiceProviderConfig says patch.supported false gets
+// PUTs of the whole resource as read, with the managed attributes and
+// members of the change, under If-Match.
+//
+// Not yet: bulk creates, adoption by
 // userName, Basic-auth hints, `validate` printing the capabilities,
 // field limits, docs/scim.md. A group's member PATCHes under If-Match
 // that partly landed before a failure end in ErrDrift: plan again.

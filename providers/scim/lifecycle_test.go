@@ -45,7 +45,13 @@ func lifecycleEnv(t *testing.T, opts scimsim.Options, tweak func(*scim.Config)) 
 // is deactivated, left alone while away, and active again when she
 // comes back.
 func TestDeactivateAndReactivate(t *testing.T) {
-	e, sim := lifecycleEnv(t, scimsim.Options{NoDelete: true}, func(c *scim.Config) { c.OnDelete = scim.OnDeleteDeactivate })
+	for name, opts := range map[string]scimsim.Options{"PATCH": {NoDelete: true}, "PUT": {NoDelete: true, NoPatch: true}} {
+		t.Run(name, func(t *testing.T) { deactivateAndReactivate(t, opts) })
+	}
+}
+
+func deactivateAndReactivate(t *testing.T, opts scimsim.Options) {
+	e, sim := lifecycleEnv(t, opts, func(c *scim.Config) { c.OnDelete = scim.OnDeleteDeactivate })
 	grace := sim.Find(scimsim.User, "userName", "grace")
 	e.LDIF(graceLeaves)
 	p := e.MustPlan()

@@ -37,9 +37,26 @@ type Provider struct {
 
 	prefetched *prefetch.Read[*snapshot]
 
-	// at maps plan ids to service ids, read once per apply; mu guards it.
-	mu sync.Mutex
-	at map[plan.Kind]map[string]string
+	// at maps plan ids to service ids, read once per apply; caps are the
+	// service's capabilities, read once at the first write that needs
+	// them; mu guards both.
+	mu   sync.Mutex
+	at   map[plan.Kind]map[string]string
+	caps *Capabilities
+}
+
+// capabilities returns what /ServiceProviderConfig says, read once.
+func (p *Provider) capabilities(ctx context.Context) (*Capabilities, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.caps == nil {
+		c, err := p.client.Discover(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("scim: read the service's capabilities: %w", err)
+		}
+		p.caps = c
+	}
+	return p.caps, nil
 }
 
 // New returns a provider for a resolved configuration.
