@@ -25,6 +25,11 @@ func TestResolve(t *testing.T) {
 		{"both", Config{URL: "https://x/scim", Token: "t", Username: "u", Password: "p"}, "not both"},
 		{"token twice", Config{URL: "https://x/scim", Token: "t", TokenFile: tokFile}, "not both"},
 		{"on_delete", Config{URL: "https://x/scim", Token: "t", OnDelete: "purge"}, "on_delete"},
+		{"no userName", Config{URL: "https://x/scim", Token: "t", UserAttributes: map[string]string{"displayName": "{{ .cn }}"}}, "user_attributes.userName is required"},
+		{"active mapped", Config{URL: "https://x/scim", Token: "t", UserAttributes: map[string]string{"userName": "{{ .uid }}", "active": "true"}}, "cannot write this attribute"},
+		{"filter path", Config{URL: "https://x/scim", Token: "t", UserAttributes: map[string]string{"userName": "{{ .uid }}", `emails[type eq "home"].value`: "{{ .mail }}"}}, "cannot write"},
+		{"enterprise", Config{URL: "https://x/scim", Token: "t", UserAttributes: map[string]string{"userName": "{{ .uid }}", EnterpriseSchema + ":department": "{{ .ou }}"}}, ""},
+		{"bad template", Config{URL: "https://x/scim", Token: "t", GroupAttributes: map[string]string{"displayName": "{{ .cn "}}, "group_attributes.displayName"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.cfg.Resolve("")
