@@ -35,7 +35,19 @@ func harness() providertest.Harness {
 		Managed:   providertest.Prop{Kind: plan.KindUser, Object: "bob", Name: "emails.work", Values: []string{"bob@elsewhere.example", "bob@drift.example"}},
 		Unmanaged: providertest.Prop{Kind: plan.KindUser, Object: "bob", Name: "title", Values: []string{"Boss"}},
 		ErrDrift:  scim.ErrDrift,
+		Contend:   throttle,
 	}
+}
+
+// throttle makes writes fail the way a rate-limited SCIM service answers
+// them: 429 with a Retry-After (0 keeps the suite fast), two runs of
+// three on the creates and one on the updates.
+func throttle(s *providertest.Sim) {
+	busy := fault.Fault{Status: http.StatusTooManyRequests, Message: "Too many requests", RetryAfter: "0", Count: 3}
+	s.Fault(providertest.Create, busy)
+	s.Fault(providertest.Update, busy)
+	busy.Skip = 3
+	s.Fault(providertest.Create, busy)
 }
 
 const token = "scim-Token-1"
