@@ -30,7 +30,8 @@ deps:
 		echo "ldapply's demo and tests need OpenLDAP: run  sudo apt-get install slapd ldap-utils" >&2; exit 1; \
 	fi
 
-# test-deps adds what only the tests need: Samba AD DC (and PostgreSQL).
+# test-deps adds what only the tests need: Samba AD DC, PostgreSQL, and
+# Node.js with npm for the SCIM server built on SCIMMY (fixtures/scimserver).
 test-deps: deps
 	@if { command -v samba-tool >/dev/null 2>&1 && [ -x /usr/sbin/samba ]; }; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -47,6 +48,14 @@ test-deps: deps
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }; \
 	else \
 		echo "The PostgreSQL state tests need PostgreSQL (they skip without it): sudo apt-get install postgresql" >&2; \
+	fi
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing nodejs and npm (Debian packages) for the SCIM server tests…"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }; \
+	else \
+		echo "The SCIM server tests need Node.js and npm (they skip without them): sudo apt-get install nodejs npm" >&2; \
 	fi
 
 demo: deps build

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/ldapply/ldapply/apply"
 	"github.com/ldapply/ldapply/providers/icinga"
+	"github.com/ldapply/ldapply/providers/scim"
 	"github.com/ldapply/ldapply/providers/teamwire"
 	"github.com/ldapply/ldapply/providers/udm"
 )
@@ -13,6 +14,7 @@ func init() {
 	registerTarget(kindOf("icinga", icinga.New))
 	registerTarget(kindOf("udm", udm.New))
 	registerTarget(kindOf("teamwire", teamwire.New))
+	registerTarget(kindOf("scim", scim.New))
 }
 
 // The optional interfaces each target is known to implement.

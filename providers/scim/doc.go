@@ -1,0 +1,43 @@
+// Package scim is the `target: scim:` provider (issue 24): any SCIM 2.0
+// service (RFC 7643, RFC 7644) as a target, following the rules of
+// docs/scim-contract.md.
+//
+// # Identity
+//
+// A resource's plan id is its externalId, which holds the source primary
+// key; the service's own id is looked up at apply (one list read per
+// apply). A resource without an externalId is one ldapply never made: its
+// plan id is "scim-id:<id>" and it is never changed or deleted. Two
+// resources that share an externalId stop the plan.
+//
+// # Attributes and membership
+//
+// user_attributes and group_attributes map attribute paths to templates:
+// an attribute (displayName), a sub-attribute (name.givenName),
+// emails.work (the primary work address; writing it replaces the emails
+// list) or an enterprise extension path. Users are managed with active
+// true; a group's members are its users, nested groups flattened.
+// Changes are PATCHes: replace or remove of the attributes that differ,
+// and members added and removed in chunks of at most patch_operations
+// changes, each under If-Match with the ETag the one before returned.
+// A group that a list shows without members is read on its own (a
+// service may leave members out of lists).
+//
+// # Deletes
+//
+// A user gone from the directory is deactivated (on_delete: deactivate,
+// the default) or deleted; a group is deleted; upsert_only leaves every
+// delete out of the plan with a warning. A deactivated user who comes
+// back is adopted by externalId and made active again.
+//
+// # Caveats
+//
+// A service whose /ServiceProviderConfig says patch.supported false gets
+// PUTs of the whole resource as read, with the managed attributes and
+// members of the change, under If-Match.
+//
+// Not yet: bulk creates, adoption by
+// userName, Basic-auth hints, `validate` printing the capabilities,
+// field limits, docs/scim.md. A group's member PATCHes under If-Match
+// that partly landed before a failure end in ErrDrift: plan again.
+package scim
