@@ -176,9 +176,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 				Action:    cmdValidate,
 			},
 			{
-				Name:   "version",
-				Usage:  "print the version, the commit it was built from and the Go version",
-				Action: cmdVersion,
+				Name:      "version",
+				Usage:     "print the version, the commit it was built from and the Go version",
+				UsageText: "ldapply version\n\nExample:\n   ldapply version",
+				Action:    cmdVersion,
 			},
 		},
 	}
