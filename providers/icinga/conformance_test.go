@@ -141,19 +141,9 @@ func startIcinga(t *testing.T, _ ldap.Config) *providertest.Sim {
 			}
 			sim.Seed([]icingasim.Contact{c}, nil)
 		},
-		Fault: func(op providertest.Op, f fault.Fault) {
-			switch op {
-			case providertest.Read:
-				f.Method = http.MethodGet
-			case providertest.Create, providertest.Update:
-				f.Method = http.MethodPut // an upsert
-			case providertest.Delete:
-				f.Method = http.MethodDelete
-			default:
-				t.Fatalf("icinga has no %s requests", op)
-			}
-			sim.Inject(f)
-		},
+		// Creates and updates are both PUTs: an upsert.
+		Fault: providertest.FaultByMethod(t, "Icinga", map[providertest.Op]string{providertest.Read: http.MethodGet, providertest.Create: http.MethodPut,
+			providertest.Update: http.MethodPut, providertest.Delete: http.MethodDelete}, sim.Inject),
 		Answers: func() []int {
 			var out []int
 			for _, r := range sim.Requests() {

@@ -160,3 +160,17 @@ func Run(t *testing.T, h Harness) {
 		})
 	}
 }
+
+// FaultByMethod returns a Sim.Fault for a target whose request classes
+// differ by HTTP method: methods names the method of each class the
+// target has, and inject hands the fault, its method set, to the
+// simulator. A class the target lacks fails the test.
+func FaultByMethod(t testing.TB, target string, methods map[Op]string, inject func(fault.Fault)) func(Op, fault.Fault) {
+	return func(op Op, f fault.Fault) {
+		f.Method = methods[op]
+		if f.Method == "" {
+			t.Fatalf("%s has no %s requests", target, op)
+		}
+		inject(f)
+	}
+}

@@ -110,14 +110,8 @@ func startSCIM(t *testing.T, opts scimsim.Options, tweak func(*scim.Config)) (*s
 			r.Set(prop, value)
 			sim.Modify(o.ID, r)
 		},
-		Fault: func(op providertest.Op, f fault.Fault) {
-			f.Method = map[providertest.Op]string{providertest.Read: http.MethodGet, providertest.Create: http.MethodPost,
-				providertest.Update: http.MethodPatch, providertest.Delete: http.MethodDelete}[op]
-			if f.Method == "" {
-				t.Fatalf("SCIM has no %s requests", op)
-			}
-			sim.Inject(f)
-		},
+		Fault: providertest.FaultByMethod(t, "SCIM", map[providertest.Op]string{providertest.Read: http.MethodGet, providertest.Create: http.MethodPost,
+			providertest.Update: http.MethodPatch, providertest.Delete: http.MethodDelete}, sim.Inject),
 		Answers: func() []int {
 			var out []int
 			for _, r := range sim.Requests() {

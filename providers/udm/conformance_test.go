@@ -147,14 +147,8 @@ func startUDM(t *testing.T) (*udmsim.Server, *providertest.Sim) {
 		Set: func(kind plan.Kind, name, prop, value string) {
 			sim.Modify(find(kind, name).DN, map[string]any{prop: value})
 		},
-		Fault: func(op providertest.Op, f fault.Fault) {
-			f.Method = map[providertest.Op]string{providertest.Read: http.MethodGet, providertest.Create: http.MethodPost,
-				providertest.Update: http.MethodPut, providertest.Delete: http.MethodDelete}[op]
-			if f.Method == "" {
-				t.Fatalf("UDM has no %s requests", op)
-			}
-			sim.Inject(f)
-		},
+		Fault: providertest.FaultByMethod(t, "UDM", map[providertest.Op]string{providertest.Read: http.MethodGet, providertest.Create: http.MethodPost,
+			providertest.Update: http.MethodPut, providertest.Delete: http.MethodDelete}, sim.Inject),
 		Answers: func() []int {
 			var out []int
 			for _, r := range sim.Requests() {
