@@ -239,7 +239,6 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	if err != nil {
 		return nil, err
 	}
-	vanished(res, bindings)
 	if !p.cfg.UpsertOnly {
 		return res, nil
 	}
@@ -253,26 +252,6 @@ func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.
 	}
 	res.Changes = kept
 	return res, nil
-}
-
-// vanished warns of each create of an object the state says ldapply
-// made: it was deleted in the service behind ldapply's back (by hand, a
-// script, a restore), and the reviewer should know before it is made
-// again, with a new id and none of what the service kept of it.
-func vanished(res *plan.Plan, bindings plan.Bindings) {
-	n := 0
-	for _, c := range res.Changes {
-		if c.Action != plan.Create {
-			continue
-		}
-		if b, ok := bindings[c.Kind][c.Key]; ok {
-			n++
-			res.Warnings = append(res.Warnings, fmt.Sprintf("%s %s was made by ldapply (externalId %s) and is gone from the service: it was deleted there, and apply creates it again", c.Kind, b.Name, c.Key))
-		}
-	}
-	if n > 1 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("%d managed objects vanished from the service; if that was not on purpose, look at the service before applying", n))
-	}
 }
 
 func (p *Provider) rules() *planner.Rules {
