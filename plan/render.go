@@ -182,6 +182,17 @@ func (l *attrLines) setRefs(refs *Refs) {
 	}
 }
 
+// sortedNames returns the names of ids in owner's list, sorted, in a
+// buffer the next call reuses; via is l.via[owner].
+func (l *attrLines) sortedNames(via bool, owner string, ids []string) []string {
+	l.names = l.names[:0]
+	for _, id := range ids {
+		l.names = append(l.names, l.name(via, owner, id))
+	}
+	slices.Sort(l.names)
+	return l.names
+}
+
 // name returns l.refs.Name(owner, id); via is l.via[owner].
 func (l *attrLines) name(via bool, owner, id string) string {
 	if via {
@@ -284,12 +295,7 @@ func (l *attrLines) list(c *Change, a *AttrChange, ind string, maxItems int) {
 		sign string
 		ids  []string
 	}{{"+ ", a.Added}, {"- ", a.Removed}} {
-		l.names = l.names[:0]
-		for _, id := range set.ids {
-			l.names = append(l.names, l.name(via, c.ID, id))
-		}
-		slices.Sort(l.names)
-		for _, n := range l.names {
+		for _, n := range l.sortedNames(via, c.ID, set.ids) {
 			if maxItems > 0 && shown == maxItems {
 				break
 			}

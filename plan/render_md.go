@@ -345,12 +345,7 @@ func (l *mdLines) list(b []byte, c *Change, a *AttrChange, maxItems int) []byte 
 		marker byte
 		ids    []string
 	}{{'+', a.Added}, {'-', a.Removed}} {
-		l.names = l.names[:0]
-		for _, id := range set.ids {
-			l.names = append(l.names, l.name(via, c.ID, id))
-		}
-		slices.Sort(l.names)
-		for _, n := range l.names {
+		for _, n := range l.sortedNames(via, c.ID, set.ids) {
 			if shown == maxItems {
 				break
 			}
