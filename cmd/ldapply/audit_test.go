@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ldapply/ldapply/fixtures/icingasim"
 )
 
 // TestBoundedLogAndAuditLog applies a plan of a few thousand changes
@@ -94,4 +96,41 @@ func TestBoundedLogAndAuditLog(t *testing.T) {
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// TestSyncAuditLogOutcomes: sync writes the audit log too, with the
+// failed change's error and the degraded change's missing member.
+func TestSyncAuditLogOutcomes(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	graceID := contactID(e.entryUUID("uid=grace,ou=people,dc=example,dc=com"))
+	e.sim.Inject(icingasim.Fault{Method: "PUT", Path: "contacts/" + graceID, Status: 422, Message: "Invalid request body: simulated", Count: 1})
+	audit := e.path("audit.jsonl")
+	if _, errs, code := e.run("sync", "--auto-approve", "--audit-log", audit); code != exitError {
+		t.Fatalf("sync exited %d, want %d:\n%s", code, exitError, errs)
+	}
+	data, err := os.ReadFile(audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	byName := map[string]auditRecord{}
+	for _, l := range lines {
+		var r auditRecord
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("audit line %q: %v", l, err)
+		}
+		if r.Operation != "sync" {
+			t.Errorf("audit line of sync says operation %q", r.Operation)
+		}
+		byName[r.Name] = r
+	}
+	if len(lines) != 13 || len(byName) != 13 {
+		t.Errorf("the audit log has %d lines for %d objects, want 13 for 13 changes:\n%s", len(lines), len(byName), data)
+	}
+	if g := byName["grace"]; g.Outcome != "failed" || !strings.Contains(g.Error, "Invalid request body: simulated") {
+		t.Errorf("grace's line: %+v, want failed with the target's error", g)
+	}
+	if g := byName["r&d (lab)*"]; g.Outcome != "applied" || len(g.Without) != 1 || g.Without[0] != "grace" {
+		t.Errorf("r&d (lab)*'s line: %+v, want applied without grace", g)
+	}
 }
