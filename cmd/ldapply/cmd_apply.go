@@ -185,24 +185,24 @@ func summary(res *apply.Result) string {
 
 // report prints how the apply ended and returns its error.
 func (a *applyRun) report(ctx context.Context, p *plan.Plan, res *apply.Result, applyErr error) (*apply.Result, error) {
-	summary := summary(res)
+	done := summary(res)
 	switch {
 	case applyErr == nil:
-		fmt.Fprintf(a.out, "Apply complete! Objects: %s.\n", summary)
+		fmt.Fprintf(a.out, "Apply complete! Objects: %s.\n", done)
 		if aa, ok := a.tgt.(afterApplier); ok {
 			return res, aa.AfterApply(ctx, p, a.out)
 		}
 		return res, nil
 	case errors.Is(applyErr, context.Canceled):
-		fmt.Fprintf(a.out, "Apply interrupted: %s; %s%d not started. Run plan again to see what is left.\n", summary, failedAndDegraded(res, false), res.Skipped)
+		fmt.Fprintf(a.out, "Apply interrupted: %s; %s%d not started. Run plan again to see what is left.\n", done, failedAndDegraded(res, false), res.Skipped)
 		listOutcomes(a.out, res)
-		done := 0
+		made := 0
 		for _, n := range res.Done {
-			done += n
+			made += n
 		}
-		return res, &codeError{code: exitInterrupted, err: fmt.Errorf("apply interrupted; the state records the %d changes that were made", done)}
+		return res, &codeError{code: exitInterrupted, err: fmt.Errorf("apply interrupted; the state records the %d changes that were made", made)}
 	default:
-		fmt.Fprintf(a.out, "Apply failed: %s; %s%d not started.\n", summary, failedAndDegraded(res, true), res.Skipped)
+		fmt.Fprintf(a.out, "Apply failed: %s; %s%d not started.\n", done, failedAndDegraded(res, true), res.Skipped)
 		listOutcomes(a.out, res)
 		return res, fmt.Errorf("apply: %w\nThe state records what succeeded; fix the cause and run plan again", applyErr)
 	}
