@@ -58,8 +58,10 @@ test-deps: deps
 		echo "The SCIM server tests need Node.js and npm (they skip without them): sudo apt-get install nodejs npm" >&2; \
 	fi
 
+# demo KEEP=1 keeps slapd and the simulator running afterwards, prints the
+# config and commands to try, and stops on Ctrl-C.
 demo: deps build
-	$(GO) run ./fixtures/cmd/demo -ldapply $(BIN)
+	$(GO) run ./fixtures/cmd/demo -ldapply $(BIN) $(if $(KEEP),-keep)
 
 # The patched go-asn1-ber (partialvendor/, see its PATCHES.md) is a module
 # of its own: its tests run too.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ldapply/ldapply/plan"
 )
@@ -81,14 +82,60 @@ type Recorder interface {
 	Remove(kind plan.Kind, key string) error
 }
 
+// Observer is told how each change of a plan ended (an audit log).
+type Observer interface {
+	// Observe is called exactly once for every change Run was given:
+	// applied, failed, or never started (Outcome.Result says which). It
+	// is called before Run counts the change, from one goroutine at a
+	// time, and holds up every other change while it runs, so it must
+	// be quick. o is valid only during the call.
+	Observe(o *Outcome)
+}
+
+// Outcome is how one change ended.
+type Outcome struct {
+	Change *plan.Change // as planned
+	// Result is Applied, Failed or Skipped.
+	Result string
+	// Err is the target's error for a failed change; for an applied
+	// change the state's error when it could not record it (Run stops
+	// then); nil otherwise.
+	Err error
+	// Without names what an applied change left out (see Degraded).
+	Without []string
+	// Time is when the change finished, or when Run gave up on it.
+	Time time.Time
+}
+
+// Outcome results.
+const (
+	Applied = "applied"
+	Failed  = "failed"
+	// Skipped: not started, because ctx was cancelled or recording
+	// failed.
+	Skipped = "skipped"
+)
+
 // Options tune Run.
 type Options struct {
 	// Parallelism is the most changes ever in flight; 0 means 10. Run
 	// sends fewer at once while the target reports contention (see
 	// ContentionReporter).
 	Parallelism int
-	// Log receives one line per change; nil discards.
+	// Log receives every failure and warning, a summary of each phase,
+	// and one line per change applied up to ChangeLines; nil discards.
 	Log *slog.Logger
+	// ChangeLines bounds the info lines naming a change applied, so that
+	// a log stays bounded however large the plan: beyond it the phase
+	// summaries count them, and at the end one line says how many were
+	// left out, followed by OmittedHint. 0 means no bound. Failures and
+	// warnings are always logged, each.
+	ChangeLines int
+	// OmittedHint ends the line about the changes left out of the log:
+	// where they are recorded, or how to record them.
+	OmittedHint string
+	// Observer, when set, is told how every change ended.
+	Observer Observer
 	// Progress, when set, is called after every finished change
 	// (successful or not) with the number finished and the total. It is
 	// called from one goroutine at a time.
@@ -193,16 +240,22 @@ func Run(ctx context.Context, p *plan.Plan, t Target, rec Recorder, opts Options
 		total:     len(p.Changes),
 		res:       &Result{Done: map[plan.Action]int{}},
 		failed:    map[string]string{},
+		seen:      make(map[*plan.Change]bool, len(p.Changes)),
 	}
 	r.pruner, _ = t.(Pruner)
 	if pr, ok := t.(Preparer); ok {
 		pr.Prepare(p)
 	}
-	for _, phase := range Phases(p.Changes) {
+	phases := Phases(p.Changes)
+	for _, phase := range phases {
 		r.win.restart(phase[0].Kind)
 		if r.phase(ctx, phase) {
 			break
 		}
+	}
+	r.skipRest(phases)
+	if r.omitted > 0 {
+		log.Info(fmt.Sprintf("Left %d changes applied out of this log; the first %d were logged one by one, the phase summaries count the rest. %s", r.omitted, r.logged, opts.OmittedHint), "omitted", r.omitted)
 	}
 	log.Debug("Finished the plan; this many changes were allowed in flight at the end.", "window", r.win.limit(), "ceiling", opts.Parallelism)
 	res := r.res
@@ -236,8 +289,13 @@ type runner struct {
 	res       *Result
 	finished  int
 	recordErr error
-	failed    map[string]string // target id -> name of each create that failed
-	again     []*ChangeError    // this phase's changes refused for contention, to send once more
+	failed    map[string]string     // target id -> name of each create that failed
+	again     []*ChangeError        // this phase's changes refused for contention, to send once more
+	seen      map[*plan.Change]bool // the changes finished
+	logged    int                   // changes applied named in the log
+	omitted   int                   // changes applied left out of the log
+	phaseDone int                   // changes of this phase applied
+	phaseFail int                   // changes of this phase failed
 }
 
 // stopped reports whether Run must start no more changes.
@@ -258,6 +316,10 @@ func (r *runner) phase(ctx context.Context, changes []*plan.Change) (stop bool) 
 	for id := range failed.names {
 		failed.ids[id] = true
 	}
+	r.mu.Lock()
+	r.phaseDone, r.phaseFail = 0, 0
+	r.mu.Unlock()
+	started := time.Now()
 	var wg sync.WaitGroup
 	for _, c := range changes {
 		// A change gives its room back once the target has answered, so
@@ -274,7 +336,36 @@ func (r *runner) phase(ctx context.Context, changes []*plan.Change) (stop bool) 
 	}
 	wg.Wait()
 	r.sendAgain(ctx, failed)
+	r.summarise(changes, time.Since(started))
 	return r.stopped(ctx)
+}
+
+// summarise logs what one phase did.
+func (r *runner) summarise(changes []*plan.Change, took time.Duration) {
+	r.mu.Lock()
+	done, failed := r.phaseDone, r.phaseFail
+	r.mu.Unlock()
+	what := "changes"
+	if changes[0].Action == plan.Delete {
+		what = "deletes"
+	}
+	args := []any{"kind", changes[0].Kind, "applied", done, "failed", failed, "not_started", len(changes) - done - failed, "took", took.Round(time.Millisecond)}
+	r.log.Info(fmt.Sprintf("Finished the %s %s.", changes[0].Kind, what), args...)
+}
+
+// skipRest tells the Observer about the changes never started.
+func (r *runner) skipRest(phases [][]*plan.Change) {
+	if r.opts.Observer == nil {
+		return
+	}
+	now := time.Now()
+	for _, phase := range phases {
+		for _, c := range phase {
+			if !r.seen[c] {
+				r.opts.Observer.Observe(&Outcome{Change: c, Result: Skipped, Time: now})
+			}
+		}
+	}
 }
 
 // sendAgain sends the phase's changes that the target refused for
@@ -355,10 +446,12 @@ func contended(err error) bool {
 func (r *runner) finish(c *plan.Change, err, rerr error, without []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.observe(c, err, rerr, without)
 	r.finished++
 	args := []any{"action", c.Action.String(), "kind", c.Kind, "name", c.Name(), "id", c.ID}
 	switch {
 	case err != nil:
+		r.phaseFail++
 		r.res.Failed = append(r.res.Failed, &ChangeError{Change: c, Err: err})
 		if c.Action == plan.Create {
 			r.failed[c.ID] = c.Name()
@@ -369,16 +462,36 @@ func (r *runner) finish(c *plan.Change, err, rerr error, without []string) {
 			r.recordErr = fmt.Errorf("%w: %s %s %s (id %s) was applied but not recorded: %w", ErrRecord, c.Action, c.Kind, c.Name(), c.ID, rerr)
 		}
 	case len(without) > 0:
+		r.phaseDone++
 		r.res.Done[c.Action]++
 		r.res.Degraded = append(r.res.Degraded, &Degraded{Change: c, Without: without})
 		r.log.Warn("Change applied without the objects whose create failed; the next plan adds them once they exist.", append(args, "without", without)...)
 	default:
+		r.phaseDone++
 		r.res.Done[c.Action]++
+		if r.opts.ChangeLines > 0 && r.logged >= r.opts.ChangeLines {
+			r.omitted++
+			break
+		}
+		r.logged++
 		r.log.Info("Change applied.", args...)
 	}
 	if r.opts.Progress != nil {
 		r.opts.Progress(r.finished, r.total)
 	}
+}
+
+// observe tells the Observer how c ended (see finish); r.mu is held.
+func (r *runner) observe(c *plan.Change, err, rerr error, without []string) {
+	r.seen[c] = true
+	if r.opts.Observer == nil {
+		return
+	}
+	o := &Outcome{Change: c, Result: Applied, Err: rerr, Without: without, Time: time.Now()}
+	if err != nil {
+		o.Result, o.Err = Failed, err
+	}
+	r.opts.Observer.Observe(o)
 }
 
 // prune returns c as it is to be sent: without its references to the

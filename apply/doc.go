@@ -61,6 +61,17 @@
 // side), nor are failed updates (their objects exist). A target without a
 // Pruner gets its changes as planned.
 //
+// # Logging and auditing
+//
+// Run logs every failure and every warning, and a summary when each phase
+// ends (applied, failed, not started, how long it took). It names each
+// change applied in an info line up to Options.ChangeLines; beyond that
+// the summaries count them, and one line at the end says how many it left
+// out, followed by Options.OmittedHint, so a log stays bounded however
+// large the plan. The full record is the [Observer]'s: it hears of every
+// change exactly once (applied, failed or skipped) before Run counts it,
+// as the state does for successes. ldapply's --audit-log is one.
+//
 // # Caveats
 //
 // When ctx is cancelled, Run starts no new change but lets the ones in

@@ -38,8 +38,9 @@ A typical apply:
 	snap, err := l.Snapshot() // compare lineage and serial with the plan
 	...
 	l.BumpSerial()
+	l.AddRun(run)         // Status StatusRunning: the run is on record from its start
 	for each change { ...; l.Put(binding) }
-	l.AddRun(run)
+	l.AddRun(run)         // the same ID: finished in place
 
 # Layout
 
@@ -65,7 +66,8 @@ holder.
 
 A lock record present while the file lock is free was left by a holder that
 died. Lock takes such a lock over and reports the dead holder's record in
-[Locked.Stale]. [ForceUnlock] removes a record by id, and refuses while a
+[Locked.Stale]; Read reports it in [Snapshot.StaleLock], and a run it left
+with Status [StatusRunning] tells how far that holder got. [ForceUnlock] removes a record by id, and refuses while a
 live process still holds the file lock.
 
 Timeouts: Init, Read and Lock wait up to the given timeout for the file lock,

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -333,8 +334,10 @@ func containsNUL(s string) bool {
 	return false
 }
 
-// AddRun appends r to the run history and drops the oldest entries beyond
-// MaxRuns. An empty r.ID is filled with a new UUID.
+// AddRun records r in the run history: it replaces the entry with r's ID
+// when there is one (a run recorded when it started is updated and
+// finished that way), else it appends r and drops the oldest entries
+// beyond MaxRuns. An empty r.ID is filled with a new UUID.
 func (l *Locked) AddRun(r Run) error {
 	if r.ID == "" {
 		r.ID = uuid.NewString()
@@ -345,6 +348,15 @@ func (l *Locked) AddRun(r Run) error {
 	}
 	return l.submit(func(tx *bolt.Tx) error {
 		runs := tx.Bucket(bucketRuns)
+		c := runs.Cursor()
+		n := 0
+		for k, old := c.Last(); k != nil; k, old = c.Prev() {
+			var id struct{ ID string }
+			if json.Unmarshal(old, &id) == nil && id.ID == r.ID {
+				return runs.Put(bytes.Clone(k), v)
+			}
+			n++
+		}
 		seq, err := runs.NextSequence()
 		if err != nil {
 			return err
@@ -352,14 +364,9 @@ func (l *Locked) AddRun(r Run) error {
 		if err := runs.Put(u64(seq), v); err != nil {
 			return err
 		}
-		n := 0
-		c := runs.Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			n++
-		}
 		// Delete from the front, re-seeking each time: bbolt cursors may
 		// skip an entry when Next follows a Delete.
-		for ; n > MaxRuns; n-- {
+		for n++; n > MaxRuns; n-- {
 			if k, _ := c.First(); k == nil {
 				break
 			}

@@ -65,17 +65,33 @@ type Snapshot struct {
 	// Bindings holds every managed object. Never nil.
 	Bindings plan.Bindings
 	// Runs holds the run history, oldest first, at most MaxRuns entries.
+	// A run whose Status is StatusRunning in a Snapshot from Read was
+	// left by a holder that died: Read waits for a live holder.
 	Runs []Run
+	// StaleLock is the lock record of a holder that died without
+	// unlocking, as Read found it (the next Lock takes it over); nil
+	// when there is none. Session.Snapshot leaves it nil.
+	StaleLock *LockInfo
 }
 
-// Run is one entry of the run history.
+// Run is one entry of the run history. A run is recorded when it starts,
+// with Status StatusRunning, and recorded again under the same ID as it
+// goes and when it ends (Session.AddRun replaces the entry).
 type Run struct {
 	ID        string    `json:"id"`
 	Operation string    `json:"operation"`
 	Started   time.Time `json:"started"`
-	Finished  time.Time `json:"finished"`
-	// Status is "success", "failure" or "interrupted".
+	// Finished is zero while the run is running.
+	Finished time.Time `json:"finished"`
+	// Status is "running", "success", "failure" or "interrupted".
 	Status string `json:"status"`
+	// Total is how many changes the run set out to make, Done how many
+	// had finished (applied or failed) when the entry was last written.
+	Total int `json:"total,omitempty"`
+	Done  int `json:"done,omitempty"`
+	// Holder is the lock record of the process that ran it, so that a
+	// run left behind by a holder that died can name it.
+	Holder *LockInfo `json:"holder,omitempty"`
 	// Counts counts the changes by action, e.g. "create": 3.
 	Counts  map[string]int `json:"counts,omitempty"`
 	Message string         `json:"message,omitempty"`
@@ -84,6 +100,10 @@ type Run struct {
 
 // Run statuses.
 const (
+	// StatusRunning marks a run that has started and not ended. Found
+	// by Read (which waits for a live holder), it means the holder died:
+	// killed, crashed or its host gone.
+	StatusRunning     = "running"
 	StatusSuccess     = "success"
 	StatusFailure     = "failure"
 	StatusInterrupted = "interrupted"
@@ -156,6 +176,11 @@ func Read(ctx context.Context, path string, timeout time.Duration) (*Snapshot, e
 	})
 	if err != nil {
 		return nil, err
+	}
+	// Under the shared file lock no writer is alive: a lock record is
+	// a dead holder's.
+	if s.StaleLock, err = readLockInfo(path); err != nil {
+		s.StaleLock = &LockInfo{Info: err.Error()}
 	}
 	return s, nil
 }

@@ -190,6 +190,16 @@ func TestLockContentionBetweenProcesses(t *testing.T) {
 	}
 }
 
+// TestStaleTakeover runs the conformance suite's check of a dead holder:
+// the holder's file is closed without Unlock, as a kill would.
+func TestStaleTakeover(t *testing.T) {
+	statetest.StaleTakeover(t, state.File{Path: newPath(t)}, func(t *testing.T, l state.Session) {
+		if err := l.(*state.Locked).Crash(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 func TestKilledHolderIsStale(t *testing.T) {
 	ctx := context.Background()
 	path := newPath(t)

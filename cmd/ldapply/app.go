@@ -26,6 +26,19 @@ func metricsFlag() cli.Flag {
 	return &cli.StringFlag{Name: "metrics-file", EnvVars: []string{"LDAPPLY_METRICS_FILE"}, Usage: "write Prometheus text-format metrics to `PATH` (node_exporter textfile collector) after the run"}
 }
 
+// auditFlags are apply's and sync's: the full record of every change,
+// and the bound on the per-change lines of the log.
+func auditFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "audit-log", EnvVars: []string{"LDAPPLY_AUDIT_LOG"}, Usage: "append one JSON line per change with its outcome (applied, failed, skipped) to `FILE`, written as each change finishes"},
+		&cli.IntFlag{Name: "log-changes", Value: defaultChangeLines, EnvVars: []string{"LDAPPLY_LOG_CHANGES"}, Usage: "name at most `N` changes applied in the log, one line each; the phase summaries count the rest (failures and warnings are always logged; 0: no limit)"},
+	}
+}
+
+// defaultChangeLines bounds the per-change lines of a log, so that a CI
+// job log stays small whatever the plan size; --audit-log has them all.
+const defaultChangeLines = 200
+
 func allowDeletesFlag() cli.Flag {
 	return &cli.IntFlag{Name: "allow-deletes", Usage: "allow this run up to `N` deletes beyond safety.max_deletes / max_delete_percent (command line only, never from the environment)"}
 }
@@ -94,21 +107,21 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			{
 				Name:      "apply",
 				Usage:     "execute exactly the changes of a saved plan, under the state lock",
-				UsageText: "ldapply apply [--config FILE] [--parallelism N] [--ignore-drift] PLANFILE\n\nExample:\n   ldapply apply sync.plan",
-				Flags: []cli.Flag{
+				UsageText: "ldapply apply [--config FILE] [--parallelism N] [--ignore-drift] [--audit-log FILE] [--log-changes N] PLANFILE\n\nExample:\n   ldapply apply --audit-log /var/log/ldapply/audit.jsonl sync.plan",
+				Flags: append([]cli.Flag{
 					configFlag(),
 					parallelismFlag(),
 					ignoreDriftFlag(),
 					metricsFlag(),
 					lockTimeoutFlag("apply", 0),
-				},
+				}, auditFlags()...),
 				Action: cmdApply,
 			},
 			{
 				Name:      "sync",
 				Usage:     "plan and apply in one run, for timers and cron (every safety guard still applies)",
-				UsageText: "ldapply sync --auto-approve [--config FILE] [--allow-deletes N] [--metrics-file PATH]\n\nExample (systemd timer, cron):\n   ldapply sync --auto-approve --config /etc/ldapply/prod.yaml --metrics-file /var/lib/node_exporter/ldapply.prom",
-				Flags: []cli.Flag{
+				UsageText: "ldapply sync --auto-approve [--config FILE] [--allow-deletes N] [--metrics-file PATH] [--audit-log FILE] [--log-changes N]\n\nExample (systemd timer, cron):\n   ldapply sync --auto-approve --config /etc/ldapply/prod.yaml --metrics-file /var/lib/node_exporter/ldapply.prom",
+				Flags: append([]cli.Flag{
 					configFlag(),
 					&cli.BoolFlag{Name: "auto-approve", Usage: "apply without a reviewed plan file (command line only, never from the environment)"},
 					allowDeletesFlag(),
@@ -118,7 +131,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					lockTimeoutFlag("sync", 0),
 					noColorFlag(),
 					forceColorFlag(),
-				},
+				}, auditFlags()...),
 				Action: cmdSync,
 			},
 			{

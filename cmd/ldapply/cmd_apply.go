@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -27,6 +28,9 @@ type applyRun struct {
 	parallelism int
 	ignoreDrift bool
 	operation   string // "apply" or "sync"
+	runID       string
+	auditPath   string // --audit-log; "" for none
+	changeLines int    // --log-changes
 	out         io.Writer
 	errOut      io.Writer
 	log         *slog.Logger
@@ -36,7 +40,19 @@ type applyRun struct {
 // snapshot), checks it and executes it. It returns the apply result (nil
 // when nothing ran).
 func (a *applyRun) run(ctx context.Context, load func(*state.Snapshot) (*plan.Plan, error)) (res *apply.Result, err error) {
-	locked, err := a.store.Lock(ctx, state.NewLockInfo(a.operation, version), a.lockTimeout)
+	var audit *auditLog
+	if a.auditPath != "" {
+		if audit, err = openAuditLog(a.auditPath, a.runID, a.operation); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if cerr := audit.Close(); cerr != nil {
+				err = errors.Join(err, cerr)
+			}
+		}()
+	}
+	info := state.NewLockInfo(a.operation, version)
+	locked, err := a.store.Lock(ctx, info, a.lockTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -73,14 +89,65 @@ func (a *applyRun) run(ctx context.Context, load func(*state.Snapshot) (*plan.Pl
 	if _, err := locked.BumpSerial(); err != nil {
 		return nil, err
 	}
-	run := state.Run{ID: newRunID(), Operation: a.operation, Started: time.Now().UTC()}
+	// The run is in the history from its start: if this process dies,
+	// status shows it interrupted, with how far it got.
+	run := state.Run{ID: a.runID, Operation: a.operation, Started: time.Now().UTC(), Status: state.StatusRunning, Total: len(p.Changes), Holder: &info}
+	if err := locked.AddRun(run); err != nil {
+		return nil, fmt.Errorf("could not record the start of the run in the state, so nothing was applied: %w", err)
+	}
+	res, applyErr := a.execute(ctx, p, locked, &run, audit)
+	a.finishRun(locked, &run, res, applyErr)
+	return a.report(ctx, p, res, applyErr)
+}
+
+// execute applies p, showing progress and writing how far it got into
+// the run's history entry every runProgressEvery.
+func (a *applyRun) execute(ctx context.Context, p *plan.Plan, locked state.Session, run *state.Run, audit *auditLog) (*apply.Result, error) {
 	bar := newProgress(a.errOut, a.operation, "changes", len(p.Changes))
-	res, applyErr := apply.Run(ctx, p, a.tgt, locked, apply.Options{Parallelism: a.parallelism, Log: a.log, Progress: bar.Set})
+	var done atomic.Int64
+	stop := make(chan struct{})
+	ticking := make(chan struct{})
+	go func() {
+		defer close(ticking)
+		t := time.NewTicker(runProgressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				r := *run
+				r.Done = int(done.Load())
+				if err := locked.AddRun(r); err != nil {
+					a.log.Warn("Could not record how far the run got in the state history.", "err", err)
+				}
+			}
+		}
+	}()
+	opts := apply.Options{Parallelism: a.parallelism, Log: a.log, ChangeLines: a.changeLines,
+		OmittedHint: "Pass --audit-log FILE to record every change.",
+		Progress:    func(n, total int) { done.Store(int64(n)); bar.Set(n, total) }}
+	if audit != nil {
+		opts.Observer = audit
+		opts.OmittedHint = fmt.Sprintf("The audit log %s records every change.", audit.path)
+	}
+	res, err := apply.Run(ctx, p, a.tgt, locked, opts)
+	close(stop)
+	<-ticking
 	bar.Finish()
+	return res, err
+}
+
+// runProgressEvery is how often an apply records in its history entry
+// how many changes it has finished.
+const runProgressEvery = 2 * time.Second
+
+// finishRun records how the run ended in its history entry.
+func (a *applyRun) finishRun(locked state.Session, run *state.Run, res *apply.Result, applyErr error) {
 	run.Finished = time.Now().UTC()
 	if cs, ok := locked.(interface {
 		CommitStats() (int64, time.Duration)
-	}); ok && len(p.Changes) > 0 {
+	}); ok {
 		// What recording costs: the fsyncs mostly overlap the target's
 		// writes, but a share near the whole means the disk sets the pace.
 		commits, busy := cs.CommitStats()
@@ -91,6 +158,7 @@ func (a *applyRun) run(ctx context.Context, load func(*state.Snapshot) (*plan.Pl
 	for act, n := range res.Done {
 		run.Counts[act.String()] = n
 	}
+	run.Done = run.Total - res.Skipped
 	run.Counts["failed"] = len(res.Failed)
 	run.Counts["degraded"] = len(res.Degraded)
 	run.Counts["skipped"] = res.Skipped
@@ -105,28 +173,36 @@ func (a *applyRun) run(ctx context.Context, load func(*state.Snapshot) (*plan.Pl
 	for _, f := range res.Failed {
 		run.Errors = append(run.Errors, f.Error())
 	}
-	summary := fmt.Sprintf("%d added, %d adopted, %d changed, %d renamed, %d destroyed", res.Done[plan.Create], res.Done[plan.Adopt], res.Done[plan.Update], res.Done[plan.Rename], res.Done[plan.Delete])
-	run.Message = summary
-	if rerr := locked.AddRun(run); rerr != nil {
+	run.Message = summary(res)
+	if rerr := locked.AddRun(*run); rerr != nil {
 		a.log.Error("Could not record the run in the state history.", "err", rerr)
 	}
+}
+
+func summary(res *apply.Result) string {
+	return fmt.Sprintf("%d added, %d adopted, %d changed, %d renamed, %d destroyed", res.Done[plan.Create], res.Done[plan.Adopt], res.Done[plan.Update], res.Done[plan.Rename], res.Done[plan.Delete])
+}
+
+// report prints how the apply ended and returns its error.
+func (a *applyRun) report(ctx context.Context, p *plan.Plan, res *apply.Result, applyErr error) (*apply.Result, error) {
+	done := summary(res)
 	switch {
 	case applyErr == nil:
-		fmt.Fprintf(a.out, "Apply complete! Objects: %s.\n", summary)
+		fmt.Fprintf(a.out, "Apply complete! Objects: %s.\n", done)
 		if aa, ok := a.tgt.(afterApplier); ok {
 			return res, aa.AfterApply(ctx, p, a.out)
 		}
 		return res, nil
 	case errors.Is(applyErr, context.Canceled):
-		fmt.Fprintf(a.out, "Apply interrupted: %s; %s%d not started. Run plan again to see what is left.\n", summary, failedAndDegraded(res, false), res.Skipped)
+		fmt.Fprintf(a.out, "Apply interrupted: %s; %s%d not started. Run plan again to see what is left.\n", done, failedAndDegraded(res, false), res.Skipped)
 		listOutcomes(a.out, res)
-		done := 0
+		made := 0
 		for _, n := range res.Done {
-			done += n
+			made += n
 		}
-		return res, &codeError{code: exitInterrupted, err: fmt.Errorf("apply interrupted; the state records the %d changes that were made", done)}
+		return res, &codeError{code: exitInterrupted, err: fmt.Errorf("apply interrupted; the state records the %d changes that were made", made)}
 	default:
-		fmt.Fprintf(a.out, "Apply failed: %s; %s%d not started.\n", summary, failedAndDegraded(res, true), res.Skipped)
+		fmt.Fprintf(a.out, "Apply failed: %s; %s%d not started.\n", done, failedAndDegraded(res, true), res.Skipped)
 		listOutcomes(a.out, res)
 		return res, fmt.Errorf("apply: %w\nThe state records what succeeded; fix the cause and run plan again", applyErr)
 	}
@@ -185,7 +261,8 @@ func newApplyRun(c *cli.Context, cfg *Config, operation string, log *slog.Logger
 		return nil, err
 	}
 	return &applyRun{cfg: cfg, tgt: tgt, store: store, lockTimeout: c.Duration("lock-timeout"), parallelism: c.Int("parallelism"),
-		ignoreDrift: c.Bool("ignore-drift"), operation: operation, out: c.App.Writer, errOut: c.App.ErrWriter, log: log}, nil
+		ignoreDrift: c.Bool("ignore-drift"), operation: operation, runID: newRunID(), auditPath: c.String("audit-log"), changeLines: c.Int("log-changes"),
+		out: c.App.Writer, errOut: c.App.ErrWriter, log: log}, nil
 }
 
 func cmdApply(c *cli.Context) (err error) {

@@ -74,6 +74,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	// After the first signal, the default handling returns: a second
 	// Ctrl-C ends the process at once (the state stays truthful).
 	go func() { <-ctx.Done(); stop() }()
+	if isTerminal(stderr) {
+		// One writer owns the terminal: log lines print above the
+		// progress bar, never inside it.
+		stderr = newConsole(stderr)
+	}
 	app := newApp(stdout, stderr)
 	args, err := intermix(app, args)
 	if err == nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +17,7 @@ import (
 type progress struct {
 	mu      sync.Mutex
 	bar     *progressbar.ProgressBar
+	con     *console // owns the terminal the bar is drawn on
 	w       io.Writer
 	label   string
 	unit    string
@@ -35,8 +37,13 @@ const plainProgressEvery = 5 * time.Second
 func newProgress(w io.Writer, label, unit string, total int) *progress {
 	p := &progress{w: w, label: label, unit: unit, total: total, start: time.Now(), last: time.Now(), every: plainProgressEvery}
 	if isTerminal(w) {
+		con, ok := w.(*console)
+		if !ok {
+			con = newConsole(w)
+		}
+		p.con = con
 		p.bar = progressbar.NewOptions(total,
-			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetWriter(con.barWriter()),
 			progressbar.OptionSetDescription(label),
 			progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(),
@@ -92,6 +99,7 @@ func (p *progress) Finish() {
 	defer p.mu.Unlock()
 	if p.bar != nil {
 		p.bar.Finish()
+		p.con.barGone()
 		return
 	}
 	if p.printed {
@@ -99,7 +107,75 @@ func (p *progress) Finish() {
 	}
 }
 
+// console owns a terminal that log lines and a progress bar share: a log
+// line clears the bar's line, is written, and the bar is drawn again
+// below it, so that no log line ever lands inside a bar line and the bar
+// stays the last line. Main puts one in front of stderr when stderr is a
+// terminal. It is safe for concurrent use.
+type console struct {
+	mu  sync.Mutex
+	out io.Writer
+	bar []byte // the bar as last drawn, without its leading \r; empty when none is shown
+}
+
+func newConsole(out io.Writer) *console { return &console{out: out} }
+
+// Write writes whole log lines (a slog handler writes one record per
+// call) above the bar.
+func (c *console) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.bar) == 0 {
+		return c.out.Write(p)
+	}
+	// Clear the bar's line, write the line there, draw the bar below.
+	buf := make([]byte, 0, len(clearLine)+len(p)+1+len(c.bar))
+	buf = append(append(buf, clearLine...), p...)
+	if !bytes.HasSuffix(p, []byte("\n")) {
+		buf = append(buf, '\n')
+	}
+	if _, err := c.out.Write(append(buf, c.bar...)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// clearLine moves to the start of the line and erases it.
+const clearLine = "\r\x1b[2K"
+
+// barWriter is the writer a progress bar draws with: each write redraws
+// (or clears) the bar's line, which the console remembers.
+func (c *console) barWriter() io.Writer { return barWriter{c} }
+
+// barGone tells the console that no bar is shown any more.
+func (c *console) barGone() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.bar = nil
+}
+
+type barWriter struct{ c *console }
+
+func (b barWriter) Write(p []byte) (int, error) {
+	b.c.mu.Lock()
+	defer b.c.mu.Unlock()
+	// What follows the last carriage return is what the line shows now:
+	// the bar, or blanks (or nothing) when the bar was cleared.
+	shown := p[bytes.LastIndexByte(p, '\r')+1:]
+	if len(bytes.TrimSpace(shown)) == 0 || bytes.ContainsRune(shown, '\n') {
+		b.c.bar = nil
+	} else {
+		b.c.bar = append(b.c.bar[:0], shown...)
+	}
+	return b.c.out.Write(p)
+}
+
+// isTerminal reports whether w is a terminal (or the console that owns
+// one).
 func isTerminal(w io.Writer) bool {
+	if _, ok := w.(*console); ok {
+		return true
+	}
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

@@ -290,7 +290,12 @@ func (b *Backend) Read(ctx context.Context, timeout time.Duration) (*state.Snaps
 			return nil
 		}
 		var err error
-		s, err = b.readSnapshot(ctx, tx)
+		if s, err = b.readSnapshot(ctx, tx); err != nil {
+			return err
+		}
+		// Under the shared advisory lock no writer's connection is
+		// alive: a lock row is a dead holder's.
+		s.StaleLock, err = b.lockRow(ctx, tx)
 		return err
 	})
 	if err != nil {

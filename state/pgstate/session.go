@@ -261,8 +261,10 @@ func containsNUL(s string) bool {
 	return false
 }
 
-// AddRun appends r to the run history and drops the oldest entries beyond
-// state.MaxRuns. An empty r.ID is filled with a new UUID.
+// AddRun records r in the run history: it replaces the entry with r's ID
+// when there is one (a run recorded when it started is updated and
+// finished that way), else it appends r and drops the oldest entries
+// beyond state.MaxRuns. An empty r.ID is filled with a new UUID.
 func (s *Session) AddRun(r state.Run) error {
 	if r.ID == "" {
 		r.ID = uuid.NewString()
@@ -272,6 +274,10 @@ func (s *Session) AddRun(r state.Run) error {
 		return fmt.Errorf("pgstate: encode run %s: %w", r.ID, err)
 	}
 	return s.submit(func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "UPDATE "+s.b.table("runs")+" SET run = $3 WHERE workspace = $1 AND run->>'id' = $2", s.b.workspace, r.ID, string(v))
+		if err != nil || tag.RowsAffected() > 0 {
+			return err
+		}
 		return s.b.addRun(ctx, tx, v)
 	})
 }

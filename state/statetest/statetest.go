@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) Backend) {
 		{"InvalidBindings", InvalidBindings},
 		{"ConcurrentPuts", ConcurrentPuts},
 		{"RunsTrimmed", RunsTrimmed},
+		{"RunLifecycle", RunLifecycle},
 		{"LockContention", LockContention},
 		{"ConcurrentWriters", ConcurrentWriters},
 		{"ConcurrentSessions", ConcurrentSessions},
@@ -508,6 +509,48 @@ func ConcurrentSessions(t *testing.T, b Backend) {
 	}
 }
 
+// RunLifecycle checks that a run recorded when it starts is updated and
+// finished in place: AddRun with the ID of an entry replaces it, also
+// when it is not the newest, and a Read without a dead holder reports no
+// stale lock.
+func RunLifecycle(t *testing.T, b Backend) {
+	l := MustLock(t, b, "apply")
+	started := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	info := state.NewLockInfo("apply", "test")
+	info.Created = info.Created.Truncate(time.Second)
+	run := state.Run{ID: "run-1", Operation: "apply", Started: started, Status: state.StatusRunning, Total: 20, Holder: &info}
+	for _, r := range []state.Run{run, {ID: "other", Operation: "sync", Status: state.StatusSuccess}} {
+		if err := l.AddRun(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run.Done = 7
+	if err := l.AddRun(run); err != nil {
+		t.Fatal(err)
+	}
+	MustUnlock(t, l)
+	s := MustRead(t, b)
+	if len(s.Runs) != 2 || s.Runs[0].ID != "run-1" || s.Runs[0].Done != 7 || s.Runs[0].Status != state.StatusRunning {
+		t.Fatalf("runs after recording run-1 twice = %+v, want run-1 (running, 7 done) then other", s.Runs)
+	}
+	if diff := cmp.Diff(&info, s.Runs[0].Holder); diff != "" {
+		t.Errorf("the run's holder (-want +got):\n%s", diff)
+	}
+	if s.StaleLock != nil {
+		t.Errorf("Read after a clean Unlock reports a stale lock %+v", s.StaleLock)
+	}
+	l = MustLock(t, b, "apply")
+	run.Status, run.Done, run.Finished = state.StatusSuccess, 20, started.Add(time.Minute)
+	if err := l.AddRun(run); err != nil {
+		t.Fatal(err)
+	}
+	MustUnlock(t, l)
+	s = MustRead(t, b)
+	if len(s.Runs) != 2 || s.Runs[0].Status != state.StatusSuccess || !s.Runs[0].Finished.Equal(run.Finished) {
+		t.Errorf("runs after finishing run-1 = %+v, want it finished in place", s.Runs)
+	}
+}
+
 // StaleTakeover checks what happens when a holder dies without Unlock.
 // crash must make l's holder vanish the way a killed process would (for
 // PostgreSQL: end its connection); it is backend-specific, so Run does not
@@ -527,7 +570,22 @@ func StaleTakeover(t *testing.T, b Backend, crash func(t *testing.T, l Locked)) 
 	if err := l.Put(User("k", "id", "before-crash")); err != nil {
 		t.Fatal(err)
 	}
+	if err := l.AddRun(state.Run{ID: "killed", Operation: "apply", Status: state.StatusRunning, Total: 9, Done: 1, Holder: &info}); err != nil {
+		t.Fatal(err)
+	}
 	crash(t, l)
+	// Read, which waits for a live holder, reports the dead one's record
+	// and the run it left running.
+	dead, err := b.Read(ctx, 10*time.Second)
+	if err != nil {
+		t.Fatalf("Read after the holder died: %v", err)
+	}
+	if diff := cmp.Diff(&info, dead.StaleLock); diff != "" {
+		t.Errorf("Snapshot.StaleLock after the holder died (-want +got):\n%s", diff)
+	}
+	if len(dead.Runs) != 1 || dead.Runs[0].Status != state.StatusRunning || dead.Runs[0].Done != 1 {
+		t.Errorf("runs after the holder died = %+v, want the one it left running", dead.Runs)
+	}
 	l2, err := b.Lock(ctx, state.NewLockInfo("apply", "test"), 10*time.Second)
 	if err != nil {
 		t.Fatalf("Lock after the holder died: %v", err)
