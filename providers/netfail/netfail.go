@@ -153,9 +153,6 @@ type Error struct {
 	// Addr is what was contacted: "https://icinga.example.com" or
 	// "ldaps://dc1.example.com:636".
 	Addr string
-	// What, when set, names the exchange in place of Addr once connected
-	// ("the LDAP search of users under ou=people (page 3)").
-	What string
 	Keys Keys
 	// Timeout is the bound that ran out, for a timeout.
 	Timeout time.Duration
@@ -207,10 +204,6 @@ func (e *Error) Error() string {
 
 // Sentence is the message without its cause.
 func (e *Error) Sentence() string {
-	what := e.Addr
-	if e.What != "" {
-		what = e.What
-	}
 	k := e.Keys
 	switch e.Class {
 	case NeverConnected:
@@ -226,11 +219,11 @@ func (e *Error) Sentence() string {
 		if e.Stage == Handshaking {
 			return fmt.Sprintf("%s accepted the connection but did not answer the TLS handshake within %s (is this port speaking TLS?); check %s, or raise %s", e.Addr, e.Timeout, k.URL, k.ConnectTimeout)
 		}
-		return fmt.Sprintf("%s sent nothing for %s (%s); check that %s is the right server, or raise %s", what, e.Timeout, e.Stage, k.URL, k.Timeout)
+		return fmt.Sprintf("%s sent nothing for %s (%s); check that %s is the right server, or raise %s", e.Addr, e.Timeout, e.Stage, k.URL, k.Timeout)
 	case CutOff:
-		return fmt.Sprintf("the connection to %s was cut off mid-read; check the server's log and any proxy or load balancer between ldapply and %s", what, k.URL)
+		return fmt.Sprintf("the connection to %s was cut off mid-read; check the server's log and any proxy or load balancer between ldapply and %s", e.Addr, k.URL)
 	}
-	return fmt.Sprintf("%s failed (%s)", what, e.Stage)
+	return fmt.Sprintf("%s failed (%s)", e.Addr, e.Stage)
 }
 
 // cause returns the innermost error worth showing: Go's URL and network
