@@ -555,8 +555,9 @@ func (s *Source) pagedSearch(ctx context.Context, conn *goldap.Conn, cfg *Config
 		if ctx.Err() != nil {
 			return 0, 0, fail(ctx.Err())
 		}
+		page := pages + 1
 		watch := s.waitLog(func(waited time.Duration) string {
-			return fmt.Sprintf("Still waiting for the LDAP search of %s under %s (page %d, %s so far).", what, sc.Base, pages+1, netfail.Seconds(waited))
+			return fmt.Sprintf("Still waiting for the LDAP search of %s under %s (page %d, %s so far).", what, sc.Base, page, netfail.Seconds(waited))
 		})
 		res, err := conn.Search(req)
 		watch.Stop()

@@ -29,6 +29,8 @@ func NewWatch(every time.Duration, report func(waited time.Duration)) *Watch {
 		every = DefaultEvery
 	}
 	w := &Watch{every: every, since: time.Now(), report: report}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	w.timer = time.AfterFunc(every, w.fire)
 	return w
 }
