@@ -208,7 +208,7 @@ func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
 		}
 		if ne := netfail.As(e); ne != nil && c.cfg.Log != nil {
 			c.cfg.Log.Warn(fmt.Sprintf("%s: %s %s: %s; trying again.", c.cfg.Target, r.Method, e.Path, ne.Sentence()),
-				"attempt", attempt, "of", p.attempts(e), "delay", wait.Round(time.Millisecond), "err", ne.Err)
+				"attempt", attempt, "of", p.attempts(e), "delay", wait.Round(time.Millisecond), "err", ne.Cause())
 		}
 		if err := c.cfg.Sleep(ctx, wait); err != nil {
 			e.Kind = Other // the caller gave up: not to be retried

@@ -199,8 +199,12 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Error reads "<what happened>; <hint>: <cause>".
 func (e *Error) Error() string {
-	return e.Sentence() + ": " + cause(e.Err).Error()
+	return e.Sentence() + ": " + e.Cause().Error()
 }
+
+// Cause is the innermost error worth showing: Go's URL and network
+// operation wrappers repeat what the sentence already says.
+func (e *Error) Cause() error { return cause(e.Err) }
 
 // Sentence is the message without its cause.
 func (e *Error) Sentence() string {
