@@ -42,9 +42,10 @@ type Config struct {
 	// Keys name the settings the messages of network failures point at;
 	// empty fields take those of netfail.KeysOf("target."+Target).
 	Keys netfail.Keys
-	// Log, when set, receives a line every WaitEvery while a request
-	// waits ("Still waiting for https://… (connecting, 20 s so far)")
-	// and a warning when a network failure is retried.
+	// Log, when set, receives a line while a request waits, after half
+	// of WaitEvery and then every WaitEvery ("Still waiting for
+	// https://… (connecting, 5 s so far)."), and a warning when a
+	// network failure is retried.
 	Log *slog.Logger
 	// WaitEvery is how often a waiting request is reported; 0 means
 	// netfail.DefaultEvery.

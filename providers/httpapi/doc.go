@@ -50,8 +50,8 @@ and [Config.Timeout], each silence once connected. The client follows
 each attempt through its stages (connecting, TLS handshake, waiting for
 the answer, reading it) with an httptrace.ClientTrace. While an attempt
 waits, [Config.Log] gets "Still waiting for https://… (TLS handshake,
-20 s so far)." every [Config.WaitEvery] (one line per interval for the
-whole client). A failure without an answer is classified by package
+5 s so far)." after half of [Config.WaitEvery], then every WaitEvery
+(one line per interval for the whole client). A failure without an answer is classified by package
 netfail at the stage it happened: never connected, TLS handshake failed
 (a port that does not speak TLS), certificate refused, silent, or cut
 off mid-read. Its [Error.Err] is then a *netfail.Error, whose message

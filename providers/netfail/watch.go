@@ -9,10 +9,12 @@ import (
 // DefaultEvery is how often a waiting exchange is reported.
 const DefaultEvery = 10 * time.Second
 
-// Watch reports an exchange that is waiting: report runs every interval
-// of silence with how long the exchange has waited since it began or
-// since its last [Watch.Touch]. A Watch costs one timer, so every request
-// can have one.
+// Watch reports an exchange that is waiting: report runs after half an
+// interval of silence, then every interval, with how long the exchange
+// has waited since it began or since its last [Watch.Touch]. The first
+// report comes early so that it precedes a timeout equal to the
+// interval (the LDAP source's 10s). A Watch costs one timer, so every
+// request can have one.
 type Watch struct {
 	mu      sync.Mutex
 	every   time.Duration
@@ -31,7 +33,7 @@ func NewWatch(every time.Duration, report func(waited time.Duration)) *Watch {
 	w := &Watch{every: every, since: time.Now(), report: report}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.timer = time.AfterFunc(every, w.fire)
+	w.timer = time.AfterFunc(every/2, w.fire)
 	return w
 }
 
@@ -54,7 +56,7 @@ func (w *Watch) Touch() {
 	defer w.mu.Unlock()
 	if !w.stopped {
 		w.since = time.Now()
-		w.timer.Reset(w.every)
+		w.timer.Reset(w.every / 2)
 	}
 }
 
