@@ -298,6 +298,9 @@ func (s *Source) connect(ctx context.Context, cfg *Config) (*goldap.Conn, error)
 			return nil, fmt.Errorf("ldap: %w", err)
 		}
 		if attempt >= cfg.ConnectAttempts {
+			if attempt == 1 {
+				return nil, fmt.Errorf("ldap: %w", err)
+			}
 			return nil, fmt.Errorf("ldap: gave up after %d attempts: %w", attempt, err)
 		}
 		delay := time.Duration(cfg.ConnectDelay)
@@ -538,7 +541,7 @@ func (s *Source) pagedSearch(ctx context.Context, conn *goldap.Conn, cfg *Config
 		case ctx.Err() != nil:
 			err = context.Cause(ctx)
 		case netFailure(cfg, netfail.Waiting, err) != nil:
-			return fmt.Errorf("ldap: search %s under %s with filter %s (page %d): %w", what, sc.Base, filter, pages+1, netFailure(cfg, netfail.Waiting, err))
+			return fmt.Errorf("ldap: search %s under %s with filter %s: %w", what, sc.Base, filter, netFailure(cfg, netfail.Waiting, err))
 		case goldap.IsErrorWithCode(err, goldap.LDAPResultSizeLimitExceeded):
 			hint = "; the server's size limit cut the result short: it seems not to support paged results (RFC 2696)"
 		case goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject):
