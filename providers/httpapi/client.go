@@ -2,14 +2,19 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/ldapply/ldapply/providers/netfail"
 )
 
 // Config configures a [Client].
@@ -23,12 +28,28 @@ type Config struct {
 	// follows no redirect. A client given here should not follow
 	// redirects either: for these APIs a redirect is a login page.
 	HTTP *http.Client
-	// Timeout bounds how long an attempt waits for the server: for the
-	// answer to begin, and then for each further part of its body. It
-	// does not bound a long body that keeps arriving (a list of 100,000
-	// contacts streams for minutes on a real server). 0 means
-	// [DefaultTimeout].
+	// Timeout bounds how long an attempt waits for the server once it
+	// has a connection: for the answer to begin, and then for each
+	// further part of its body. It does not bound a long body that keeps
+	// arriving (a list of 100,000 contacts streams for minutes on a real
+	// server). 0 means [DefaultTimeout].
 	Timeout time.Duration
+	// ConnectTimeout is the bound of the TCP connection and of the TLS
+	// handshake, each. It takes effect through the transport (see
+	// [SetConnectTimeout]); here it names the bound in messages. 0 means
+	// [DefaultConnectTimeout].
+	ConnectTimeout time.Duration
+	// Keys name the settings the messages of network failures point at;
+	// empty fields take those of netfail.KeysOf("target."+Target).
+	Keys netfail.Keys
+	// Log, when set, receives a line while a request waits, after half
+	// of WaitEvery and then every WaitEvery ("Still waiting for
+	// https://… (connecting, 5 s so far)."), and a warning when a
+	// network failure is retried.
+	Log *slog.Logger
+	// WaitEvery is how often a waiting request is reported; 0 means
+	// netfail.DefaultEvery.
+	WaitEvery time.Duration
 	// Policy is the retry policy; its zero fields take the defaults.
 	Policy Policy
 	// Username and Password, when Username is set, go with every
@@ -54,8 +75,9 @@ type Config struct {
 
 // Defaults of [Config].
 const (
-	DefaultTimeout = 30 * time.Second
-	defaultMaxBody = 256 << 20
+	DefaultTimeout        = 30 * time.Second
+	DefaultConnectTimeout = 10 * time.Second
+	defaultMaxBody        = 256 << 20
 )
 
 // Client sends requests to one API under one retry policy and counts
@@ -63,16 +85,29 @@ const (
 // concurrent use.
 type Client struct {
 	cfg        Config
+	origin     string // scheme://host of BaseURL, as messages name it
 	contention atomic.Int64
+	lastWait   atomic.Int64 // when waiting last logged, in Unix ns
 }
 
 // New returns a client for cfg; it does not contact the server.
 func New(cfg Config) *Client {
-	if cfg.HTTP == nil {
-		cfg.HTTP = &http.Client{Transport: Transport(), CheckRedirect: NoRedirect}
-	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	if cfg.HTTP == nil {
+		cfg.HTTP = &http.Client{Transport: SetConnectTimeout(Transport(), cfg.ConnectTimeout), CheckRedirect: NoRedirect}
+	}
+	def := netfail.KeysOf("target." + cfg.Target)
+	cfg.Keys.URL = cmp.Or(cfg.Keys.URL, def.URL)
+	cfg.Keys.CACert = cmp.Or(cfg.Keys.CACert, def.CACert)
+	cfg.Keys.ConnectTimeout = cmp.Or(cfg.Keys.ConnectTimeout, def.ConnectTimeout)
+	cfg.Keys.Timeout = cmp.Or(cfg.Keys.Timeout, def.Timeout)
+	if cfg.WaitEvery <= 0 {
+		cfg.WaitEvery = netfail.DefaultEvery
 	}
 	cfg.Policy = cfg.Policy.withDefaults()
 	if cfg.UserAgent == "" {
@@ -87,7 +122,11 @@ func New(cfg Config) *Client {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Client{cfg: cfg}
+	origin := cfg.BaseURL
+	if u, err := url.Parse(cfg.BaseURL); err == nil && u.Host != "" {
+		origin = u.Scheme + "://" + u.Host
+	}
+	return &Client{cfg: cfg, origin: origin}
 }
 
 // NoRedirect is an http.Client CheckRedirect that follows nothing: the
@@ -168,6 +207,10 @@ func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
 		if wait < 0 {
 			wait = p.Backoff(attempt, e.serialization)
 		}
+		if ne := netfail.As(e); ne != nil && c.cfg.Log != nil {
+			c.cfg.Log.Warn(fmt.Sprintf("%s: %s %s: %s; trying again.", c.cfg.Target, r.Method, e.Path, ne.Sentence()),
+				"attempt", attempt, "of", p.attempts(e), "delay", wait.Round(time.Millisecond), "err", ne.Cause())
+		}
 		if err := c.cfg.Sleep(ctx, wait); err != nil {
 			e.Kind = Other // the caller gave up: not to be retried
 			return nil, fmt.Errorf("%w (while waiting to retry: %w)", e, err)
@@ -188,24 +231,43 @@ func (c *Client) Do(ctx context.Context, r *Request) (*Response, error) {
 // or -1 when it sent none.
 func (c *Client) once(ctx context.Context, r *Request) (res *Response, wait time.Duration, e *Error) {
 	wait = -1
-	show := r.Show
-	if show == "" {
-		show = r.Path
+	show := cmp.Or(r.Show, r.Path)
+	a := c.startAttempt(ctx, r.Method, show)
+	defer a.end()
+	fail := func(msg string, err error) *Error { return c.failure(ctx, a, r.Method, show, msg, err) }
+	req, err := c.newRequest(a.ctx, r)
+	if err != nil {
+		return nil, wait, fail("", err)
 	}
-	actx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	idle := time.AfterFunc(c.cfg.Timeout, func() { cancel(errSilent) })
-	defer idle.Stop()
-	fail := func(msg string, err error) *Error {
-		if context.Cause(actx) == errSilent {
-			err = fmt.Errorf("%w (%s): %w", errSilent, c.cfg.Timeout, err)
-		}
-		k := Other
-		if ctx.Err() == nil && transientCause(err) {
-			k = Transient
-		}
-		return &Error{Kind: k, Target: c.cfg.Target, Method: r.Method, Path: show, Message: msg, Err: err}
+	resp, err := c.cfg.HTTP.Do(req)
+	if err != nil {
+		return nil, wait, fail("", err)
 	}
+	defer resp.Body.Close()
+	resp.Body = a.body(resp.Body)
+	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
+	if ok && r.Consume != nil {
+		if err := r.Consume(resp.Header, resp.Body); err != nil {
+			return nil, wait, fail("read answer", err)
+		}
+		return &Response{Status: resp.StatusCode, Header: resp.Header}, wait, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxBody))
+	if err != nil {
+		return nil, wait, fail("read answer", err)
+	}
+	if ok {
+		return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data}, wait, nil
+	}
+	e = c.answerError(r, show, resp, data)
+	if e.Kind == Transient {
+		wait = RetryAfter(resp.Header.Get("Retry-After"), c.cfg.Now(), c.cfg.Policy.MaxRetryAfter)
+	}
+	return nil, wait, e
+}
+
+// newRequest builds the HTTP request of one attempt of r.
+func (c *Client) newRequest(ctx context.Context, r *Request) (*http.Request, error) {
 	data := r.Body
 	if r.NewBody != nil {
 		data = r.NewBody()
@@ -214,9 +276,9 @@ func (c *Client) once(ctx context.Context, r *Request) (res *Response, wait time
 	if data != nil {
 		body = bytes.NewReader(data)
 	}
-	req, err := http.NewRequestWithContext(actx, r.Method, c.cfg.BaseURL+r.Path, body)
+	req, err := http.NewRequestWithContext(ctx, r.Method, c.cfg.BaseURL+r.Path, body)
 	if err != nil {
-		return nil, wait, fail("", err)
+		return nil, err
 	}
 	for k, v := range r.Header {
 		req.Header[k] = v
@@ -229,27 +291,40 @@ func (c *Client) once(ctx context.Context, r *Request) (res *Response, wait time
 	if c.cfg.Username != "" {
 		req.SetBasicAuth(c.cfg.Username, c.cfg.Password)
 	}
-	resp, err := c.cfg.HTTP.Do(req)
-	if err != nil {
-		return nil, wait, fail("", err)
+	return req, nil
+}
+
+// failure is the *Error of an attempt that got no (whole) answer: a
+// network failure as netfail classifies it at the attempt's stage, or
+// err as it is. The caller's cancellation is never transient.
+func (c *Client) failure(ctx context.Context, a *attempt, method, show, msg string, err error) *Error {
+	e := &Error{Kind: Other, Target: c.cfg.Target, Method: method, Path: show, Message: msg, Err: err}
+	if ctx.Err() != nil {
+		return e
 	}
-	defer resp.Body.Close()
-	resp.Body = &idleBody{ReadCloser: resp.Body, idle: idle, d: c.cfg.Timeout}
-	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
-	if ok && r.Consume != nil {
-		if err := r.Consume(resp.Header, resp.Body); err != nil {
-			return nil, wait, fail("read answer", err)
+	stage, limit := a.Stage(), c.cfg.Timeout
+	if stage <= netfail.Handshaking {
+		limit = c.cfg.ConnectTimeout
+	}
+	if a.silent() {
+		err, limit = errSilent, c.cfg.Timeout
+	}
+	if ne := netfail.New(stage, c.origin, c.cfg.Keys, limit, err); ne != nil {
+		e.Message, e.Err = "", ne
+		if !ne.Permanent() {
+			e.Kind = Transient
 		}
-		return &Response{Status: resp.StatusCode, Header: resp.Header}, wait, nil
+		return e
 	}
-	data, err = io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxBody))
-	if err != nil {
-		return nil, wait, fail("read answer", err)
+	if netfail.Transient(err) {
+		e.Kind = Transient
 	}
-	if ok {
-		return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data}, wait, nil
-	}
-	e = &Error{Kind: KindOf(resp.StatusCode, r.Retry500), Target: c.cfg.Target, Method: r.Method, Path: show, Status: resp.StatusCode}
+	return e
+}
+
+// answerError is the *Error of an error answer (not 2xx) with body data.
+func (c *Client) answerError(r *Request, show string, resp *http.Response, data []byte) *Error {
+	e := &Error{Kind: KindOf(resp.StatusCode, r.Retry500), Target: c.cfg.Target, Method: r.Method, Path: show, Status: resp.StatusCode}
 	e.serialization = r.Retry500 && resp.StatusCode == http.StatusInternalServerError
 	if e.serialization || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		c.contention.Add(1)
@@ -266,30 +341,7 @@ func (c *Client) once(ctx context.Context, r *Request) (res *Response, wait time
 	if e.Message == "" && len(e.Fields) == 0 {
 		e.Message = http.StatusText(resp.StatusCode)
 	}
-	if e.Kind == Transient {
-		wait = RetryAfter(resp.Header.Get("Retry-After"), c.cfg.Now(), c.cfg.Policy.MaxRetryAfter)
-	}
-	return nil, wait, e
-}
-
-// errSilent ends an attempt whose server sent nothing for the timeout. It
-// is a deadline, so the failure is transient.
-var errSilent = fmt.Errorf("the server sent nothing for the configured timeout: %w", context.DeadlineExceeded)
-
-// idleBody restarts the attempt's timer whenever a read brings data, so
-// the timeout bounds each silence, not the whole body.
-type idleBody struct {
-	io.ReadCloser
-	idle *time.Timer
-	d    time.Duration
-}
-
-func (b *idleBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if n > 0 {
-		b.idle.Reset(b.d)
-	}
-	return n, err
+	return e
 }
 
 // ServerMessage returns the "message" of a JSON error body, or a short

@@ -34,15 +34,31 @@ The request says what the target knows about it:
   - NewBody: each attempt gets a fresh body (Teamwire's login with a
     one-time code).
 
-The policy ([Policy]): a transient failure ([Transient]: 429, 502, 503,
-504, a 500 the request marked, a refused or reset connection, a
-connection closed early, the per-request [Config.Timeout]) of a request
+The policy ([Policy]): a transient failure ([Transient]: 408, 429, 502,
+503, 504, a 500 the request marked, a refused or reset connection, a
+connection closed early, a timeout) of a request
 that may be retried is sent again, 5 attempts in all by default, after
 a capped exponential backoff with jitter, or after the server's
 Retry-After (seconds or an HTTP date, capped at a minute). A marked 500
 has limits of its own (ContentionAttempts, ContentionBase,
 ContentionMax): Icinga gives it more attempts with shorter waits. The
 caller's context ending is never retried.
+
+Two bounds apply to each attempt: the transport's connect timeout
+([SetConnectTimeout]: the TCP connection and the TLS handshake, each)
+and [Config.Timeout], each silence once connected. The client follows
+each attempt through its stages (connecting, TLS handshake, waiting for
+the answer, reading it) with an httptrace.ClientTrace. While an attempt
+waits, [Config.Log] gets "Still waiting for https://… (TLS handshake,
+5 s so far)." after half of [Config.WaitEvery], then every WaitEvery
+(one line per interval for the whole client). A failure without an answer is classified by package
+netfail at the stage it happened: never connected, TLS handshake failed
+(a port that does not speak TLS), certificate refused, silent, or cut
+off mid-read. Its [Error.Err] is then a *netfail.Error, whose message
+names the setting to check (netfail.Keys: target.<name>.url,
+connect_timeout, timeout, ca_cert). A handshake failure, a refused
+certificate and an unknown host are permanent (Kind Other): they are
+not retried.
 
 Every error of Do is, or wraps, an [*Error]: its [Kind] (NotFound,
 Permission, Conflict, Validation, Transient, Other), the request, the

@@ -1,16 +1,14 @@
 package httpapi
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
-	"syscall"
+
+	"github.com/ldapply/ldapply/providers/netfail"
 )
 
 // Kind classifies an [Error]: what the caller can do about it.
@@ -32,10 +30,12 @@ const (
 	Conflict
 	// Validation is an answer 400 or 422: the server refused the body.
 	Validation
-	// Transient may go away by itself: an answer 429, 502, 503 or 504, a
-	// 500 the request marked as transient, a refused or reset connection,
-	// a connection closed without a (whole) answer, or the per-request
-	// timeout.
+	// Transient may go away by itself: an answer 408, 429, 502, 503 or
+	// 504, a 500 the request marked as transient, a refused or reset
+	// connection, a connection closed without a (whole) answer, or a
+	// timeout. A TLS handshake with a port that does not speak TLS, a
+	// refused certificate and an unknown host are not (see
+	// netfail.Error.Permanent): their Kind is Other.
 	Transient
 )
 
@@ -60,7 +60,7 @@ func KindOf(status int, retry500 bool) Kind {
 		return Conflict
 	case http.StatusBadRequest, http.StatusUnprocessableEntity:
 		return Validation
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return Transient
 	case http.StatusInternalServerError:
 		if retry500 {
@@ -191,15 +191,5 @@ func IsValidation(err error) bool { return KindOfError(err) == Validation }
 func IsTransient(err error) bool { return KindOfError(err) == Transient }
 
 // transientCause reports whether err, a failure without an answer, may
-// go away by itself.
-func transientCause(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) {
-		return false
-	}
-	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
-}
+// go away by itself (see netfail.Transient).
+func transientCause(err error) bool { return netfail.Transient(err) }

@@ -5,8 +5,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
+	"time"
 )
 
 // MaxIdlePerHost is how many idle connections to one target a transport
@@ -31,6 +33,14 @@ func Transport() *http.Transport {
 	t.MaxIdleConns = max(t.MaxIdleConns, MaxIdlePerHost)
 	t.MaxIdleConnsPerHost = MaxIdlePerHost
 	t.ReadBufferSize = ReadBuffer
+	return t
+}
+
+// SetConnectTimeout bounds t's TCP connections and TLS handshakes by d
+// each and returns t.
+func SetConnectTimeout(t *http.Transport, d time.Duration) *http.Transport {
+	t.DialContext = (&net.Dialer{Timeout: d, KeepAlive: 30 * time.Second}).DialContext
+	t.TLSHandshakeTimeout = d
 	return t
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -41,8 +42,13 @@ type ClientConfig struct {
 	CAPEM  []byte
 	// InsecureSkipVerify turns TLS certificate verification off.
 	InsecureSkipVerify bool
-	// Timeout bounds each HTTP request, answer body included; 0 means 30s.
-	Timeout time.Duration
+	// Timeout bounds each silence of a request once connected (see
+	// httpapi.Config.Timeout); 0 means 30s. ConnectTimeout bounds the TCP
+	// connection and the TLS handshake, each; 0 means 10s.
+	Timeout, ConnectTimeout time.Duration
+	// Log receives the lines of requests that wait and of retried
+	// network failures; nil discards them.
+	Log *slog.Logger
 	// Retries is how many times a transient failure (see [IsTransient]) is
 	// retried; 0 means 4 and a negative value means none. A write's 500
 	// (a serialization failure) is retried more often: 9 times, or
@@ -129,7 +135,8 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.Username == "" {
 		return nil, errors.New("icinga: username is empty")
 	}
-	transport := httpapi.Transport()
+	connect := cmp.Or(max(cfg.ConnectTimeout, 0), httpapi.DefaultConnectTimeout)
+	transport := httpapi.SetConnectTimeout(httpapi.Transport(), connect)
 	if transport.TLSClientConfig, err = httpapi.TLS(cfg.CACert, cfg.CAPEM, cfg.InsecureSkipVerify); err != nil {
 		return nil, fmt.Errorf("icinga: %w", err)
 	}
@@ -153,15 +160,17 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		Target:  "icinga",
 		BaseURL: c.base,
 		// Never follow: a redirect means the login page (see explain).
-		HTTP:      &http.Client{Transport: transport, CheckRedirect: httpapi.NoRedirect},
-		Timeout:   timeout,
-		Policy:    policy,
-		Username:  cfg.Username,
-		Password:  cfg.Password,
-		UserAgent: cfg.UserAgent,
-		MaxBody:   maxResponseBytes,
-		Explain:   c.explain,
-		Sleep:     func(ctx context.Context, d time.Duration) error { return c.sleep(ctx, d) },
+		HTTP:           &http.Client{Transport: transport, CheckRedirect: httpapi.NoRedirect},
+		Timeout:        timeout,
+		ConnectTimeout: connect,
+		Log:            cfg.Log,
+		Policy:         policy,
+		Username:       cfg.Username,
+		Password:       cfg.Password,
+		UserAgent:      cfg.UserAgent,
+		MaxBody:        maxResponseBytes,
+		Explain:        c.explain,
+		Sleep:          func(ctx context.Context, d time.Duration) error { return c.sleep(ctx, d) },
 	})
 	return c, nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/ldapply/ldapply/providers/endpoint"
+	"github.com/ldapply/ldapply/providers/httpapi"
 	"github.com/ldapply/ldapply/providers/mapping"
 )
 
@@ -27,9 +28,13 @@ type Config struct {
 	// InsecureSkipVerify turns TLS certificate verification off (for a
 	// lab only); every run logs a warning.
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
-	// Timeout bounds each request with its answer; default 30s. A list
-	// of every contact is one request: a large directory on a slow
-	// server may need more.
+	// ConnectTimeout bounds the TCP connection and the TLS handshake,
+	// each; default 10s.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// Timeout bounds each silence of a request once connected: the wait
+	// for the answer to begin, then each pause within it; default 30s. A
+	// long answer that keeps arriving (the list of every contact) is not
+	// cut short.
 	Timeout time.Duration `yaml:"timeout"`
 	// Channel selects the contacts' default channel: a channel UUID, a
 	// channel name, or a channel type (default "email").
@@ -74,6 +79,11 @@ func (c *Config) Resolve(schema string) error {
 		c.Timeout = defaultTimeout
 	} else if c.Timeout < 0 {
 		return fmt.Errorf("target.icinga.timeout must be positive")
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = httpapi.DefaultConnectTimeout
+	} else if c.ConnectTimeout < 0 {
+		return fmt.Errorf("target.icinga.connect_timeout must be positive")
 	}
 	if c.Channel == "" {
 		c.Channel = "email"

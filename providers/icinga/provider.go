@@ -53,7 +53,7 @@ type Provider struct {
 // [Config.Resolve]).
 func New(cfg Config, env providers.Env) (*Provider, error) {
 	version, log := env.Version, env.Log
-	client, err := NewClient(ClientConfig{URL: cfg.URL, Username: cfg.Username, Password: cfg.Password, CACert: cfg.CACert, InsecureSkipVerify: cfg.InsecureSkipVerify, Timeout: cfg.Timeout, UserAgent: "ldapply/" + version})
+	client, err := NewClient(ClientConfig{URL: cfg.URL, Username: cfg.Username, Password: cfg.Password, CACert: cfg.CACert, InsecureSkipVerify: cfg.InsecureSkipVerify, Timeout: cfg.Timeout, ConnectTimeout: cfg.ConnectTimeout, Log: log, UserAgent: "ldapply/" + version})
 	if err != nil {
 		return nil, err
 	}

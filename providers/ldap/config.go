@@ -51,14 +51,19 @@ type Config struct {
 	// attributes: "inetorgperson" (OpenLDAP and the like; the default)
 	// or "ad" (Active Directory).
 	Schema string `yaml:"schema"`
-	// Timeout bounds dialling (TCP and TLS) and each LDAP operation
-	// (bind, each page of a search); default 10s. Written as a duration
+	// ConnectTimeout bounds the TCP connection, and then StartTLS and
+	// the TLS handshake together; default 10s. Written as a duration
 	// such as "10s" or "1m30s".
+	ConnectTimeout Duration `yaml:"connect_timeout"`
+	// Timeout bounds each LDAP operation once connected: the bind, and
+	// each page of a search; default 10s.
 	Timeout Duration `yaml:"timeout"`
 	// ConnectAttempts is how often connecting and binding is tried
-	// before Read gives up; default 3. A bind rejected for invalid
-	// credentials and a server certificate that fails verification are
-	// never retried.
+	// before Read gives up; default 3. A refused or timed-out connection
+	// and a server that does not answer are tried again; a bind rejected
+	// for invalid credentials, a TLS handshake with a port that does not
+	// speak TLS, a server certificate that fails verification and a host
+	// name that does not resolve are not.
 	ConnectAttempts int `yaml:"connect_attempts"`
 	// ConnectDelay is the pause between connection attempts; default 5s.
 	ConnectDelay Duration `yaml:"connect_delay"`
@@ -156,6 +161,7 @@ var schemas = map[string]schema{
 // Defaults.
 const (
 	DefaultTimeout         = 10 * time.Second
+	DefaultConnectTimeout  = 10 * time.Second
 	DefaultConnectAttempts = 3
 	DefaultConnectDelay    = 5 * time.Second
 	DefaultPageSize        = 500
@@ -289,6 +295,11 @@ func (c *Config) resolveLimits(fail failFunc) {
 		c.Timeout = Duration(DefaultTimeout)
 	} else if c.Timeout < 0 {
 		fail("timeout", "must be positive")
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = Duration(DefaultConnectTimeout)
+	} else if c.ConnectTimeout < 0 {
+		fail("connect_timeout", "must be positive")
 	}
 	if c.ConnectAttempts == 0 {
 		c.ConnectAttempts = DefaultConnectAttempts

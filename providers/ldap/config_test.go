@@ -29,6 +29,7 @@ func TestResolveDefaults(t *testing.T) {
 		BindDN:          svcDN,
 		BindPassword:    svcPW,
 		Schema:          "inetorgperson",
+		ConnectTimeout:  ldap.Duration(10 * time.Second),
 		Timeout:         ldap.Duration(10 * time.Second),
 		ConnectAttempts: 3,
 		ConnectDelay:    ldap.Duration(5 * time.Second),

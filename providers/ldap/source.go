@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/ldapply/ldapply/internal/arena"
 	"github.com/ldapply/ldapply/plan"
+	"github.com/ldapply/ldapply/providers/netfail"
 )
 
 // Source reads users and groups from an LDAP server.
@@ -37,6 +39,9 @@ type Source struct {
 	// userAccountControl on AD): the ones the target's mapping uses (see
 	// mapping.Attributes). nil reads every user attribute.
 	UserAttributes []string
+	// waitEvery is how often an exchange that waits is logged; 0 means
+	// netfail.DefaultEvery. Tests shorten it.
+	waitEvery time.Duration
 	// afterPage, set by tests only, runs on the connection between pages.
 	afterPage func(*goldap.Conn)
 }
@@ -74,7 +79,11 @@ func (s *Source) Read(ctx context.Context) (*plan.Directory, error) {
 			return dir, err
 		}
 		delay := time.Duration(cfg.ConnectDelay)
-		s.log.Warn("The LDAP read was cut off (connection lost, or the server dropped the paged search); reading everything again from the start.", "attempt", attempt, "of", cfg.ConnectAttempts, "delay", delay, "err", broken.err)
+		msg := "The LDAP server dropped the paged search (busy, unavailable, or it forgot the page cookie)"
+		if ne := netfail.As(broken.err); ne != nil {
+			msg = "ldap: " + ne.Sentence()
+		}
+		s.log.Warn(msg+"; reading everything again from the start.", "attempt", attempt, "of", cfg.ConnectAttempts, "delay", delay, "err", broken.err)
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
@@ -93,8 +102,13 @@ func (e *brokenRead) Error() string { return e.err.Error() }
 func (e *brokenRead) Unwrap() error { return e.err }
 
 // lostMidway reports whether err, from a search on an established
-// connection, means the connection or the server's paging state was lost.
+// connection, means the connection or the server's paging state was lost:
+// the connection was cut off or fell silent (see package netfail), or the
+// server was busy or forgot the paged search.
 func lostMidway(err error) bool {
+	if ne := netfail.As(err); ne != nil {
+		return ne.Class == netfail.CutOff || ne.Class == netfail.Silent
+	}
 	var le *goldap.Error
 	if errors.As(err, &le) {
 		switch le.ResultCode {
@@ -116,11 +130,6 @@ func lostMidway(err error) bool {
 // of a large read's work, and this spreads it over two cores.
 func (s *Source) readOnce(parent context.Context, cfgp *Config, sch schema) (_ *plan.Directory, err error) {
 	cfg := *cfgp
-	defer func() {
-		if err != nil && parent.Err() == nil && lostMidway(err) {
-			err = &brokenRead{err}
-		}
-	}()
 	// The first failure stops the other search: closing a connection
 	// aborts whatever operation is in flight on it.
 	ctx, cancel := context.WithCancelCause(parent)
@@ -128,13 +137,19 @@ func (s *Source) readOnce(parent context.Context, cfgp *Config, sch schema) (_ *
 	var conns [2]*goldap.Conn
 	for i := range conns {
 		if conns[i], err = s.connect(ctx, &cfg); err != nil {
-			return nil, err
+			return nil, err // connect has tried connect_attempts times
 		}
 		conn := conns[i]
 		defer conn.Close()
 		stop := context.AfterFunc(ctx, func() { conn.Close() })
 		defer stop()
 	}
+	// Once connected, a read that broke is worth starting over (see Read).
+	defer func() {
+		if err != nil && parent.Err() == nil && lostMidway(err) {
+			err = &brokenRead{err}
+		}
+	}()
 	var (
 		wg    sync.WaitGroup
 		once  sync.Once
@@ -283,6 +298,9 @@ func (s *Source) connect(ctx context.Context, cfg *Config) (*goldap.Conn, error)
 			return nil, fmt.Errorf("ldap: %w", err)
 		}
 		if attempt >= cfg.ConnectAttempts {
+			if attempt == 1 {
+				return nil, fmt.Errorf("ldap: %w", err)
+			}
 			return nil, fmt.Errorf("ldap: gave up after %d attempts: %w", attempt, err)
 		}
 		delay := time.Duration(cfg.ConnectDelay)
@@ -298,11 +316,12 @@ func (s *Source) connect(ctx context.Context, cfg *Config) (*goldap.Conn, error)
 }
 
 // retryable reports whether trying to connect again may help: not after
-// the server rejected the bind or its certificate failed verification.
+// a permanent network failure (see netfail.Error.Permanent) or an LDAP
+// result other than the server being busy or unavailable, such as a
+// rejected bind.
 func retryable(err error) bool {
-	var cv *tls.CertificateVerificationError
-	if errors.As(err, &cv) {
-		return false
+	if ne := netfail.As(err); ne != nil {
+		return !ne.Permanent()
 	}
 	var le *goldap.Error
 	if errors.As(err, &le) {
@@ -329,28 +348,32 @@ type bufferedConn struct {
 func (c bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // dialBind makes one attempt to connect (TCP, then TLS or StartTLS) and
-// bind. Its errors say what to check, without an "ldap:" prefix.
+// bind. Its errors say what to check, without an "ldap:" prefix; a
+// network failure is a *netfail.Error.
 func (s *Source) dialBind(ctx context.Context, cfg *Config, u *url.URL, tlsCfg *tls.Config) (*goldap.Conn, error) {
-	timeout := time.Duration(cfg.Timeout)
-	dctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-
-	addr := u.Host
-	if u.Port() == "" {
-		port := "389"
-		if u.Scheme == "ldaps" {
-			port = "636"
+	addr := cfg.address()
+	var stage atomic.Int32 // a netfail.Stage
+	watch := s.waitLog(func(waited time.Duration) string { return waitingFor(addr, netfail.Stage(stage.Load()), waited) })
+	defer watch.Stop()
+	fail := func(err error) error {
+		if ctx.Err() == nil {
+			if ne := netFailure(cfg, netfail.Stage(stage.Load()), err); ne != nil {
+				return ne
+			}
 		}
-		addr = net.JoinHostPort(u.Hostname(), port)
+		return err
 	}
+	dctx, cancel := context.WithTimeout(ctx, time.Duration(cfg.ConnectTimeout))
+	defer cancel()
 	var d net.Dialer
-	raw, err := d.DialContext(dctx, "tcp", addr)
+	raw, err := d.DialContext(dctx, "tcp", hostPort(u))
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w; check source.uri and that the server is running and reachable", cfg.URI, err)
+		return nil, fail(err)
 	}
-
 	var nc net.Conn = raw
 	if u.Scheme == "ldaps" || cfg.StartTLS {
+		stage.Store(int32(netfail.Handshaking))
+		watch.Touch()
 		if cfg.StartTLS {
 			if err := startTLS(dctx, raw); err != nil {
 				raw.Close()
@@ -360,21 +383,26 @@ func (s *Source) dialBind(ctx context.Context, cfg *Config, u *url.URL, tlsCfg *
 		tc := tls.Client(raw, tlsCfg)
 		if err := tc.HandshakeContext(dctx); err != nil {
 			raw.Close()
-			return nil, fmt.Errorf("TLS handshake with %s: %w; check source.ca_cert and that the server certificate names %s", cfg.URI, err, u.Hostname())
+			return nil, fail(err)
 		}
 		nc = tc
 	}
 
 	conn := goldap.NewConn(bufferedConn{nc, bufio.NewReaderSize(nc, readBuffer)}, nc != raw)
 	conn.Start()
-	conn.SetTimeout(timeout)
+	conn.SetTimeout(time.Duration(cfg.Timeout))
 	if cfg.BindDN == "" {
 		return conn, nil
 	}
+	stage.Store(int32(netfail.Waiting))
+	watch.Touch()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	if err := conn.Bind(cfg.BindDN, cfg.BindPassword); err != nil {
 		conn.Close()
+		if ne := fail(err); ne != err {
+			return nil, ne
+		}
 		hint := ""
 		switch {
 		case goldap.IsErrorWithCode(err, goldap.LDAPResultInvalidCredentials):
@@ -512,6 +540,8 @@ func (s *Source) pagedSearch(ctx context.Context, conn *goldap.Conn, cfg *Config
 		switch {
 		case ctx.Err() != nil:
 			err = context.Cause(ctx)
+		case netFailure(cfg, netfail.Waiting, err) != nil:
+			return fmt.Errorf("ldap: search %s under %s with filter %s: %w", what, sc.Base, filter, netFailure(cfg, netfail.Waiting, err))
 		case goldap.IsErrorWithCode(err, goldap.LDAPResultSizeLimitExceeded):
 			hint = "; the server's size limit cut the result short: it seems not to support paged results (RFC 2696)"
 		case goldap.IsErrorWithCode(err, goldap.LDAPResultNoSuchObject):
@@ -528,7 +558,12 @@ func (s *Source) pagedSearch(ctx context.Context, conn *goldap.Conn, cfg *Config
 		if ctx.Err() != nil {
 			return 0, 0, fail(ctx.Err())
 		}
+		page := pages + 1
+		watch := s.waitLog(func(waited time.Duration) string {
+			return fmt.Sprintf("Still waiting for the LDAP search of %s under %s (page %d, %s so far).", what, sc.Base, page, netfail.Seconds(waited))
+		})
 		res, err := conn.Search(req)
+		watch.Stop()
 		if goldap.IsErrorWithCode(err, goldap.LDAPResultReferral) {
 			// The server holds no such base. The search is skipped; the
 			// caller decides what an unread kind means (see referredError).

@@ -2,9 +2,11 @@ package scim
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -31,6 +33,9 @@ type ClientConfig struct {
 	UserAgent string
 	// Policy is the retry policy; zero fields take httpapi's defaults.
 	Policy httpapi.Policy
+	// Log receives the lines of requests that wait and of retried
+	// network failures; nil discards them.
+	Log *slog.Logger
 }
 
 // Client talks to one SCIM service. It is safe for concurrent use.
@@ -45,7 +50,7 @@ type Client struct {
 func NewClient(cfg ClientConfig) (*Client, error) {
 	hc := cfg.HTTP
 	if hc == nil {
-		tr := httpapi.Transport()
+		tr := httpapi.SetConnectTimeout(httpapi.Transport(), cmp.Or(max(cfg.ConnectTimeout, 0), httpapi.DefaultConnectTimeout))
 		tlsCfg, err := httpapi.TLS(cfg.CACert, nil, cfg.InsecureSkipVerify)
 		if err != nil {
 			return nil, fmt.Errorf("scim: %w", err)
@@ -61,15 +66,17 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		c.auth = "Bearer " + cfg.Token
 	}
 	c.api = httpapi.New(httpapi.Config{
-		Target:    "scim",
-		BaseURL:   strings.TrimRight(cfg.URL, "/") + "/",
-		HTTP:      hc,
-		Timeout:   cfg.Timeout,
-		Policy:    cfg.Policy,
-		Username:  cfg.Username,
-		Password:  cfg.Password,
-		UserAgent: cfg.UserAgent,
-		Explain:   explain,
+		Target:         "scim",
+		BaseURL:        strings.TrimRight(cfg.URL, "/") + "/",
+		HTTP:           hc,
+		Timeout:        cfg.Timeout,
+		ConnectTimeout: cfg.ConnectTimeout,
+		Log:            cfg.Log,
+		Policy:         cfg.Policy,
+		Username:       cfg.Username,
+		Password:       cfg.Password,
+		UserAgent:      cfg.UserAgent,
+		Explain:        explain,
 	})
 	return c, nil
 }

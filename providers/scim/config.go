@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ldapply/ldapply/providers/endpoint"
+	"github.com/ldapply/ldapply/providers/httpapi"
 	"github.com/ldapply/ldapply/providers/mapping"
 )
 
@@ -30,7 +31,11 @@ type Config struct {
 	CACert string `yaml:"ca_cert"`
 	// InsecureSkipVerify turns TLS certificate verification off (lab only).
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
-	// Timeout bounds one request with its answer (default 60s).
+	// ConnectTimeout bounds the TCP connection and the TLS handshake,
+	// each (default 10s).
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// Timeout bounds each silence of a request once connected: the wait
+	// for the answer to begin, then each pause within it (default 60s).
 	Timeout time.Duration `yaml:"timeout"`
 	// PageSize is the count asked for per list page (default 100); a
 	// service may answer fewer, which is honoured.
@@ -110,14 +115,17 @@ func (c *Config) Resolve(schema string) error {
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
 	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = httpapi.DefaultConnectTimeout
+	}
 	if c.PageSize == 0 {
 		c.PageSize = DefaultPageSize
 	}
 	if c.PatchOperations == 0 {
 		c.PatchOperations = DefaultPatchOperations
 	}
-	if c.Timeout < 0 || c.PageSize < 0 || c.PatchOperations < 0 {
-		return fmt.Errorf("%s: timeout, page_size and patch_operations must be positive", key)
+	if c.Timeout < 0 || c.ConnectTimeout < 0 || c.PageSize < 0 || c.PatchOperations < 0 {
+		return fmt.Errorf("%s: timeout, connect_timeout, page_size and patch_operations must be positive", key)
 	}
 	if c.UserAttributes == nil {
 		c.UserAttributes = defaultUserAttrs[schema]

@@ -61,7 +61,7 @@ func (p *Provider) capabilities(ctx context.Context) (*Capabilities, error) {
 
 // New returns a provider for a resolved configuration.
 func New(cfg Config, env providers.Env) (*Provider, error) {
-	client, err := NewClient(ClientConfig{Config: cfg, UserAgent: "ldapply/" + env.Version})
+	client, err := NewClient(ClientConfig{Config: cfg, UserAgent: "ldapply/" + env.Version, Log: env.Log})
 	if err != nil {
 		return nil, err
 	}

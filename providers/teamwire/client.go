@@ -2,10 +2,12 @@ package teamwire
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -28,8 +30,13 @@ type ClientConfig struct {
 	// the same as bytes. Set at most one.
 	CACert string
 	CAPEM  []byte
-	// Timeout bounds each request; 0 means 30s.
-	Timeout time.Duration
+	// Timeout bounds each silence of a request once connected (see
+	// httpapi.Config.Timeout); 0 means 30s. ConnectTimeout bounds the TCP
+	// connection and the TLS handshake, each; 0 means 10s.
+	Timeout, ConnectTimeout time.Duration
+	// Log receives the lines of requests that wait and of retried
+	// network failures; nil discards them.
+	Log *slog.Logger
 	// Retries is how often a transient failure of an idempotent request
 	// or of a login is retried; 0 means 4, negative none.
 	Retries int
@@ -85,7 +92,8 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	case cfg.Retries < 0:
 		attempts = 1
 	}
-	transport := httpapi.Transport()
+	connect := cmp.Or(max(cfg.ConnectTimeout, 0), httpapi.DefaultConnectTimeout)
+	transport := httpapi.SetConnectTimeout(httpapi.Transport(), connect)
 	if transport.TLSClientConfig, err = httpapi.TLS(cfg.CACert, cfg.CAPEM, false); err != nil {
 		return nil, fmt.Errorf("teamwire: %w", err)
 	}
@@ -94,11 +102,13 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		Target:  "teamwire",
 		BaseURL: strings.TrimRight(u.String(), "/") + "/v" + url.PathEscape(cfg.APIVersion) + "/admin/",
 		// A redirect is never followed: it would be a login page.
-		HTTP:      &http.Client{Transport: transport, Jar: jar, CheckRedirect: httpapi.NoRedirect},
-		Timeout:   cfg.Timeout,
-		Policy:    httpapi.Policy{Attempts: attempts},
-		UserAgent: cfg.UserAgent,
-		MaxBody:   64 << 20,
+		HTTP:           &http.Client{Transport: transport, Jar: jar, CheckRedirect: httpapi.NoRedirect},
+		Timeout:        cfg.Timeout,
+		ConnectTimeout: connect,
+		Log:            cfg.Log,
+		Policy:         httpapi.Policy{Attempts: attempts},
+		UserAgent:      cfg.UserAgent,
+		MaxBody:        64 << 20,
 	})
 	return c, nil
 }

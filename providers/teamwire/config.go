@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ldapply/ldapply/providers/endpoint"
+	"github.com/ldapply/ldapply/providers/httpapi"
 	"github.com/ldapply/ldapply/providers/ldap"
 )
 
@@ -35,7 +36,11 @@ type Config struct {
 	AllowInsecure bool `yaml:"allow_insecure"`
 	// CACert is a PEM bundle to trust instead of the system roots.
 	CACert string `yaml:"ca_cert"`
-	// Timeout bounds each request with its answer; default 30s.
+	// ConnectTimeout bounds the TCP connection and the TLS handshake,
+	// each; default 10s.
+	ConnectTimeout ldap.Duration `yaml:"connect_timeout"`
+	// Timeout bounds each silence of a request once connected: the wait
+	// for the answer to begin, then each pause within it; default 30s.
 	Timeout ldap.Duration `yaml:"timeout"`
 	// Organisations lists the organisation ids whose settings ldapply
 	// manages (Superadmins only). Empty means the admin's own
@@ -148,6 +153,11 @@ func (c *Config) Resolve(schema string) error {
 		c.Timeout = ldap.Duration(DefaultTimeout)
 	} else if c.Timeout < 0 {
 		return fmt.Errorf("target.teamwire.timeout must be positive")
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = ldap.Duration(httpapi.DefaultConnectTimeout)
+	} else if c.ConnectTimeout < 0 {
+		return fmt.Errorf("target.teamwire.connect_timeout must be positive")
 	}
 	if c.RunTimeout == 0 {
 		c.RunTimeout = ldap.Duration(DefaultRunTimeout)

@@ -37,13 +37,14 @@ func New(cfg Config, env providers.Env) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := NewClient(ClientConfig{URL: cfg.URL, APIVersion: cfg.APIVersion, Email: cfg.Email, Password: cfg.Password,
-		TOTPSecret: cfg.TOTPSecret, CACert: cfg.CACert, Timeout: time.Duration(cfg.Timeout), UserAgent: "ldapply/" + version})
-	if err != nil {
-		return nil, err
-	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	client, err := NewClient(ClientConfig{URL: cfg.URL, APIVersion: cfg.APIVersion, Email: cfg.Email, Password: cfg.Password,
+		TOTPSecret: cfg.TOTPSecret, CACert: cfg.CACert, Timeout: time.Duration(cfg.Timeout), ConnectTimeout: time.Duration(cfg.ConnectTimeout),
+		Log: log, UserAgent: "ldapply/" + version})
+	if err != nil {
+		return nil, err
 	}
 	return &Provider{cfg: cfg, client: client, log: log, attrs: attrs, bindpw: pw}, nil
 }

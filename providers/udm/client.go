@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/ldapply/ldapply/providers/httpapi"
+	"github.com/ldapply/ldapply/providers/netfail"
 )
 
 // Object types.
@@ -42,6 +43,9 @@ type ClientConfig struct {
 	// property that holds the source primary key.
 	KeyProperties map[string]string
 	UserAgent     string
+	// Log receives the lines of requests that wait and of retried
+	// network failures; nil discards them.
+	Log *slog.Logger
 }
 
 // RawObject is a UDM object as the API returns it (HAL+JSON decoded).
@@ -78,9 +82,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = DefaultReadTimeout
 	}
-	transport := httpapi.Transport()
-	transport.DialContext = (&net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
-	transport.TLSHandshakeTimeout = cfg.ConnectTimeout
+	transport := httpapi.SetConnectTimeout(httpapi.Transport(), cfg.ConnectTimeout)
 	if transport.TLSClientConfig, err = httpapi.TLS(cfg.CACert, cfg.CAPEM, cfg.InsecureSkipVerify); err != nil {
 		return nil, fmt.Errorf("udm: %w", err)
 	}
@@ -93,16 +95,19 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	c := &Client{user: cfg.Username, keyProp: cfg.KeyProperties}
 	c.api = httpapi.New(httpapi.Config{
-		Target:    "udm",
-		BaseURL:   strings.TrimRight(u.String(), "/") + "/",
-		HTTP:      &http.Client{Transport: transport, CheckRedirect: httpapi.NoRedirect},
-		Timeout:   cfg.ReadTimeout,
-		Policy:    httpapi.Policy{Attempts: attempts},
-		Username:  cfg.Username,
-		Password:  cfg.Password,
-		UserAgent: cfg.UserAgent,
-		MaxBody:   maxAnswer,
-		Explain:   c.explain,
+		Target:         "udm",
+		BaseURL:        strings.TrimRight(u.String(), "/") + "/",
+		HTTP:           &http.Client{Transport: transport, CheckRedirect: httpapi.NoRedirect},
+		Timeout:        cfg.ReadTimeout,
+		ConnectTimeout: cfg.ConnectTimeout,
+		Keys:           netfail.Keys{Timeout: "target.udm.read_timeout"},
+		Log:            cfg.Log,
+		Policy:         httpapi.Policy{Attempts: attempts},
+		Username:       cfg.Username,
+		Password:       cfg.Password,
+		UserAgent:      cfg.UserAgent,
+		MaxBody:        maxAnswer,
+		Explain:        c.explain,
 	})
 	return c, nil
 }

@@ -95,7 +95,7 @@ func New(cfg Config, env providers.Env) (*Provider, error) {
 	client, err := NewClient(ClientConfig{URL: cfg.URL, Username: cfg.Username, Password: cfg.Password, CACert: cfg.CACert,
 		InsecureSkipVerify: cfg.InsecureSkipVerify, ConnectTimeout: cfg.ConnectTimeout, ReadTimeout: cfg.ReadTimeout,
 		KeyProperties: map[string]string{TypeUser: cfg.UserKeyProperty, TypeGroup: cfg.GroupKeyProperty},
-		UserAgent:     "ldapply/" + version})
+		UserAgent:     "ldapply/" + version, Log: log})
 	if err != nil {
 		return nil, err
 	}
