@@ -92,6 +92,24 @@ func SummaryLine(s Summary) string {
 	return fmt.Sprintf("Plan: %d to add%s, %d to change, %d to rename, %d to destroy.", s.Add, adopt, s.Change, s.Rename, s.Destroy)
 }
 
+// DeletesLine says what p deletes, by kind in Kinds order: "1 user and
+// 2 groups", or "" when p deletes nothing.
+func DeletesLine(p *Plan) string {
+	n := map[Kind]int{}
+	for i := range p.Changes {
+		if p.Changes[i].Action == Delete {
+			n[p.Changes[i].Kind]++
+		}
+	}
+	var parts []string
+	for _, k := range Kinds {
+		if n[k] > 0 {
+			parts = append(parts, plural(n[k], string(k)))
+		}
+	}
+	return strings.Join(parts, " and ")
+}
+
 // headline is the first line of a change: symbol, kind, name(s).
 func headline(c *Change) string { return string(appendHeadline(nil, c)) }
 

@@ -70,6 +70,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					&cli.StringFlag{Name: "out", Aliases: []string{"o"}, EnvVars: []string{"LDAPPLY_OUT"}, Usage: "write the plan to `PLANFILE` for apply"},
 					&cli.BoolFlag{Name: "detailed-exitcode", EnvVars: []string{"LDAPPLY_DETAILED_EXITCODE"}, Usage: "exit 0 when there are no changes, 2 when there are, 1 on error"},
 					&cli.BoolFlag{Name: "json", EnvVars: []string{"LDAPPLY_JSON"}, Usage: "print the plan as JSON (the show --json document) instead of text"},
+					&cli.BoolFlag{Name: "fail-on-delete", EnvVars: []string{"LDAPPLY_FAIL_ON_DELETE"}, Usage: "exit 4 when the plan deletes anything (a CI policy); the plan file is still written, for review"},
 					allowDeletesFlag(),
 					metricsFlag(),
 					lockTimeoutFlag("plan", 10*time.Second),
