@@ -82,11 +82,12 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			{
 				Name:      "show",
 				Usage:     "render a saved plan",
-				UsageText: "ldapply show [--json | --markdown] [--max-chars N] PLANFILE\n\nExample:\n   ldapply show --markdown sync.plan > comment.md",
+				UsageText: "ldapply show [--json | --markdown] [--max-chars N] [--gitlab-report FILE] PLANFILE\n\nExample:\n   ldapply show --markdown --gitlab-report tfplan.json sync.plan > comment.md",
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "json", EnvVars: []string{"LDAPPLY_SHOW_JSON"}, Usage: "machine-readable JSON (docs: format_version)"},
 					&cli.BoolFlag{Name: "markdown", EnvVars: []string{"LDAPPLY_MARKDOWN"}, Usage: "Markdown for a merge-request comment"},
 					&cli.IntFlag{Name: "max-chars", EnvVars: []string{"LDAPPLY_MARKDOWN_MAX_CHARS"}, Value: plan.DefaultMarkdownChars, Usage: "the most `CHARACTERS` --markdown writes (GitHub takes 65536 in a comment, GitLab 1000000); longer plans are cut, section by section"},
+					&cli.StringFlag{Name: "gitlab-report", Usage: "also write GitLab's Terraform report (create, update and delete counts, for artifacts:reports:terraform) to `FILE`; - writes it to stdout instead of the plan"},
 					noColorFlag(),
 					forceColorFlag(),
 				},
