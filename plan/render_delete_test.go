@@ -34,6 +34,14 @@ func TestMarkdownDeletesFirst(t *testing.T) {
 	if strings.Contains(md, "h3") {
 		t.Error("a sensitive value's hash is shown")
 	}
+	// An attribute holding another object's id says what the object
+	// uses, not which one it is: the callout leaves it out.
+	p := plantest.SamplePlan()
+	p.Refs.Attrs = []string{"email"}
+	md = renderMarkdown(t, p, plan.RenderOptions{})
+	if !strings.Contains(md, "> - user `dave` — key `k-dave`, full_name `Dave Roe`\n") {
+		t.Errorf("the callout names a reference attribute:\n%s", md)
+	}
 	for i := range 2 {
 		p := plantest.SamplePlan()
 		p.Changes = p.Changes[:0]
@@ -47,7 +55,8 @@ func TestMarkdownDeletesFirst(t *testing.T) {
 }
 
 // TestMarkdownManyDeletes: thousands of deletes take at most a quarter
-// of the budget in the callout, which says how many it left out.
+// of the budget, and at most 50 lines, in the callout, which says how
+// many it left out.
 func TestMarkdownManyDeletes(t *testing.T) {
 	p := plantest.SamplePlan()
 	p.Changes = nil
@@ -75,6 +84,12 @@ func TestMarkdownManyDeletes(t *testing.T) {
 		t.Errorf("the callout takes %d characters of %d", n, budget)
 	}
 	checkSections(t, md)
+	// However large the budget, the callout lists at most 50.
+	md = renderMarkdown(t, p, plan.RenderOptions{MaxChars: 1_000_000})
+	callout = md[strings.Index(md, "> [!CAUTION]"):strings.Index(md, "<details>")]
+	if n := strings.Count(callout, "> - user `"); n != 50 || !strings.Contains(callout, "> … and 2950 more") {
+		t.Errorf("with a budget of 1,000,000 the callout lists %d deletes:\n%.300s", n, callout)
+	}
 }
 
 // TestRemovedMemberDetail: a member leaving a group is named as one

@@ -24,6 +24,10 @@ const (
 	// mdWhere ends every cut list, so a reviewer knows where the rest is.
 	mdWhere = " (full plan in the job's artifacts)"
 	mdMore  = " more" + mdWhere
+	// mdCautionItems is the most deletes the callout lists: enough to
+	// see what kind of objects go, few enough that the warnings below
+	// it stay in sight; the section of deletes lists more.
+	mdCautionItems = 50
 )
 
 // markdownRenderer collects the plan's changes grouped by kind and
@@ -217,9 +221,9 @@ func (r *markdownRenderer) head() string {
 }
 
 // caution renders the plan's deletes in a callout that GitHub and
-// GitLab show in red above everything else, in at most budget
-// characters (its heading and the line counting those left out
-// always).
+// GitLab show in red above everything else: at most mdCautionItems of
+// them in at most budget characters (its heading and the line counting
+// those left out always).
 func (r *markdownRenderer) caution(budget int) string {
 	if r.sum.Destroy == 0 {
 		return ""
@@ -234,7 +238,7 @@ func (r *markdownRenderer) caution(budget int) string {
 	fmt.Fprintf(&b, "\n> [!CAUTION]\n> **This plan destroys %s.** Check that each should go:\n>\n", strings.Join(kinds, " and "))
 	more := func(n int) string { return "> … and " + strconv.Itoa(n) + mdMore + "\n" }
 	used, shown := runes(b.String()), 0
-	for _, line := range r.dels {
+	for _, line := range r.dels[:min(len(r.dels), mdCautionItems)] {
 		reserve := 0
 		if shown < r.sum.Destroy-1 {
 			reserve = runes(more(r.sum.Destroy - shown - 1))
@@ -253,7 +257,8 @@ func (r *markdownRenderer) caution(budget int) string {
 }
 
 // mdDeleted is the caution's line for delete c: the object's kind,
-// name and key, and every value it has that is not secret.
+// name and key, and the values that tell which one it is (neither a
+// secret nor another object's id).
 func mdDeleted(c *Change, refs *Refs) string {
 	var b strings.Builder
 	b.WriteString("> - ")
@@ -267,10 +272,12 @@ func mdDeleted(c *Change, refs *Refs) string {
 	if o := c.Before; o != nil {
 		for _, name := range slices.Sorted(maps.Keys(o.Attrs)) {
 			v := o.Attrs[name]
-			if v == "" || v == o.Name || o.IsSensitive(name) {
+			// Ids of other objects (a default channel) say what the
+			// object uses, not which one it is.
+			if v == "" || v == o.Name || o.IsSensitive(name) || slices.Contains(refs.Attrs, name) {
 				continue
 			}
-			details = append(details, name+" "+mdCode(refs.Value(name, v)))
+			details = append(details, name+" "+mdCode(v))
 		}
 	}
 	if len(details) > 0 {
