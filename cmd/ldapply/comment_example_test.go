@@ -25,6 +25,14 @@ type exampleStep struct {
 // ldapply comment, with the pipeline's and the job's variables.
 func gitLabCommentStep(t *testing.T, path string) exampleStep {
 	t.Helper()
+	return gitLabPlanJob(t, path, "ldapply comment")
+}
+
+// gitLabPlanJob returns the plan job's script lines that contain with
+// ("": all of them, one script, as the runner joins them), with the
+// pipeline's and the job's variables.
+func gitLabPlanJob(t *testing.T, path, with string) exampleStep {
+	t.Helper()
 	var doc struct {
 		Variables map[string]string `yaml:"variables"`
 		Plan      struct {
@@ -40,14 +48,16 @@ func gitLabCommentStep(t *testing.T, path string) exampleStep {
 	for k, v := range doc.Plan.Variables {
 		step.env[k] = v
 	}
+	var lines []string
 	for _, line := range doc.Plan.Script {
-		if strings.Contains(line, "ldapply comment") {
-			step.script = line
+		if strings.Contains(line, with) {
+			lines = append(lines, line)
 		}
 	}
-	if step.script == "" {
-		t.Fatalf("%s: the plan job has no script line running ldapply comment", path)
+	if len(lines) == 0 {
+		t.Fatalf("%s: the plan job has no script line with %q", path, with)
 	}
+	step.script = strings.Join(lines, "\n")
 	return step
 }
 
@@ -115,6 +125,19 @@ func readYAML(t *testing.T, path string, v any) {
 // (the platform's variables) on top of the step's own.
 func runStep(t *testing.T, step exampleStep, dir string, env map[string]string) string {
 	t.Helper()
+	out, err := stepCommand(t, step, dir, env).CombinedOutput()
+	if err != nil {
+		t.Fatalf("the step failed: %v\n%s\nscript:\n%s", err, out, step.script)
+	}
+	return string(out)
+}
+
+// stepCommand returns the command that runs step's script with bash in
+// dir, as the CI runner would (set -e, pipefail), with ldapply on PATH
+// (this test binary, through TestMain) and env (the platform's
+// variables) over the step's own.
+func stepCommand(t *testing.T, step exampleStep, dir string, env map[string]string) *exec.Cmd {
+	t.Helper()
 	bin := filepath.Join(t.TempDir(), "bin")
 	if err := os.MkdirAll(bin, 0o755); err != nil {
 		t.Fatal(err)
@@ -129,14 +152,10 @@ func runStep(t *testing.T, step exampleStep, dir string, env map[string]string) 
 	for k, v := range step.env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	for k, v := range env {
+	for k, v := range env { // later values win, as pipeline variables win over the job's
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("the step failed: %v\n%s\nscript:\n%s", err, out, step.script)
-	}
-	return string(out)
+	return cmd
 }
 
 // TestExampleCommentSteps runs the comment step of each CI example
