@@ -87,7 +87,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					&cli.BoolFlag{Name: "json", EnvVars: []string{"LDAPPLY_SHOW_JSON"}, Usage: "machine-readable JSON (docs: format_version)"},
 					&cli.BoolFlag{Name: "markdown", EnvVars: []string{"LDAPPLY_MARKDOWN"}, Usage: "Markdown for a merge-request comment"},
 					&cli.IntFlag{Name: "max-chars", EnvVars: []string{"LDAPPLY_MARKDOWN_MAX_CHARS"}, Value: plan.DefaultMarkdownChars, Usage: "the most `CHARACTERS` --markdown writes (GitHub takes 65536 in a comment, GitLab 1000000); longer plans are cut, section by section"},
-					&cli.StringFlag{Name: "gitlab-report", Usage: "also write GitLab's Terraform report (create, update and delete counts, for artifacts:reports:terraform) to `FILE`; - writes it to stdout instead of the plan"},
+					&cli.StringFlag{Name: "gitlab-report", EnvVars: []string{"LDAPPLY_GITLAB_REPORT"}, Usage: "also write GitLab's Terraform report (create, update and delete counts, for artifacts:reports:terraform) to `FILE`; - writes it to stdout instead of the plan"},
 					noColorFlag(),
 					forceColorFlag(),
 				},
@@ -183,6 +183,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 				UsageText: "ldapply version\n\nExample:\n   ldapply version",
 				Action:    cmdVersion,
 			},
+			commentCommand(),
 		},
 	}
 	app.Commands = append(app.Commands, extraCommands...)

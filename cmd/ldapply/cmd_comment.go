@@ -15,8 +15,11 @@ import (
 	"github.com/ldapply/ldapply/internal/prcomment"
 )
 
-func init() {
-	extraCommands = append(extraCommands, &cli.Command{
+// commentCommand is ldapply comment. It is made anew for every app, as
+// the commands in newApp are: urfave/cli adds its help flag to a
+// command the first time it runs.
+func commentCommand() *cli.Command {
+	return &cli.Command{
 		Name:      "comment",
 		Usage:     "post a rendered plan to the merge request (GitLab CI) or pull request (GitHub Actions) the pipeline runs for, editing ldapply's earlier comment for the same configuration",
 		UsageText: "ldapply comment [--config FILE] [--name NAME] MARKDOWNFILE\n\nExample:\n   ldapply show --markdown sync.plan > plan.md && ldapply comment plan.md",
@@ -25,12 +28,7 @@ func init() {
 			&cli.StringFlag{Name: "name", EnvVars: []string{"LDAPPLY_COMMENT_NAME"}, Usage: "the `NAME` in the comment's hidden marker <!-- ldapply:NAME --> (default: the configuration file's name without its extension)"},
 		},
 		Action: cmdComment,
-		// The command is made once and shared by every app Main makes
-		// (tests make several): a help subcommand urfave/cli would add
-		// on the first run would turn the argument into a subcommand's
-		// name on the next.
-		HideHelpCommand: true,
-	})
+	}
 }
 
 // cmdComment puts a Markdown file in the review thread of the merge or
