@@ -4,7 +4,7 @@ package plan
 // renderers show names rather than ids.
 type Refs struct {
 	Names map[string]string // target id -> display name
-	Via   map[Via]string    // a member that came into a group through a nested group -> that group's name
+	Via   map[Via]string    // a member that came into a group through a nested group, or leaves it through one -> that group's name
 	// Attrs names the scalar attributes whose values are ids that Names
 	// names (Icinga's "default_channel"): renderers show the name, apply
 	// still sends the id.

@@ -92,6 +92,24 @@ func SummaryLine(s Summary) string {
 	return fmt.Sprintf("Plan: %d to add%s, %d to change, %d to rename, %d to destroy.", s.Add, adopt, s.Change, s.Rename, s.Destroy)
 }
 
+// DeletesLine says what p deletes, by kind in Kinds order: "1 user and
+// 2 groups", or "" when p deletes nothing.
+func DeletesLine(p *Plan) string {
+	n := map[Kind]int{}
+	for i := range p.Changes {
+		if p.Changes[i].Action == Delete {
+			n[p.Changes[i].Kind]++
+		}
+	}
+	var parts []string
+	for _, k := range Kinds {
+		if n[k] > 0 {
+			parts = append(parts, plural(n[k], string(k)))
+		}
+	}
+	return strings.Join(parts, " and ")
+}
+
 // headline is the first line of a change: symbol, kind, name(s).
 func headline(c *Change) string { return string(appendHeadline(nil, c)) }
 
@@ -106,7 +124,7 @@ func appendHeadline(b []byte, c *Change) []byte {
 		b = append(b, c.Before.Name...)
 		b = append(b, " -> "...)
 		b = append(b, c.After.Name...)
-	case c.Action == Create || c.Action == Adopt:
+	case c.Action == Create || c.Action == Adopt || c.Action == Delete && c.Key != "":
 		b = append(b, c.Name()...)
 		b = append(b, " (key "...)
 		b = append(b, c.Key...)
@@ -216,18 +234,27 @@ func (l *attrLines) each(f func(line []byte)) {
 	}
 }
 
+// shownChanges returns the attribute differences a renderer shows for
+// c: for a delete, every value the object had (its lists left out: a
+// plan file keeps none for a delete), so the reviewer sees what goes.
+func shownChanges(c *Change) []AttrChange {
+	switch c.Action {
+	case Create:
+		return AttrChanges(nil, c.After)
+	case Delete:
+		if c.Before == nil {
+			return nil
+		}
+		return AttrChanges(&Object{Attrs: c.Before.Attrs, Sensitive: c.Before.Sensitive}, nil)
+	}
+	return AttrChanges(c.Before, c.After)
+}
+
 // render replaces l's lines with c's attribute differences, indented by
 // ind; maxItems caps the items shown per list (0: all).
 func (l *attrLines) render(c *Change, ind string, maxItems int) {
 	l.buf, l.ends = l.buf[:0], l.ends[:0]
-	if c.Action == Delete {
-		return
-	}
-	before := c.Before
-	if c.Action == Create {
-		before = nil
-	}
-	changes := AttrChanges(before, c.After)
+	changes := shownChanges(c)
 	width := 0
 	for _, a := range changes {
 		if !a.List {
@@ -465,27 +492,21 @@ func (r *jsonRenderer) Change(c *Change) error {
 	if c.Action == Rename && c.Before != nil {
 		jc.PreviousName = c.Before.Name
 	}
-	if c.Action != Delete {
-		before := c.Before
-		if c.Action == Create {
-			before = nil
-		}
-		for _, a := range AttrChanges(before, c.After) {
-			ja := JSONAttribute{Name: a.Name, Sensitive: a.Sensitive}
-			switch {
-			case a.List:
-				ja.Added, ja.Removed = a.Added, a.Removed
-			case a.Sensitive:
-			default:
-				if a.HadOld {
-					ja.Before = &a.Old
-				}
-				if a.HasNew {
-					ja.After = &a.New
-				}
+	for _, a := range shownChanges(c) {
+		ja := JSONAttribute{Name: a.Name, Sensitive: a.Sensitive}
+		switch {
+		case a.List:
+			ja.Added, ja.Removed = a.Added, a.Removed
+		case a.Sensitive:
+		default:
+			if a.HadOld {
+				ja.Before = &a.Old
 			}
-			jc.Attributes = append(jc.Attributes, ja)
+			if a.HasNew {
+				ja.After = &a.New
+			}
 		}
+		jc.Attributes = append(jc.Attributes, ja)
 	}
 	b, err := json.Marshal(jc)
 	if err != nil {

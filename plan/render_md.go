@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +24,10 @@ const (
 	// mdWhere ends every cut list, so a reviewer knows where the rest is.
 	mdWhere = " (full plan in the job's artifacts)"
 	mdMore  = " more" + mdWhere
+	// mdCautionItems is the most deletes the callout lists: enough to
+	// see what kind of objects go, few enough that the warnings below
+	// it stay in sight; the section of deletes lists more.
+	mdCautionItems = 50
 )
 
 // markdownRenderer collects the plan's changes grouped by kind and
@@ -35,6 +40,10 @@ type markdownRenderer struct {
 	lines  mdLines
 	sum    Summary
 	groups []*mdGroup
+	// dels holds the caution's line for each delete, kept only while
+	// they could still be shown; delsKept is their size.
+	dels     []string
+	delsKept int
 }
 
 // mdGroup is one section: the changes of one kind and action.
@@ -82,6 +91,11 @@ func (r *markdownRenderer) Change(c *Change) error {
 		r.groups = append(r.groups, g)
 	}
 	g.count++
+	if c.Action == Delete && r.delsKept <= r.opts.MaxChars {
+		line := mdDeleted(c, &r.p.Refs)
+		r.dels = append(r.dels, line)
+		r.delsKept += runes(line)
+	}
 	if g.kept > r.opts.MaxChars { // more could never be shown
 		return nil
 	}
@@ -122,7 +136,11 @@ func (r *markdownRenderer) Close() error {
 	var out strings.Builder
 	out.WriteString(r.head())
 	budget := r.opts.MaxChars - runes(out.String())
-	// Warnings may take half of what is left; the sections the rest.
+	// The deletes may take a quarter, warnings half of what is left;
+	// the sections the rest.
+	caution := r.caution(budget / 4)
+	out.WriteString(caution)
+	budget -= runes(caution)
 	warn := r.warnings(budget / 2)
 	out.WriteString(warn)
 	budget -= runes(warn)
@@ -202,6 +220,87 @@ func (r *markdownRenderer) head() string {
 	return b.String()
 }
 
+// caution renders the plan's deletes in a callout that GitHub and
+// GitLab show in red above everything else: at most mdCautionItems of
+// them in at most budget characters (its heading and the line counting
+// those left out always).
+func (r *markdownRenderer) caution(budget int) string {
+	if r.sum.Destroy == 0 {
+		return ""
+	}
+	var kinds []string
+	for _, g := range r.groups {
+		if g.action == Delete {
+			kinds = append(kinds, plural(g.count, string(g.kind)))
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n> [!CAUTION]\n> **This plan destroys %s.** Check that each should go:\n>\n", strings.Join(kinds, " and "))
+	more := func(n int) string { return "> … and " + strconv.Itoa(n) + mdMore + "\n" }
+	used, shown := runes(b.String()), 0
+	for _, line := range r.dels[:min(len(r.dels), mdCautionItems)] {
+		reserve := 0
+		if shown < r.sum.Destroy-1 {
+			reserve = runes(more(r.sum.Destroy - shown - 1))
+		}
+		if used+runes(line)+reserve > budget {
+			break
+		}
+		b.WriteString(line)
+		used += runes(line)
+		shown++
+	}
+	if shown < r.sum.Destroy {
+		b.WriteString(more(r.sum.Destroy - shown))
+	}
+	return b.String()
+}
+
+// mdDeleted is the caution's line for delete c: the object's kind,
+// name and key, and the values that tell which one it is (neither a
+// secret nor another object's id).
+func mdDeleted(c *Change, refs *Refs) string {
+	var b strings.Builder
+	b.WriteString("> - ")
+	b.WriteString(string(c.Kind))
+	b.WriteByte(' ')
+	b.WriteString(mdCode(c.Name()))
+	var details []string
+	if c.Key != "" {
+		details = append(details, "key "+mdCode(c.Key))
+	}
+	if o := c.Before; o != nil {
+		for _, name := range slices.Sorted(maps.Keys(o.Attrs)) {
+			v := o.Attrs[name]
+			// Ids of other objects (a default channel) say what the
+			// object uses, not which one it is.
+			if v == "" || v == o.Name || o.IsSensitive(name) || slices.Contains(refs.Attrs, name) {
+				continue
+			}
+			details = append(details, name+" "+mdCode(v))
+		}
+	}
+	if len(details) > 0 {
+		b.WriteString(" — ")
+		b.WriteString(strings.Join(details, ", "))
+	}
+	b.WriteByte('\n')
+	return b.String()
+}
+
+// mdCode returns s as inline code on one line, at most 80 characters
+// of it.
+func mdCode(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) > 80 {
+		s = string([]rune(s)[:79]) + "…"
+	}
+	if strings.Contains(s, "`") {
+		return "`` " + s + " ``"
+	}
+	return "`" + s + "`"
+}
+
 // warnings renders the plan's warnings in at most budget characters.
 func (r *markdownRenderer) warnings(budget int) string {
 	ws := r.p.Warnings
@@ -267,24 +366,18 @@ type mdLines struct {
 func (l *mdLines) change(c *Change, maxItems int) string {
 	b := l.buf[:0]
 	b = append(appendHeadline(b, c), '\n')
-	if c.Action != Delete {
-		before := c.Before
-		if c.Action == Create {
-			before = nil
+	changes := shownChanges(c)
+	width := 0
+	for _, a := range changes {
+		if !a.List {
+			width = max(width, len(a.Name))
 		}
-		changes := AttrChanges(before, c.After)
-		width := 0
-		for _, a := range changes {
-			if !a.List {
-				width = max(width, len(a.Name))
-			}
-		}
-		for i := range changes {
-			if changes[i].List {
-				b = l.list(b, c, &changes[i], maxItems)
-			} else {
-				b = mdAttr(b, &changes[i], width, l.refs.Value)
-			}
+	}
+	for i := range changes {
+		if changes[i].List {
+			b = l.list(b, c, &changes[i], maxItems)
+		} else {
+			b = mdAttr(b, &changes[i], width, l.refs.Value)
 		}
 	}
 	l.buf = b

@@ -24,7 +24,8 @@
 //   - Members: nested groups are expanded here, once. A target that
 //     keeps nested groups (Membership.Groups) gets the direct member
 //     groups; one that does not gets every user reached through them,
-//     and the plan names the nested group each came through. Members
+//     and the plan names the nested group each came through (and, where
+//     it can tell, the one a removed member leaves through). Members
 //     the target has that ldapply does not manage stay. A member DN that
 //     matches no entry read is left out with a warning per group, and a
 //     change that removes members the source still has from such a

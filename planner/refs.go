@@ -1,6 +1,9 @@
 package planner
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/ldapply/ldapply/plan"
 )
 
@@ -69,6 +72,61 @@ func (rf *refs) after(c *plan.Change) {
 	if len(c.After.Lists) > 1 || len(c.After.Lists[rf.m.mem.Users]) != len(d.members[gi]) {
 		rf.lists(c.After) // unmanaged members kept, or nested groups
 	}
+	if c.Before != nil && d.via != nil && len(d.via[gi]) > 0 {
+		rf.leftThrough(c, gi)
+	}
+}
+
+// leftThrough names, for the members c's group loses, the nested group
+// each leaves it through: one still nested in it (some member still
+// comes through it) whose target copy has the member and which loses
+// it too. Neither the target nor the state records how a member came
+// in, so one whose nested group was taken out of the group altogether
+// is shown without one.
+func (rf *refs) leftThrough(c *plan.Change, gi int) {
+	users := rf.m.mem.Users
+	after := setOf(c.After.Lists[users])
+	var removed []string
+	for _, id := range c.Before.Lists[users] {
+		if !after[id] {
+			removed = append(removed, id)
+		}
+	}
+	if len(removed) == 0 {
+		return
+	}
+	d := rf.m.d
+	names := slices.Compact(slices.Sorted(maps.Values(d.via[gi])))
+	for _, name := range names {
+		ni, ok := d.groups.byName[lower(name)]
+		if !ok {
+			continue
+		}
+		n := d.groups.objs[ni]
+		cur := rf.m.cur[plan.KindGroup][n.ID]
+		if cur == nil {
+			continue
+		}
+		had, has := setOf(cur.Lists[users]), setOf(n.Lists[users])
+		for _, id := range removed {
+			v := plan.Via{Owner: c.ID, Member: id}
+			if _, named := rf.via[v]; named || !had[id] || has[id] {
+				continue
+			}
+			if rf.via == nil {
+				rf.via = map[plan.Via]string{}
+			}
+			rf.via[v] = name
+		}
+	}
+}
+
+func setOf(ids []string) map[string]bool {
+	set := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		set[id] = true
+	}
+	return set
 }
 
 // lists names every value of o's lists.

@@ -83,6 +83,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 					&cli.StringFlag{Name: "out", Aliases: []string{"o"}, EnvVars: []string{"LDAPPLY_OUT"}, Usage: "write the plan to `PLANFILE` for apply"},
 					&cli.BoolFlag{Name: "detailed-exitcode", EnvVars: []string{"LDAPPLY_DETAILED_EXITCODE"}, Usage: "exit 0 when there are no changes, 2 when there are, 1 on error"},
 					&cli.BoolFlag{Name: "json", EnvVars: []string{"LDAPPLY_JSON"}, Usage: "print the plan as JSON (the show --json document) instead of text"},
+					&cli.BoolFlag{Name: "fail-on-delete", EnvVars: []string{"LDAPPLY_FAIL_ON_DELETE"}, Usage: "exit 4 when the plan deletes anything (a CI policy); the plan file is still written, for review"},
 					allowDeletesFlag(),
 					metricsFlag(),
 					lockTimeoutFlag("plan", 10*time.Second),
@@ -94,11 +95,12 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			{
 				Name:      "show",
 				Usage:     "render a saved plan",
-				UsageText: "ldapply show [--json | --markdown] [--max-chars N] PLANFILE\n\nExample:\n   ldapply show --markdown sync.plan > comment.md",
+				UsageText: "ldapply show [--json | --markdown] [--max-chars N] [--gitlab-report FILE] PLANFILE\n\nExample:\n   ldapply show --markdown --gitlab-report tfplan.json sync.plan > comment.md",
 				Flags: []cli.Flag{
 					&cli.BoolFlag{Name: "json", EnvVars: []string{"LDAPPLY_SHOW_JSON"}, Usage: "machine-readable JSON (docs: format_version)"},
 					&cli.BoolFlag{Name: "markdown", EnvVars: []string{"LDAPPLY_MARKDOWN"}, Usage: "Markdown for a merge-request comment"},
 					&cli.IntFlag{Name: "max-chars", EnvVars: []string{"LDAPPLY_MARKDOWN_MAX_CHARS"}, Value: plan.DefaultMarkdownChars, Usage: "the most `CHARACTERS` --markdown writes (GitHub takes 65536 in a comment, GitLab 1000000); longer plans are cut, section by section"},
+					&cli.StringFlag{Name: "gitlab-report", EnvVars: []string{"LDAPPLY_GITLAB_REPORT"}, Usage: "also write GitLab's Terraform report (create, update and delete counts, for artifacts:reports:terraform) to `FILE`; - writes it to stdout instead of the plan"},
 					noColorFlag(),
 					forceColorFlag(),
 				},
@@ -194,6 +196,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 				UsageText: "ldapply version\n\nExample:\n   ldapply version",
 				Action:    cmdVersion,
 			},
+			commentCommand(),
 		},
 	}
 	app.Commands = append(app.Commands, extraCommands...)

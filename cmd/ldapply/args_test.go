@@ -39,7 +39,7 @@ func TestCommandLineMistakes(t *testing.T) {
 		{"bogus", []string{`Error: unknown command "bogus"; the commands are: plan, show, apply, sync, status`}},
 		{"state bogus", []string{`Error: unknown command "state bogus"; the commands are: state list, state show, state rm`}},
 		{"plan --bogus", []string{"Error: flag provided but not defined: -bogus\nUsage: ldapply plan [--config FILE]"}},
-		{"show x.plan --bogus", []string{"Error: flag provided but not defined: -bogus\nUsage: ldapply show [--json] [--markdown] [--max-chars CHARACTERS] [--no-color] [--force-color] PLANFILE"}},
+		{"show x.plan --bogus", []string{"Error: flag provided but not defined: -bogus\nUsage: ldapply show [--json] [--markdown] [--max-chars CHARACTERS] [--gitlab-report FILE] [--no-color] [--force-color] PLANFILE"}},
 		// A flag after the argument is read: the plan file is what fails.
 		{"apply /nonexistent/x.plan --parallelism 3 --config /nonexistent.yaml", []string{"configuration file /nonexistent.yaml does not exist"}},
 	} {

@@ -180,6 +180,9 @@ func cmdPlan(c *cli.Context) (err error) {
 			fmt.Fprintf(c.App.Writer, "\nSaved the plan to %s. To perform exactly these actions, run:\n    ldapply apply %s\n", out, out)
 		}
 	}
+	if s := p.Summarize(); s.Destroy > 0 && c.Bool("fail-on-delete") {
+		return &codeError{code: exitDeletes, err: fmt.Errorf("the plan deletes %s and --fail-on-delete is set: have the deletes reviewed (ldapply show --markdown lists them first), then plan without --fail-on-delete to apply them", plan.DeletesLine(p))}
+	}
 	if c.Bool("detailed-exitcode") && len(p.Changes) > 0 {
 		return &codeError{code: exitChanges}
 	}

@@ -29,6 +29,7 @@ const (
 	exitError       = 1
 	exitChanges     = 2 // plan --detailed-exitcode: changes present
 	exitLocked      = 3 // the state is locked by another run
+	exitDeletes     = 4 // plan --fail-on-delete: the plan deletes objects
 	exitInterrupted = 130
 )
 

@@ -16,7 +16,8 @@ import (
 
 // SamplePlan covers every action, a long text change, a sensitive value,
 // list changes with and without known names, a member that came through
-// a nested group, and a warning.
+// a nested group and one that leaves with one, deletes of an object
+// with its values and of one without, and a warning.
 func SamplePlan() *plan.Plan {
 	p := &plan.Plan{
 		ToolVersion:  "0.1.0-test",
@@ -29,7 +30,7 @@ func SamplePlan() *plan.Plan {
 		Counts:       map[string]int{"source users": 5, "source groups": 2},
 		Refs: plan.Refs{
 			Names: map[string]string{"u-alice": "alice", "u-bob": "bob", "u-dave": "dave"},
-			Via:   map[plan.Via]string{{Owner: "g-ops", Member: "u-alice"}: "dev"},
+			Via:   map[plan.Via]string{{Owner: "g-ops", Member: "u-alice"}: "dev", {Owner: "g-ops", Member: "u-dave"}: "dev"},
 		},
 		Warnings: []string{`user uid=nomail,ou=people,dc=example,dc=com has no email address and is skipped`},
 	}
@@ -46,7 +47,7 @@ func SamplePlan() *plan.Plan {
 			Before: &plan.Object{Kind: plan.KindUser, ID: "u-bob", Name: "bob", Attrs: map[string]string{"email": "bob@old.example.com", "description": "line one\nline two\nline three", "secret": "h1"}, Sensitive: []string{"secret"}, Version: "v3"},
 			After:  &plan.Object{Kind: plan.KindUser, Key: "k-bob", ID: "u-bob", Name: "bob", Attrs: map[string]string{"email": "bob@example.com", "description": "line one\nline 2\nline three", "secret": "h2"}, Sensitive: []string{"secret"}}},
 		{Action: plan.Delete, Kind: plan.KindUser, Key: "k-dave", ID: "u-dave",
-			Before: &plan.Object{Kind: plan.KindUser, ID: "u-dave", Name: "dave", Version: "v4"}},
+			Before: &plan.Object{Kind: plan.KindUser, ID: "u-dave", Name: "dave", Attrs: map[string]string{"username": "dave", "full_name": "Dave Roe", "email": "dave@example.com", "secret": "h3"}, Sensitive: []string{"secret"}, Version: "v4"}},
 		{Action: plan.Update, Kind: plan.KindGroup, Key: "k-ops", ID: "g-ops",
 			Before: &plan.Object{Kind: plan.KindGroup, ID: "g-ops", Name: "ops", Lists: map[string][]string{"members": {"u-bob", "u-dave"}}, Version: "v5"},
 			After:  &plan.Object{Kind: plan.KindGroup, Key: "k-ops", ID: "g-ops", Name: "ops", Lists: map[string][]string{"members": {"u-alice", "u-bob", "u-unknown"}}}},
