@@ -59,9 +59,6 @@ func ignoreDriftFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "ignore-drift", Usage: "apply even when objects changed in the target since the plan (emergencies only; command line only, never from the environment)"}
 }
 
-// extraCommands are commands defined in their own files (appended in init).
-var extraCommands []*cli.Command
-
 func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:    "ldapply",
@@ -197,9 +194,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 				Action:    cmdVersion,
 			},
 			commentCommand(),
+			teamwireCommand(),
 		},
 	}
-	app.Commands = append(app.Commands, extraCommands...)
 	usageErrors(app)
 	return app
 }

@@ -9,8 +9,11 @@ import (
 	"github.com/ldapply/ldapply/providers/teamwire"
 )
 
-func init() {
-	extraCommands = append(extraCommands, &cli.Command{
+// teamwireCommand is ldapply teamwire. It is made anew for every app, as
+// the commands in newApp are: urfave/cli adds its help flag to a
+// command the first time it runs.
+func teamwireCommand() *cli.Command {
+	return &cli.Command{
 		Name:  "teamwire",
 		Usage: "Teamwire target: LDAP sync status and runs",
 		Subcommands: []*cli.Command{
@@ -29,7 +32,7 @@ func init() {
 				Action:    cmdTeamwireRun,
 			},
 		},
-	})
+	}
 }
 
 func teamwireProvider(c *cli.Context) (*teamwire.Provider, error) {
