@@ -103,9 +103,9 @@ func (p *Provider) remove(ctx context.Context, c *plan.Change) error {
 // create POSTs the resource of c (a group without members), then adds
 // a group's members.
 func (p *Provider) create(ctx context.Context, c *plan.Change) error {
-	schema := "urn:ietf:params:scim:schemas:core:2.0:User"
+	schema := UserSchema
 	if c.Kind == plan.KindGroup {
-		schema = "urn:ietf:params:scim:schemas:core:2.0:Group"
+		schema = GroupSchema
 	}
 	body := Resource{"externalId": c.Key, nameAttr(c.Kind): c.After.Name}
 	schemas := []string{schema}
