@@ -100,9 +100,9 @@ func (p *Provider) remove(ctx context.Context, c *plan.Change) error {
 	return p.client.Delete(ctx, endpointOf(c.Kind), id, "")
 }
 
-// create POSTs the resource of c (a group without members), then adds
-// a group's members.
-func (p *Provider) create(ctx context.Context, c *plan.Change) error {
+// createBody is the POST body of the resource of c (a group without
+// members), with the source key in externalId.
+func (p *Provider) createBody(c *plan.Change) Resource {
 	schema := UserSchema
 	if c.Kind == plan.KindGroup {
 		schema = GroupSchema
@@ -121,7 +121,26 @@ func (p *Provider) create(ctx context.Context, c *plan.Change) error {
 		}
 	}
 	body["schemas"] = schemas
-	r, err := p.client.Create(ctx, endpointOf(c.Kind), body)
+	return body
+}
+
+// create makes the resource of c (through /Bulk with the plan's other
+// creates where the service offers it, else by a POST of its own), then
+// adds a group's members.
+func (p *Provider) create(ctx context.Context, c *plan.Change) error {
+	o, inBulk, err := p.bulkOutcomeOf(ctx, c)
+	if err != nil {
+		return err
+	}
+	var r Resource
+	switch {
+	case inBulk && o.err != nil:
+		err = o.err
+	case inBulk && o.id != "":
+		r = Resource{"id": o.id}
+	default:
+		r, err = p.createOne(ctx, c, o.lost)
+	}
 	if IsUniqueness(err) {
 		// A repeat after a crash: the resource is there with our key.
 		found, lerr := p.client.List(ctx, endpointOf(c.Kind), ListOptions{Filter: "externalId eq " + quote(c.Key)})

@@ -36,8 +36,11 @@
 // PUTs of the whole resource as read, with the managed attributes and
 // members of the change, under If-Match.
 //
-// Not yet: bulk creates, adoption by
-// userName, Basic-auth hints, `validate` printing the capabilities,
-// field limits, docs/scim.md. A group's member PATCHes under If-Match
-// that partly landed before a failure end in ErrDrift: plan again.
+// Creates go through /Bulk when the service offers it (Prepare notes
+// the plan's creates; the first create of a kind sends them all, within
+// maxOperations and maxPayloadSize). Such a create is done before apply
+// records it, so an apply cut short leaves more unrecorded creates than
+// apply's own bound; the next plan adopts them by externalId.
+//
+// Not yet: field limits.
 package scim

@@ -43,6 +43,10 @@ type Provider struct {
 	mu   sync.Mutex
 	at   map[plan.Kind]map[string]string
 	caps *Capabilities
+
+	// bulk is the plan's creates, set by Prepare, and what /Bulk made
+	// of them.
+	bulk *bulkState
 }
 
 // capabilities returns what /ServiceProviderConfig says, read once.
