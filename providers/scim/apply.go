@@ -22,10 +22,12 @@ func (p *Provider) Apply(ctx context.Context, c *plan.Change) error {
 	switch {
 	case c.Action == plan.Delete:
 		return p.remove(ctx, c)
-	case c.Action == plan.Adopt && plan.Equal(c.Before, c.After):
-		return p.remember(ctx, c.Kind, c.ID, "")
 	case c.After == nil || c.Action != plan.Create && c.Before == nil:
 		return fmt.Errorf("scim: %s %s %s lacks its before or after object; run plan again", c.Action, c.Kind, c.Name())
+	case c.Action == plan.Adopt:
+		if err := p.claim(ctx, c); err != nil || plan.Equal(c.Before, c.After) {
+			return err
+		}
 	case c.Action == plan.Create:
 		return p.create(ctx, c)
 	}
@@ -45,7 +47,7 @@ func (p *Provider) index(ctx context.Context, k plan.Kind, planID string) (strin
 		if err != nil {
 			return "", err
 		}
-		p.at = s.serviceID
+		p.at, p.named = s.serviceID, s.named
 	}
 	return p.at[k][planID], nil
 }

@@ -30,6 +30,10 @@
 // delete out of the plan with a warning. A deactivated user who comes
 // back is adopted by externalId and made active again.
 //
+// With adopt_by_username a user without an externalId whose userName
+// the source has is adopted too: Current rebinds it to the source key
+// (so the planner adopts it), and apply sets its externalId first.
+//
 // # Caveats
 //
 // A service whose /ServiceProviderConfig says patch.supported false gets
