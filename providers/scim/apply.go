@@ -2,7 +2,6 @@ package scim
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -194,10 +193,17 @@ func (p *Provider) serviceIDs(ctx context.Context, planIDs []string) ([]string, 
 	return out, nil
 }
 
+// maxResumes bounds how often modify re-reads a resource that its own
+// writes moved on from under it and continues.
+const maxResumes = 3
+
 // modify PATCHes the managed attributes that differ and the members,
-// once the resource is found still as the plan saw it. A PATCH refused
-// with 412 reads the resource once more: already as the change makes it
-// (a repeat whose first attempt landed) is done; anything else is drift.
+// once the resource is found still as the plan saw it. A write refused
+// with 412 (a repeat of a PATCH whose first attempt landed, its answer
+// lost, or a chunk of a group's members that landed before a failure)
+// reads the resource again: already as the change makes it is done;
+// moved only by the change's own writes continues from there; anything
+// else is drift.
 func (p *Provider) modify(ctx context.Context, c *plan.Change) error {
 	id, err := p.index(ctx, c.Kind, c.ID)
 	if err != nil {
@@ -206,18 +212,17 @@ func (p *Provider) modify(ctx context.Context, c *plan.Change) error {
 	if id == "" {
 		return fmt.Errorf("scim: %s %s (externalId %s) is no longer in the service: %w", c.Kind, c.Name(), c.ID, ErrDrift)
 	}
-	err = p.patch(ctx, c, id, false)
-	if errors.Is(err, ErrDrift) {
-		if again := p.patch(ctx, c, id, true); again == nil {
-			return nil
+	for attempt := 0; ; attempt++ {
+		err = p.patch(ctx, c, id, attempt > 0)
+		if !IsPrecondition(err) || attempt == maxResumes {
+			return err
 		}
 	}
-	return err
 }
 
-// patch reads the resource and sends what c changes of it; recheck
-// accepts only a resource already as c makes it.
-func (p *Provider) patch(ctx context.Context, c *plan.Change, id string, recheck bool) error {
+// patch reads the resource and sends what c changes of it; resume
+// accepts a resource that c's own writes have partly changed.
+func (p *Provider) patch(ctx context.Context, c *plan.Change, id string, resume bool) error {
 	r, tag, err := p.client.Get(ctx, endpointOf(c.Kind), id)
 	if IsNotFound(err) {
 		return fmt.Errorf("scim: %s %s (externalId %s) is no longer in the service: %w", c.Kind, c.Name(), c.ID, ErrDrift)
@@ -233,7 +238,9 @@ func (p *Provider) patch(ctx context.Context, c *plan.Change, id string, recheck
 	switch v := version(now); {
 	case v == version(&after):
 		return nil // done already (a repeat)
-	case recheck || v != c.Before.Version:
+	case resume && !ownProgress(now, c):
+		return fmt.Errorf("scim: %s %s changed in the service while ldapply wrote it: %w", c.Kind, c.Name(), ErrDrift)
+	case !resume && v != c.Before.Version:
 		return fmt.Errorf("scim: %s %s: %w", c.Kind, c.Name(), ErrDrift)
 	}
 	var ops []Op
@@ -358,4 +365,31 @@ func attrPaths(a, b *plan.Object) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// ownProgress reports whether now differs from c.Before only in ways c
+// itself asks for: each attribute and the name as before or as after,
+// each member added one that c adds, each member gone one that c
+// removes.
+func ownProgress(now *plan.Object, c *plan.Change) bool {
+	if now.Name != c.Before.Name && now.Name != c.After.Name {
+		return false
+	}
+	for _, path := range attrPaths(now, c.After) {
+		if v := now.Attrs[path]; v != c.Before.Attrs[path] && v != c.After.Attrs[path] {
+			return false
+		}
+	}
+	before, after, have := c.Before.Lists[listMembers], c.After.Lists[listMembers], now.Lists[listMembers]
+	for _, m := range have {
+		if !slices.Contains(before, m) && !slices.Contains(after, m) {
+			return false
+		}
+	}
+	for _, m := range before {
+		if !slices.Contains(have, m) && slices.Contains(after, m) {
+			return false
+		}
+	}
+	return true
 }
