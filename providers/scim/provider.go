@@ -3,6 +3,7 @@ package scim
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -137,18 +138,12 @@ func planIDOf(r Resource) string {
 // read lists users and groups, and turns them into plan objects.
 func (p *Provider) read(ctx context.Context) (*snapshot, error) {
 	s := &snapshot{objs: map[plan.Kind][]*plan.Object{}, planID: map[string]string{}, serviceID: map[plan.Kind]map[string]string{}, named: map[string]string{}}
-	raw := map[plan.Kind][]Resource{}
+	raw, err := p.readLists(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for _, k := range plan.Kinds {
-		l, err := p.client.List(ctx, endpointOf(k), ListOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("scim: read %s: %w", endpointOf(k), err)
-		}
-		if k == plan.KindGroup {
-			if err := p.readMembers(ctx, l); err != nil {
-				return nil, err
-			}
-		}
-		raw[k] = l
+		l := raw[k]
 		s.serviceID[k] = map[string]string{}
 		for _, r := range l {
 			id := planIDOf(r)
@@ -168,6 +163,38 @@ func (p *Provider) read(ctx context.Context) (*snapshot, error) {
 		}
 	}
 	return s, nil
+}
+
+// readLists lists users and groups, the two at once, and reads the
+// members of groups the list shows without.
+func (p *Provider) readLists(ctx context.Context) (map[plan.Kind][]Resource, error) {
+	raw := map[plan.Kind][]Resource{}
+	errs := make([]error, len(plan.Kinds))
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	for i, k := range plan.Kinds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l, err := p.client.List(ctx, endpointOf(k), ListOptions{})
+			if err != nil {
+				errs[i] = fmt.Errorf("scim: read %s: %w", endpointOf(k), err)
+				return
+			}
+			if k == plan.KindGroup {
+				if errs[i] = p.readMembers(ctx, l); errs[i] != nil {
+					return
+				}
+			}
+			mu.Lock()
+			raw[k] = l
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return raw, errors.Join(errs...)
 }
 
 // readMembers reads each group whose list entry has no members on its
