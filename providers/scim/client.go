@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -154,60 +153,8 @@ func (r Resource) Version() string {
 	return v
 }
 
-// memberIDs is a members value as a Resource decodes it: the members'
-// ids, which is all ldapply reads of them.
-type memberIDs []string
-
-// MarshalJSON writes the members as SCIM has them: [{"value": id}].
-func (m memberIDs) MarshalJSON() ([]byte, error) {
-	vals := make([]map[string]string, len(m))
-	for i, id := range m {
-		vals[i] = map[string]string{"value": id}
-	}
-	return json.Marshal(vals)
-}
-
-// UnmarshalJSON decodes a resource. A group's members are decoded to
-// their ids alone: generic values for each member of groups of
-// thousands cost most of the time an in-sync plan takes.
-func (r *Resource) UnmarshalJSON(b []byte) error {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	m := make(Resource, len(raw))
-	for k, v := range raw {
-		var err error
-		if strings.EqualFold(k, "members") && string(v) != "null" {
-			var ms []struct {
-				Value string `json:"value"`
-			}
-			err = json.Unmarshal(v, &ms)
-			ids := make(memberIDs, 0, len(ms))
-			for _, e := range ms {
-				if e.Value != "" {
-					ids = append(ids, e.Value)
-				}
-			}
-			m[k] = ids
-		} else {
-			var x any
-			err = json.Unmarshal(v, &x)
-			m[k] = x
-		}
-		if err != nil {
-			return fmt.Errorf("attribute %s: %w", k, err)
-		}
-	}
-	*r = m
-	return nil
-}
-
 // Members returns the ids in r's members.
 func (r Resource) Members() []string {
-	if ids, ok := r.get("members").(memberIDs); ok {
-		return slices.Clip(ids)
-	}
 	l, _ := r.get("members").([]any)
 	out := make([]string, 0, len(l))
 	for _, e := range l {

@@ -250,25 +250,3 @@ func TestListShortPageAhead(t *testing.T) {
 		t.Errorf("List read %s, want r1 to r8 once each, in order", got)
 	}
 }
-
-// TestResourceMembersDecode: a group's members decode to their ids
-// (whatever the attribute's case), null members stay absent, and a
-// decoded group encodes its members as SCIM has them.
-func TestResourceMembersDecode(t *testing.T) {
-	var g Resource
-	if err := json.Unmarshal([]byte(`{"id":"g1","Members":[{"value":"u1","type":"User","$ref":"x"},{"value":"u2"}],"meta":{"version":"W/\"3\""}}`), &g); err != nil {
-		t.Fatal(err)
-	}
-	if got := strings.Join(g.Members(), ","); got != "u1,u2" || g.Version() != `W/"3"` {
-		t.Errorf("members %q, version %q; want u1,u2 and W/\"3\"", got, g.Version())
-	}
-	b, _ := json.Marshal(g)
-	if !strings.Contains(string(b), `"Members":[{"value":"u1"},{"value":"u2"}]`) {
-		t.Errorf("encoded as %s", b)
-	}
-	var empty Resource
-	json.Unmarshal([]byte(`{"id":"g2","members":null}`), &empty)
-	if empty.get("members") != nil {
-		t.Errorf("null members decoded as %#v, want nil", empty.get("members"))
-	}
-}
