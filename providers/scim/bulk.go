@@ -159,6 +159,9 @@ func (p *Provider) bulkRequest(ctx context.Context, batch []*plan.Change, ops []
 		switch {
 		case st >= 200 && st < 300 && a.Location != "":
 			out[c.Key] = bulkOutcome{id: path.Base(a.Location)}
+		case st >= 200 && st < 300:
+			// Made, but the answer does not say where: found by its key.
+			out[c.Key] = bulkOutcome{lost: true}
 		case st == http.StatusTooManyRequests || st == http.StatusServiceUnavailable || st == http.StatusBadGateway || st == http.StatusGatewayTimeout:
 			// Not done and worth trying again: it goes alone, with retries.
 		case st >= 400:
