@@ -181,5 +181,12 @@ func cmdValidate(c *cli.Context) error {
 			fmt.Fprintf(c.App.Writer, "  %s: %s\n", f.key, f.path)
 		}
 	}
-	return nil
+	if !cfg.Target.kind.reports {
+		return nil
+	}
+	tgt, err := newTarget(cfg, newLogger(c.App.ErrWriter))
+	if err != nil {
+		return err
+	}
+	return tgt.(serviceReporter).ReportService(c.Context, c.App.Writer)
 }

@@ -41,6 +41,9 @@ type targetKind struct {
 	// build makes the provider from a resolved configuration; src is the
 	// resolved source configuration (some targets derive settings from it).
 	build func(cfg any, src *ldap.Config, log *slog.Logger) (target, error)
+	// reports says the provider is a serviceReporter: validate builds it
+	// and asks the service what it supports.
+	reports bool
 }
 
 // resolvable is a provider's configuration: Resolve fills its defaults
@@ -54,7 +57,9 @@ type resolvable[C any] interface {
 // under target.<name>) and which newProvider builds. A provider that
 // does not satisfy target fails to compile here.
 func kindOf[C any, PC resolvable[C], P target](name string, newProvider func(C, providers.Env) (P, error)) *targetKind {
+	_, reports := any(*new(P)).(serviceReporter)
 	return &targetKind{
+		reports:   reports,
 		name:      name,
 		newConfig: func() any { return PC(new(C)) },
 		resolve:   func(cfg any, schema string) error { return cfg.(PC).Resolve(schema) },
@@ -83,6 +88,13 @@ type prefetcher interface {
 // for those alone.
 type attributeReader interface {
 	SourceAttributes() []string
+}
+
+// serviceReporter is implemented by targets that can say, for validate,
+// what the service they write to supports (SCIM: its discovery
+// endpoints). It contacts the service.
+type serviceReporter interface {
+	ReportService(ctx context.Context, w io.Writer) error
 }
 
 // afterApplier is implemented by targets with work to do after every

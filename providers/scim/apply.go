@@ -2,7 +2,6 @@ package scim
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -22,10 +21,12 @@ func (p *Provider) Apply(ctx context.Context, c *plan.Change) error {
 	switch {
 	case c.Action == plan.Delete:
 		return p.remove(ctx, c)
-	case c.Action == plan.Adopt && plan.Equal(c.Before, c.After):
-		return p.remember(ctx, c.Kind, c.ID, "")
 	case c.After == nil || c.Action != plan.Create && c.Before == nil:
 		return fmt.Errorf("scim: %s %s %s lacks its before or after object; run plan again", c.Action, c.Kind, c.Name())
+	case c.Action == plan.Adopt:
+		if err := p.claim(ctx, c); err != nil || plan.Equal(c.Before, c.After) {
+			return err
+		}
 	case c.Action == plan.Create:
 		return p.create(ctx, c)
 	}
@@ -45,7 +46,7 @@ func (p *Provider) index(ctx context.Context, k plan.Kind, planID string) (strin
 		if err != nil {
 			return "", err
 		}
-		p.at = s.serviceID
+		p.at, p.named = s.serviceID, s.named
 	}
 	return p.at[k][planID], nil
 }
@@ -100,12 +101,12 @@ func (p *Provider) remove(ctx context.Context, c *plan.Change) error {
 	return p.client.Delete(ctx, endpointOf(c.Kind), id, "")
 }
 
-// create POSTs the resource of c (a group without members), then adds
-// a group's members.
-func (p *Provider) create(ctx context.Context, c *plan.Change) error {
-	schema := "urn:ietf:params:scim:schemas:core:2.0:User"
+// createBody is the POST body of the resource of c (a group without
+// members), with the source key in externalId.
+func (p *Provider) createBody(c *plan.Change) Resource {
+	schema := UserSchema
 	if c.Kind == plan.KindGroup {
-		schema = "urn:ietf:params:scim:schemas:core:2.0:Group"
+		schema = GroupSchema
 	}
 	body := Resource{"externalId": c.Key, nameAttr(c.Kind): c.After.Name}
 	schemas := []string{schema}
@@ -121,7 +122,26 @@ func (p *Provider) create(ctx context.Context, c *plan.Change) error {
 		}
 	}
 	body["schemas"] = schemas
-	r, err := p.client.Create(ctx, endpointOf(c.Kind), body)
+	return body
+}
+
+// create makes the resource of c (through /Bulk with the plan's other
+// creates where the service offers it, else by a POST of its own), then
+// adds a group's members.
+func (p *Provider) create(ctx context.Context, c *plan.Change) error {
+	o, inBulk, err := p.bulkOutcomeOf(ctx, c)
+	if err != nil {
+		return err
+	}
+	var r Resource
+	switch {
+	case inBulk && o.err != nil:
+		err = o.err
+	case inBulk && o.id != "":
+		r = Resource{"id": o.id}
+	default:
+		r, err = p.createOne(ctx, c, o.lost)
+	}
 	if IsUniqueness(err) {
 		// A repeat after a crash: the resource is there with our key.
 		found, lerr := p.client.List(ctx, endpointOf(c.Kind), ListOptions{Filter: "externalId eq " + quote(c.Key)})
@@ -173,10 +193,17 @@ func (p *Provider) serviceIDs(ctx context.Context, planIDs []string) ([]string, 
 	return out, nil
 }
 
+// maxResumes bounds how often modify re-reads a resource that its own
+// writes moved on from under it and continues.
+const maxResumes = 3
+
 // modify PATCHes the managed attributes that differ and the members,
-// once the resource is found still as the plan saw it. A PATCH refused
-// with 412 reads the resource once more: already as the change makes it
-// (a repeat whose first attempt landed) is done; anything else is drift.
+// once the resource is found still as the plan saw it. A write refused
+// with 412 (a repeat of a PATCH whose first attempt landed, its answer
+// lost, or a chunk of a group's members that landed before a failure)
+// reads the resource again: already as the change makes it is done;
+// moved only by the change's own writes continues from there; anything
+// else is drift.
 func (p *Provider) modify(ctx context.Context, c *plan.Change) error {
 	id, err := p.index(ctx, c.Kind, c.ID)
 	if err != nil {
@@ -185,18 +212,17 @@ func (p *Provider) modify(ctx context.Context, c *plan.Change) error {
 	if id == "" {
 		return fmt.Errorf("scim: %s %s (externalId %s) is no longer in the service: %w", c.Kind, c.Name(), c.ID, ErrDrift)
 	}
-	err = p.patch(ctx, c, id, false)
-	if errors.Is(err, ErrDrift) {
-		if again := p.patch(ctx, c, id, true); again == nil {
-			return nil
+	for attempt := 0; ; attempt++ {
+		err = p.patch(ctx, c, id, attempt > 0)
+		if !IsPrecondition(err) || attempt == maxResumes {
+			return err
 		}
 	}
-	return err
 }
 
-// patch reads the resource and sends what c changes of it; recheck
-// accepts only a resource already as c makes it.
-func (p *Provider) patch(ctx context.Context, c *plan.Change, id string, recheck bool) error {
+// patch reads the resource and sends what c changes of it; resume
+// accepts a resource that c's own writes have partly changed.
+func (p *Provider) patch(ctx context.Context, c *plan.Change, id string, resume bool) error {
 	r, tag, err := p.client.Get(ctx, endpointOf(c.Kind), id)
 	if IsNotFound(err) {
 		return fmt.Errorf("scim: %s %s (externalId %s) is no longer in the service: %w", c.Kind, c.Name(), c.ID, ErrDrift)
@@ -212,7 +238,9 @@ func (p *Provider) patch(ctx context.Context, c *plan.Change, id string, recheck
 	switch v := version(now); {
 	case v == version(&after):
 		return nil // done already (a repeat)
-	case recheck || v != c.Before.Version:
+	case resume && !ownProgress(now, c):
+		return fmt.Errorf("scim: %s %s changed in the service while ldapply wrote it: %w", c.Kind, c.Name(), ErrDrift)
+	case !resume && v != c.Before.Version:
 		return fmt.Errorf("scim: %s %s: %w", c.Kind, c.Name(), ErrDrift)
 	}
 	var ops []Op
@@ -337,4 +365,31 @@ func attrPaths(a, b *plan.Object) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// ownProgress reports whether now differs from c.Before only in ways c
+// itself asks for: each attribute and the name as before or as after,
+// each member added one that c adds, each member gone one that c
+// removes.
+func ownProgress(now *plan.Object, c *plan.Change) bool {
+	if now.Name != c.Before.Name && now.Name != c.After.Name {
+		return false
+	}
+	for _, path := range attrPaths(now, c.After) {
+		if v := now.Attrs[path]; v != c.Before.Attrs[path] && v != c.After.Attrs[path] {
+			return false
+		}
+	}
+	before, after, have := c.Before.Lists[listMembers], c.After.Lists[listMembers], now.Lists[listMembers]
+	for _, m := range have {
+		if !slices.Contains(before, m) && !slices.Contains(after, m) {
+			return false
+		}
+	}
+	for _, m := range before {
+		if !slices.Contains(have, m) && slices.Contains(after, m) {
+			return false
+		}
+	}
+	return true
 }

@@ -1,7 +1,6 @@
 package scim
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -11,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/ldapply/ldapply/providers/httpapi"
 )
@@ -197,45 +197,115 @@ type ListOptions struct {
 	Excluded []string
 }
 
+// listAhead is how many pages List asks for at once, once the first
+// page has told it how many there are: the service renders one while
+// ldapply decodes another, and a SaaS service's round trips overlap.
+const listAhead = 4
+
+// listPage is one page of a list.
+type listPage struct {
+	TotalResults int        `json:"totalResults"`
+	Resources    []Resource `json:"Resources"`
+}
+
 // List reads every resource of endpoint (Users or Groups) page by page.
 // It pages on by the number of resources each page holds, since a
 // service may return fewer than asked and report itemsPerPage wrongly,
-// and stops at totalResults or at an empty page.
+// and stops at totalResults or at an empty page. After the first page
+// it asks for the pages that size and totalResults predict, listAhead
+// at a time; a page the service cut short makes it read on from there
+// one page at a time, so the result is as if read in sequence.
 func (c *Client) List(ctx context.Context, endpoint string, opt ListOptions) ([]Resource, error) {
+	first, err := c.page(ctx, endpoint, opt, 1)
+	if err != nil {
+		return nil, err
+	}
+	pages := map[int]*listPage{1: first}
+	if n := len(first.Resources); n > 0 && first.TotalResults > n {
+		var starts []int
+		for s := 1 + n; s <= first.TotalResults; s += n {
+			starts = append(starts, s)
+		}
+		if err := c.pagesAhead(ctx, endpoint, opt, starts, pages); err != nil {
+			return nil, err
+		}
+	}
 	var all []Resource
 	seen := map[string]bool{}
 	for start := 1; ; {
-		q := url.Values{"startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(c.pageSize)}}
-		if opt.Filter != "" {
-			q.Set("filter", opt.Filter)
+		pg := pages[start]
+		if pg == nil {
+			if pg, err = c.page(ctx, endpoint, opt, start); err != nil {
+				return nil, err
+			}
 		}
-		if len(opt.Excluded) > 0 {
-			q.Set("excludedAttributes", strings.Join(opt.Excluded, ","))
-		}
-		res, err := c.do(ctx, &httpapi.Request{Method: http.MethodGet, Path: endpoint + "?" + q.Encode(), Show: endpoint, Repeatable: true})
-		if err != nil {
-			return nil, err
-		}
-		var page struct {
-			TotalResults int        `json:"totalResults"`
-			Resources    []Resource `json:"Resources"`
-		}
-		d := json.NewDecoder(bytes.NewReader(res.Body))
-		if err := d.Decode(&page); err != nil {
-			return nil, fmt.Errorf("scim: GET %s: the answer is not a ListResponse: %w", endpoint, err)
-		}
-		for _, r := range page.Resources {
+		for _, r := range pg.Resources {
 			if seen[r.ID()] {
 				return nil, fmt.Errorf("scim: GET %s: the page at startIndex %d repeats resource %s; the service seems to ignore startIndex, so its list cannot be read whole", endpoint, start, r.ID())
 			}
 			seen[r.ID()] = true
 		}
-		all = append(all, page.Resources...)
-		start += len(page.Resources)
-		if len(page.Resources) == 0 || start > page.TotalResults {
+		all = append(all, pg.Resources...)
+		start += len(pg.Resources)
+		if len(pg.Resources) == 0 || start > pg.TotalResults {
 			return all, nil
 		}
 	}
+}
+
+// pagesAhead reads the pages at starts, listAhead at a time, into
+// pages; the first error ends it.
+func (c *Client) pagesAhead(ctx context.Context, endpoint string, opt ListOptions, starts []int, pages map[int]*listPage) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var (
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, listAhead)
+	)
+	for _, s := range starts {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			pg, err := c.page(ctx, endpoint, opt, s)
+			if err != nil {
+				cancel(err)
+				return
+			}
+			mu.Lock()
+			pages[s] = pg
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return context.Cause(ctx)
+}
+
+// page reads the page of endpoint at startIndex start.
+func (c *Client) page(ctx context.Context, endpoint string, opt ListOptions, start int) (*listPage, error) {
+	q := url.Values{"startIndex": {strconv.Itoa(start)}, "count": {strconv.Itoa(c.pageSize)}}
+	if opt.Filter != "" {
+		q.Set("filter", opt.Filter)
+	}
+	if len(opt.Excluded) > 0 {
+		q.Set("excludedAttributes", strings.Join(opt.Excluded, ","))
+	}
+	res, err := c.do(ctx, &httpapi.Request{Method: http.MethodGet, Path: endpoint + "?" + q.Encode(), Show: endpoint, Repeatable: true})
+	if err != nil {
+		return nil, err
+	}
+	var pg listPage
+	if err := json.Unmarshal(res.Body, &pg); err != nil {
+		return nil, fmt.Errorf("scim: GET %s: the answer is not a ListResponse: %w", endpoint, err)
+	}
+	return &pg, nil
 }
 
 // Get reads one resource; its ETag is the answer's header, or

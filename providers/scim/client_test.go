@@ -2,9 +2,13 @@ package scim
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -213,5 +217,36 @@ func TestBigGroupInChunks(t *testing.T) {
 	}
 	if patches != 50 {
 		t.Errorf("%d PATCHes for 5,000 members in chunks of 100, want 50", patches)
+	}
+}
+
+// TestListShortPageAhead: a page read ahead that the service cut short
+// (here the one at startIndex 4) makes List read on from where it
+// ended, so every resource comes once and in order.
+func TestListShortPageAhead(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start, _ := strconv.Atoi(r.URL.Query().Get("startIndex"))
+		n := 3
+		if start == 4 {
+			n = 2
+		}
+		var res []map[string]any
+		for i := start; i < start+n && i <= 8; i++ {
+			res = append(res, map[string]any{"id": fmt.Sprint("r", i)})
+		}
+		json.NewEncoder(w).Encode(map[string]any{"totalResults": 8, "Resources": res})
+	}))
+	defer srv.Close()
+	c := newClient(t, srv.URL, "tok", 3)
+	all, err := c.List(context.Background(), Users, ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range all {
+		ids = append(ids, r.ID())
+	}
+	if got := strings.Join(ids, ","); got != "r1,r2,r3,r4,r5,r6,r7,r8" {
+		t.Errorf("List read %s, want r1 to r8 once each, in order", got)
 	}
 }

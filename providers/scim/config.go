@@ -49,6 +49,12 @@ type Config struct {
 	OnDelete string `yaml:"on_delete"`
 	// UpsertOnly never deletes or deactivates anything.
 	UpsertOnly bool `yaml:"upsert_only"`
+	// AdoptByUsername adopts a user without an externalId whose userName
+	// is the source's (case-insensitively); apply then sets its
+	// externalId. Off by default: a userName is no proof of identity.
+	AdoptByUsername bool `yaml:"adopt_by_username"`
+	// DisableBulk never uses /Bulk, even when the service offers it.
+	DisableBulk bool `yaml:"disable_bulk"`
 	// UserAttributes and GroupAttributes map SCIM attribute paths to Go
 	// text/templates over the LDAP attributes; only these are compared
 	// and written. A path is an attribute (displayName), a sub-attribute

@@ -21,7 +21,10 @@
 // and members added and removed in chunks of at most patch_operations
 // changes, each under If-Match with the ETag the one before returned.
 // A group that a list shows without members is read on its own (a
-// service may leave members out of lists).
+// service may leave members out of lists). A PATCH refused with 412 (a
+// chunk that landed before its answer was lost) makes apply read the
+// resource again and continue when only the change's own writes moved
+// it; anything else is drift.
 //
 // # Deletes
 //
@@ -30,14 +33,21 @@
 // delete out of the plan with a warning. A deactivated user who comes
 // back is adopted by externalId and made active again.
 //
+// With adopt_by_username a user without an externalId whose userName
+// the source has is adopted too: Current rebinds it to the source key
+// (so the planner adopts it), and apply sets its externalId first.
+//
 // # Caveats
 //
 // A service whose /ServiceProviderConfig says patch.supported false gets
 // PUTs of the whole resource as read, with the managed attributes and
 // members of the change, under If-Match.
 //
-// Not yet: bulk creates, adoption by
-// userName, Basic-auth hints, `validate` printing the capabilities,
-// field limits, docs/scim.md. A group's member PATCHes under If-Match
-// that partly landed before a failure end in ErrDrift: plan again.
+// Creates go through /Bulk when the service offers it (Prepare notes
+// the plan's creates; the first create of a kind sends them all, within
+// maxOperations and maxPayloadSize). Such a create is done before apply
+// records it, so an apply cut short leaves more unrecorded creates than
+// apply's own bound; the next plan adopts them by externalId.
+//
+// Not yet: field limits.
 package scim

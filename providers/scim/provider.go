@@ -3,6 +3,7 @@ package scim
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -43,6 +44,14 @@ type Provider struct {
 	mu   sync.Mutex
 	at   map[plan.Kind]map[string]string
 	caps *Capabilities
+	// named maps the lower-case userName of each user without an
+	// externalId to its id, read with at: how apply finds a user adopted
+	// by userName.
+	named map[string]string
+
+	// bulk is the plan's creates, set by Prepare, and what /Bulk made
+	// of them.
+	bulk *bulkState
 }
 
 // capabilities returns what /ServiceProviderConfig says, read once.
@@ -114,6 +123,9 @@ type snapshot struct {
 	planID map[string]string
 	// serviceID maps, by kind, a plan id to the service id.
 	serviceID map[plan.Kind]map[string]string
+	// named maps the lower-case userName of each user without an
+	// externalId to its id.
+	named map[string]string
 }
 
 func planIDOf(r Resource) string {
@@ -125,19 +137,13 @@ func planIDOf(r Resource) string {
 
 // read lists users and groups, and turns them into plan objects.
 func (p *Provider) read(ctx context.Context) (*snapshot, error) {
-	s := &snapshot{objs: map[plan.Kind][]*plan.Object{}, planID: map[string]string{}, serviceID: map[plan.Kind]map[string]string{}}
-	raw := map[plan.Kind][]Resource{}
+	s := &snapshot{objs: map[plan.Kind][]*plan.Object{}, planID: map[string]string{}, serviceID: map[plan.Kind]map[string]string{}, named: map[string]string{}}
+	raw, err := p.readLists(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for _, k := range plan.Kinds {
-		l, err := p.client.List(ctx, endpointOf(k), ListOptions{})
-		if err != nil {
-			return nil, fmt.Errorf("scim: read %s: %w", endpointOf(k), err)
-		}
-		if k == plan.KindGroup {
-			if err := p.readMembers(ctx, l); err != nil {
-				return nil, err
-			}
-		}
-		raw[k] = l
+		l := raw[k]
 		s.serviceID[k] = map[string]string{}
 		for _, r := range l {
 			id := planIDOf(r)
@@ -146,6 +152,9 @@ func (p *Provider) read(ctx context.Context) (*snapshot, error) {
 			}
 			s.serviceID[k][id] = r.ID()
 			s.planID[r.ID()] = id
+			if k == plan.KindUser && r.ExternalID() == "" {
+				s.named[strings.ToLower(r.str("userName"))] = r.ID()
+			}
 		}
 	}
 	for _, k := range plan.Kinds {
@@ -154,6 +163,38 @@ func (p *Provider) read(ctx context.Context) (*snapshot, error) {
 		}
 	}
 	return s, nil
+}
+
+// readLists lists users and groups, the two at once, and reads the
+// members of groups the list shows without.
+func (p *Provider) readLists(ctx context.Context) (map[plan.Kind][]Resource, error) {
+	raw := map[plan.Kind][]Resource{}
+	errs := make([]error, len(plan.Kinds))
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	for i, k := range plan.Kinds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l, err := p.client.List(ctx, endpointOf(k), ListOptions{})
+			if err != nil {
+				errs[i] = fmt.Errorf("scim: read %s: %w", endpointOf(k), err)
+				return
+			}
+			if k == plan.KindGroup {
+				if errs[i] = p.readMembers(ctx, l); errs[i] != nil {
+					return
+				}
+			}
+			mu.Lock()
+			raw[k] = l
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return raw, errors.Join(errs...)
 }
 
 // readMembers reads each group whose list entry has no members on its
@@ -234,10 +275,13 @@ func (p *Provider) Prefetch(ctx context.Context) {
 // Plan reads the service and computes the changes that make it match
 // dir. With upsert_only, deletes are left out of the plan.
 func (p *Provider) Plan(ctx context.Context, dir *plan.Directory, bindings plan.Bindings) (*plan.Plan, error) {
-	t := &planning{p: p}
+	t := &planning{p: p, bindings: bindings, wanted: map[string]string{}}
 	res, err := planner.Plan(ctx, t, p.rules(), dir, bindings)
 	if err != nil {
 		return nil, err
+	}
+	if w := adoptedWarning(res.Changes, t.adopted); w != "" {
+		res.Warnings = append(res.Warnings, w)
 	}
 	if !p.cfg.UpsertOnly {
 		return res, nil
@@ -269,8 +313,14 @@ func (p *Provider) rules() *planner.Rules {
 
 // planning is one plan's view of the service, for the planner.
 type planning struct {
-	p   *Provider
-	buf bytes.Buffer
+	p        *Provider
+	buf      bytes.Buffer
+	bindings plan.Bindings
+	// wanted maps the lower-case userName of each desired user to its
+	// source key, and adopted holds the keys of the users adopted by
+	// userName (adopt_by_username).
+	wanted  map[string]string
+	adopted map[string]bool
 }
 
 // Desire maps a source entry to the resource its attributes make; a user
@@ -293,6 +343,7 @@ func (t *planning) Desire(k plan.Kind, e *plan.Entry) (*plan.Object, string, err
 	delete(attrs, nameAttr(k))
 	if k == plan.KindUser {
 		attrs["active"] = "true"
+		t.wanted[strings.ToLower(name)] = e.Key
 	}
 	return &plan.Object{Name: name, Attrs: attrs}, "", nil
 }
@@ -312,6 +363,7 @@ func (t *planning) Current(ctx context.Context) (*planner.Current, error) {
 	for _, k := range plan.Kinds {
 		cur.Objects = append(cur.Objects, snap.objs[k]...)
 	}
+	cur.Objects, t.adopted = t.byUsername(cur.Objects)
 	return cur, nil
 }
 

@@ -2,6 +2,7 @@ package scim_test
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"testing"
 
@@ -33,6 +34,35 @@ func TestConformanceSCIMMY(t *testing.T) {
 }
 
 func startSCIMMY(t *testing.T, _ ldap.Config) *providertest.Sim {
+	return scimmySim(t, false)
+}
+
+// TestFaultsSCIMMY runs the suite's transient-failure, lost-answer and
+// contention cases against SCIMMY through a fault-injecting proxy
+// (scimserver.Proxy): ldapply's requests meet the faults, the hand-made
+// changes go to SCIMMY directly.
+func TestFaultsSCIMMY(t *testing.T) {
+	h := harness()
+	h.Start = func(t *testing.T, _ ldap.Config) *providertest.Sim { return scimmySim(t, true) }
+	for name, c := range map[string]func(*testing.T, providertest.Harness){
+		"Transient":  providertest.Transient,
+		"LostAnswer": providertest.LostAnswer,
+		"Contention": providertest.Contention,
+	} {
+		t.Run(name, func(t *testing.T) { c(t, h) })
+	}
+}
+
+// scimmySim starts SCIMMY and returns the suite's hooks; with proxied,
+// the provider reaches it through a fault proxy, whose faults and
+// answers the hooks are.
+func scimmySim(t *testing.T, proxied bool) *providertest.Sim {
+	s, _ := scimmyProxied(t, proxied)
+	return s
+}
+
+// scimmyProxied is scimmySim, returning the proxy too (nil without).
+func scimmyProxied(t *testing.T, proxied bool) (*providertest.Sim, *scimserver.Proxy) {
 	srv := scimserver.Start(t)
 	cfg := scim.Config{URL: srv.URL, Token: srv.Token, AllowInsecure: true, OnDelete: scim.OnDeleteDelete, PatchOperations: 3,
 		UserAttributes: map[string]string{"userName": "{{ .uid }}", "name.givenName": "{{ .givenName }}",
@@ -66,7 +96,7 @@ func startSCIMMY(t *testing.T, _ ldap.Config) *providertest.Sim {
 		t.Fatalf("SCIMMY has no %s %s", kind, name)
 		return nil
 	}
-	return &providertest.Sim{
+	sim := &providertest.Sim{
 		New: func() providertest.Provider {
 			p, err := scim.New(cfg, providers.Env{Version: "test"})
 			if err != nil {
@@ -124,9 +154,45 @@ func startSCIMMY(t *testing.T, _ ldap.Config) *providertest.Sim {
 			}
 		},
 		Fault: func(op providertest.Op, _ fault.Fault) {
-			t.Fatalf("SCIMMY cannot inject faults (%s): this case belongs to scimsim", op)
+			t.Fatalf("SCIMMY without its proxy cannot inject faults (%s)", op)
 		},
 		Answers: func() []int { return nil },
+	}
+	var proxy *scimserver.Proxy
+	if proxied {
+		proxy = srv.Proxy(t)
+		cfg.URL = proxy.URL // New reads cfg when called; admin keeps SCIMMY's own URL
+		sim.Fault = providertest.FaultByMethod(t, "SCIMMY", map[providertest.Op]string{providertest.Read: http.MethodGet, providertest.Create: http.MethodPost,
+			providertest.Update: http.MethodPatch, providertest.Delete: http.MethodDelete}, proxy.Inject)
+		sim.Answers = proxy.Answers
+	}
+	return sim, proxy
+}
+
+// TestBulkSCIMMY: SCIMMY offers /Bulk; the creates go there, and a bulk
+// request whose answer is lost after it landed makes no duplicates.
+func TestBulkSCIMMY(t *testing.T) {
+	var proxy *scimserver.Proxy
+	h := harness()
+	h.Start = func(t *testing.T, _ ldap.Config) *providertest.Sim {
+		var s *providertest.Sim
+		s, proxy = scimmyProxied(t, true)
+		return s
+	}
+	e := providertest.NewEnv(t, h)
+	proxy.Inject(fault.Fault{Method: http.MethodPost, Path: "Bulk", Count: 1, Drop: true, AfterWrite: true})
+	e.Sync() // converged: every object once
+	bulks, alone := 0, 0
+	for _, r := range proxy.Requests() {
+		switch {
+		case r.Method == http.MethodPost && r.Path == "Bulk":
+			bulks++
+		case r.Method == http.MethodPost:
+			alone++
+		}
+	}
+	if bulks != 2 || alone != 0 {
+		t.Errorf("%d bulk requests and %d creates alone; want 2 (users, groups) and none", bulks, alone)
 	}
 }
 
