@@ -16,9 +16,12 @@ var _ apply.Preparer = (*Provider)(nil)
 
 // Prepare notes the name each object created or renamed by p will have:
 // a group written in the same apply names it by the DN that name makes
-// (see memberDN), whether or not its write has landed yet.
+// (see memberDN), whether or not its write has landed yet. It also
+// counts the renames (see modify) and drops the index of an earlier
+// apply: this one reads UCS afresh.
 func (p *Provider) Prepare(pl *plan.Plan) {
 	names := map[plan.Kind]map[string]string{}
+	renames := 0
 	for i := range pl.Changes {
 		c := &pl.Changes[i]
 		if (c.Action == plan.Create || c.Action == plan.Rename) && c.After != nil {
@@ -27,9 +30,12 @@ func (p *Provider) Prepare(pl *plan.Plan) {
 			}
 			names[c.Kind][c.ID] = c.After.Name
 		}
+		if c.Action == plan.Rename {
+			renames++
+		}
 	}
 	p.mu.Lock()
-	p.names = names
+	p.names, p.renames, p.at = names, renames, nil
 	p.mu.Unlock()
 }
 
@@ -121,8 +127,10 @@ func (p *Provider) create(ctx context.Context, c *plan.Change) error {
 // object must still be as c.Before shows it (see check). A 412 (UDM
 // rewrote a group for a member renamed meanwhile, or a PUT whose answer
 // was lost landed) or, for a rename, a 404 (the rename landed) reads the
-// object once more: already as After is done, still as Before is sent
-// again under the new ETag.
+// object again: already as After is done, still as Before is sent again
+// under the new ETag. That happens once, and once more for each rename
+// in this apply, as each may rewrite the group between a read and its
+// PUT; check, not the 412, tells a change by someone else.
 func (p *Provider) modify(ctx context.Context, c *plan.Change) error {
 	typ := typeOf(c.Kind)
 	var dn string
@@ -132,8 +140,11 @@ func (p *Provider) modify(ctx context.Context, c *plan.Change) error {
 	if dn == "" {
 		return fmt.Errorf("udm: %s %s (key %s) is no longer in UCS: %w", c.Kind, c.Name(), c.ID, ErrDrift)
 	}
+	p.mu.Lock()
+	retries := 1 + p.renames
+	p.mu.Unlock()
 	var err error
-	for again := false; ; again = true {
+	for try := 0; ; try++ {
 		var raw RawObject
 		var etag string
 		var after *plan.Object
@@ -149,7 +160,7 @@ func (p *Provider) modify(ctx context.Context, c *plan.Change) error {
 		}
 		err = p.client.Put(ctx, typ, dn, body, etag)
 		retry := IsPrecondition(err) || IsNotFound(err) && c.Action == plan.Rename
-		if !retry || again {
+		if !retry || try == retries {
 			break
 		}
 		if dn, err = p.currentDN(ctx, c, dn); err != nil {

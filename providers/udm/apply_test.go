@@ -3,6 +3,7 @@ package udm_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/ldapply/ldapply/fixtures/udmsim"
 	"github.com/ldapply/ldapply/plan"
 	"github.com/ldapply/ldapply/providers/providertest"
+	"github.com/ldapply/ldapply/providers/udm"
 )
 
 // named is a source user with key k-<key> and uid uid.
@@ -180,6 +182,81 @@ func TestApplyGroupListForms(t *testing.T) {
 			}
 			if got := e.members(t, "ops"); !slices.Equal(got, []string{"uid=alice", "uid=bob"}) {
 				t.Errorf("ops holds %v; want alice and bob", got)
+			}
+		})
+	}
+}
+
+// TestApplyGroupReadBeforeNestedRename: the update of a group is read
+// from UCS just before this apply renames a group nested in it, and
+// checked just after (UDM rewrote the nested DN, and the index already
+// has the new one). The stale read names the nested group by its old DN,
+// which is still that group: the update is written, not drift. Likewise
+// when a second nested group is renamed between the re-read after the
+// first 412 and its PUT. A change by someone else, made alongside, is
+// still drift and nothing is written.
+func TestApplyGroupReadBeforeNestedRename(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		renames []string // groups nested in all this apply renames, each
+		// in the window of one read of all
+		byHand      bool // someone takes dev out of all in the first window
+		wantErr     error
+		wantMembers []string
+	}{
+		{"one rename", []string{"ops"}, false, nil, []string{"cn=dev", "cn=ops-new", "uid=alice"}},
+		{"two renames", []string{"ops", "dev"}, false, nil, []string{"cn=dev-new", "cn=ops-new", "uid=alice"}},
+		{"rename and a change by hand", []string{"ops"}, true, udm.ErrDrift, []string{"cn=ops-new"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newPruneEnv(t)
+			_, rec := e.seedAlice(map[string]any{"lastname": "alice"})
+			var nested []any
+			groups := map[string]*plan.Entry{}
+			for _, name := range []string{"ops", "dev"} {
+				nested = append(nested, e.sim.Seed(udmsim.Groups, e.groupOU, map[string]any{"name": name, "univentionObjectIdentifier": "k-" + name}))
+				rec.Add(plan.Binding{Kind: plan.KindGroup, Key: "k-" + name, ID: "k-" + name, Name: name})
+				groups[name] = group(name)
+			}
+			allDN := e.sim.Seed(udmsim.Groups, e.groupOU, map[string]any{"name": "all", "nestedGroup": nested, "univentionObjectIdentifier": "k-all"})
+			rec.Add(plan.Binding{Kind: plan.KindGroup, Key: "k-all", ID: "k-all", Name: "all"})
+			want := []string{"update group all"}
+			for _, name := range tc.renames {
+				g := group(name + "-new")
+				g.Key = "k-" + name
+				groups[name] = g
+				want = append(want, "rename group "+name+"-new")
+			}
+			alice := user("alice")
+			dir := &plan.Directory{Users: []*plan.Entry{alice}, Groups: []*plan.Entry{
+				groups["ops"], groups["dev"], group("all", groups["ops"].NormDN, groups["dev"].NormDN, alice.NormDN),
+			}}
+			pl, err := e.p.Plan(ctx, dir, rec.Bindings)
+			if err != nil {
+				t.Fatal(err)
+			}
+			providertest.WantChanges(t, pl, want...)
+			e.p.Prepare(pl)
+			changes := map[string]*plan.Change{}
+			for i := range pl.Changes {
+				changes[pl.Changes[i].ID] = &pl.Changes[i]
+			}
+			for i, name := range tc.renames {
+				e.sim.After("GET", udmsim.Groups+"/"+allDN, func() {
+					if err := e.p.Apply(ctx, changes["k-"+name]); err != nil {
+						t.Errorf("rename %s: %v", name, err)
+					}
+					if tc.byHand && i == 0 {
+						e.sim.Modify(allDN, map[string]any{"nestedGroup": []any{"cn=ops-new," + e.groupOU}})
+					}
+				})
+			}
+			if err := e.p.Apply(ctx, changes["k-all"]); !errors.Is(err, tc.wantErr) {
+				t.Errorf("update all: %v; want %v", err, tc.wantErr)
+			}
+			if got := e.members(t, "all"); !slices.Equal(got, tc.wantMembers) {
+				t.Errorf("all holds %v; want %v", got, tc.wantMembers)
 			}
 		})
 	}

@@ -19,7 +19,8 @@ type APIError = httpapi.Error
 // ErrDrift is wrapped by Apply's error when the object changed since the
 // plan was made: its managed properties or member lists are no longer
 // those the plan saw, it is gone, or UDM answered 412 to the If-Match of
-// a PUT twice.
+// a PUT more often than a lost answer and the apply's own renames explain
+// (see Provider.Apply).
 var ErrDrift = errors.New("the object changed in UCS since the plan was made; nothing was written to it, run plan again")
 
 func status(err error) int { return httpapi.StatusOf(err) }

@@ -13,9 +13,15 @@ import (
 // provider makes. Apply takes the DNs it sends from it (a group's members,
 // the object a change writes) and reads member DNs back into target ids
 // with it.
+//
+// was keeps the DN each object had before this apply renamed it: a group
+// read just before the rename landed (UDM rewrites the member DNs of the
+// groups holding a renamed object) still names it so, and that is the
+// same member, not a change by someone else. It outlives a fresh read.
 type index struct {
-	dn map[plan.Kind]map[string]string // target id -> DN
-	id map[string]string               // lower-case DN -> target id
+	dn  map[plan.Kind]map[string]string // target id -> DN
+	id  map[string]string               // lower-case DN -> target id
+	was map[string]string               // lower-case DN before a rename by this apply -> target id
 }
 
 // readIndex reads both lists, at once, as Plan does.
@@ -24,7 +30,7 @@ func (p *Provider) readIndex(ctx context.Context) (*index, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := &index{dn: map[plan.Kind]map[string]string{}, id: map[string]string{}}
+	x := &index{dn: map[plan.Kind]map[string]string{}, id: map[string]string{}, was: map[string]string{}}
 	for i, k := range plan.Kinds {
 		x.dn[k] = map[string]string{}
 		for _, o := range found[i] {
@@ -41,6 +47,9 @@ func (p *Provider) readIndex(ctx context.Context) (*index, error) {
 func (x *index) set(k plan.Kind, id, dn string) {
 	if old, ok := x.dn[k][id]; ok {
 		delete(x.id, strings.ToLower(old))
+		if dn != "" && !strings.EqualFold(old, dn) {
+			x.was[strings.ToLower(old)] = id
+		}
 	}
 	if dn == "" {
 		delete(x.dn[k], id)
@@ -50,13 +59,17 @@ func (x *index) set(k plan.Kind, id, dn string) {
 	x.id[strings.ToLower(dn)] = id
 }
 
-// ids turns member DNs into target ids as Plan does (see snapshot.ids).
-// missed is true when a DN under one of ous is not in the index: a read
-// of UCS made now may know it.
+// ids turns member DNs into target ids as Plan does (see snapshot.ids),
+// a DN an object had before this apply renamed it included. missed is
+// true when a DN under one of ous is not in the index: a read of UCS made
+// now may know it.
 func (x *index) ids(dns []string, ous ...string) (ids []string, missed bool) {
 	ids = make([]string, 0, len(dns))
 	for _, dn := range dns {
 		id, found := x.id[strings.ToLower(dn)]
+		if !found {
+			id, found = x.was[strings.ToLower(dn)]
+		}
 		if !found {
 			id = dn
 			for _, ou := range ous {
@@ -80,6 +93,9 @@ func (p *Provider) withIndex(ctx context.Context, fresh bool, f func(*index) err
 		x, err := p.readIndex(ctx)
 		if err != nil {
 			return err
+		}
+		if p.at != nil {
+			x.was = p.at.was
 		}
 		p.at = x
 	}

@@ -71,6 +71,9 @@ type Provider struct {
 	// names holds, by kind and target id, the name each object the
 	// apply creates or renames will have (see Prepare); guarded by mu.
 	names map[plan.Kind]map[string]string
+	// renames counts the renames the apply makes (see Prepare); guarded
+	// by mu.
+	renames int
 
 	// readSource reads the directory again at apply, for a mapped
 	// password (see SetSource); srcMu guards srcUsers.
