@@ -48,7 +48,7 @@ for arch in $ARCHES; do
 	# The archive: the binary and what the packages install beside it.
 	t=dist/build/tar-$arch/ldapply_${VERSION}_linux_$arch
 	mkdir -p "$t/completions"
-	cp "$b/ldapply" "$b/ldapply.8.gz" "$b/README.md.gz" packaging/ldapply@.service examples/systemd/ldapply@.timer packaging/example.yaml packaging/copyright "$t/"
+	cp "$b/ldapply" "$b/ldapply.8.gz" "$b/README.md.gz" packaging/ldapply@.service packaging/ldapply@.timer packaging/example.yaml packaging/copyright "$t/"
 	for sh in bash zsh fish; do cp "$b/completion.$sh" "$t/completions/ldapply.$sh"; done
 	tar --sort=name --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 --numeric-owner \
 		-C "$(dirname "$t")" -cf - "$(basename "$t")" | gzip -9n > "dist/ldapply_${VERSION}_linux_$arch.tar.gz"

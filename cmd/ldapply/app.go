@@ -19,7 +19,7 @@ func configFlag() cli.Flag {
 // (command "state list" is STATE_LIST).
 func lockTimeoutFlag(command string, def time.Duration) cli.Flag {
 	env := "LDAPPLY_" + strings.ToUpper(strings.ReplaceAll(command, " ", "_")) + "_LOCK_TIMEOUT"
-	return &cli.DurationFlag{Name: "lock-timeout", Value: def, EnvVars: []string{env}, Usage: "how long to wait for a state lock held by another run"}
+	return &cli.DurationFlag{Name: "lock-timeout", Value: def, EnvVars: []string{env}, Usage: "wait up to `DURATION` for a state lock held by another run"}
 }
 
 func metricsFlag() cli.Flag {
@@ -44,7 +44,7 @@ func allowDeletesFlag() cli.Flag {
 }
 
 func parallelismFlag() cli.Flag {
-	return &cli.IntFlag{Name: "parallelism", Value: 10, EnvVars: []string{"LDAPPLY_PARALLELISM"}, Usage: "the most changes in flight at once; apply sends fewer while the target reports contention (conflicts, 429, 503) and grows back towards this"}
+	return &cli.IntFlag{Name: "parallelism", Value: 10, EnvVars: []string{"LDAPPLY_PARALLELISM"}, Usage: "at most `N` changes in flight at once; apply sends fewer while the target reports contention (conflicts, 429, 503) and grows back towards this"}
 }
 
 func noColorFlag() cli.Flag {
@@ -140,7 +140,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 				Flags: []cli.Flag{
 					configFlag(),
 					&cli.BoolFlag{Name: "json", EnvVars: []string{"LDAPPLY_STATUS_JSON"}, Usage: "machine-readable output"},
-					&cli.IntFlag{Name: "runs", Value: 10, EnvVars: []string{"LDAPPLY_STATUS_RUNS"}, Usage: "how many recent runs to show"},
+					&cli.IntFlag{Name: "runs", Value: 10, EnvVars: []string{"LDAPPLY_STATUS_RUNS"}, Usage: "show the last `N` runs"},
 					lockTimeoutFlag("status", 2*time.Second),
 				},
 				Action: cmdStatus,
@@ -182,7 +182,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			},
 			{
 				Name:      "validate",
-				Usage:     "check the configuration without connecting anywhere",
+				Usage:     "check the configuration without connecting anywhere, except to a SCIM target, whose capabilities it reads",
 				UsageText: "ldapply validate [--config FILE]\n\nExample:\n   ldapply validate --config prod.yaml",
 				Flags:     []cli.Flag{configFlag()},
 				Action:    cmdValidate,

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -56,10 +57,26 @@ func cmdCompletion(c *cli.Context) error {
 		if err != nil {
 			return fmt.Errorf("completion fish: %w", err)
 		}
-		script = fish
+		script = dedupeLines(fish)
 	default:
 		return fmt.Errorf("completion needs the shell: ldapply completion bash|zsh|fish")
 	}
 	_, err := io.WriteString(c.App.Writer, script)
 	return err
+}
+
+// dedupeLines drops a line that repeats an earlier one: urfave/cli writes
+// the top level's --help and --version, and a shared help command's
+// flags, twice into the fish script.
+func dedupeLines(script string) string {
+	seen := map[string]bool{}
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(script, "\n") {
+		if strings.HasPrefix(l, "complete ") && seen[l] {
+			continue
+		}
+		seen[l] = true
+		b.WriteString(l)
+	}
+	return b.String()
 }

@@ -72,9 +72,7 @@ func scriptStrings(n *yaml.Node, out *[]string) {
 // that every ldapply command they run exists, with its flags.
 func TestExamplesRunRealCommands(t *testing.T) {
 	files, _ := filepath.Glob("../../examples/*.yml")
-	more, _ := filepath.Glob("../../examples/systemd/*")
-	units, _ := filepath.Glob("../../packaging/ldapply@.*") // the package's units
-	more = append(more, units...)
+	more, _ := filepath.Glob("../../packaging/ldapply@.*") // the systemd units
 	if len(files) < 2 || len(more) < 2 {
 		t.Fatalf("examples missing: %v %v", files, more)
 	}
@@ -157,10 +155,15 @@ func TestSyncStatusMetrics(t *testing.T) {
 }
 
 func TestCompletionAndMan(t *testing.T) {
-	for _, sh := range []string{"bash", "zsh"} {
+	// bash and zsh ask ldapply for candidates; fish's script lists them.
+	mark := map[string]string{"bash": "--generate-bash-completion", "zsh": "--generate-bash-completion", "fish": "complete -c ldapply"}
+	for _, sh := range []string{"bash", "zsh", "fish"} {
 		var out, errb bytes.Buffer
-		if code := Main([]string{"ldapply", "completion", sh}, &out, &errb); code != 0 || !strings.Contains(out.String(), "--generate-bash-completion") {
+		if code := Main([]string{"ldapply", "completion", sh}, &out, &errb); code != 0 || !strings.Contains(out.String(), mark[sh]) {
 			t.Errorf("completion %s exited %d: %s%s", sh, code, out.String(), errb.String())
+		}
+		if sh == "fish" {
+			checkFishScript(t, out.String())
 		}
 	}
 	// urfave/cli reads os.Args for completion, so ask a real process.
@@ -191,6 +194,39 @@ func TestCompletionAndMan(t *testing.T) {
 				t.Errorf("ldapply %s %s --help has no example", c.Name, s.Name)
 			}
 		}
+	}
+}
+
+// checkFishScript wants the fish script to name the commands' flags once
+// each and to parse (fish -n) where fish is installed, which CI requires.
+func checkFishScript(t *testing.T, script string) {
+	t.Helper()
+	for _, want := range []string{"-l auto-approve", "-l lock-timeout", "-l max-chars"} {
+		if !strings.Contains(script, want) {
+			t.Errorf("completion fish lacks %q", want)
+		}
+	}
+	seen := map[string]bool{}
+	for _, l := range strings.Split(script, "\n") {
+		if strings.HasPrefix(l, "complete ") && seen[l] {
+			t.Errorf("completion fish repeats %q", l)
+		}
+		seen[l] = true
+	}
+	fish, err := exec.LookPath("fish")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("fish is not installed, so the fish completion cannot be checked; install it (apt-get install fish)")
+		}
+		t.Logf("fish is not installed: the fish script's syntax is not checked")
+		return
+	}
+	f := filepath.Join(t.TempDir(), "ldapply.fish")
+	if err := os.WriteFile(f, []byte(script), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(fish, "-n", f).CombinedOutput(); err != nil {
+		t.Errorf("fish -n on the completion script: %v\n%s", err, out)
 	}
 }
 
