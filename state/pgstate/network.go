@@ -89,8 +89,8 @@ func (b *Backend) connect(ctx context.Context) (*pgx.Conn, error) {
 }
 
 // firstCause returns the failure of pgx's first connection attempt
-// without the prefix naming the user and database, which the message
-// says otherwise: "failed to receive message: timeout: context deadline
+// without pgx's prefixes (the user and database, the address, the step),
+// which the message says otherwise: "timeout: context deadline
 // exceeded".
 func firstCause(err error) error {
 	var ce *pgconn.ConnectError
@@ -101,9 +101,11 @@ func firstCause(err error) error {
 	if j, ok := e.(interface{ Unwrap() []error }); ok && len(j.Unwrap()) > 0 {
 		e = j.Unwrap()[0]
 	}
-	// One attempt's error reads "address (host): what: cause".
-	if u := errors.Unwrap(e); u != nil {
-		e = u
+	// One attempt's error reads "address (host): step: cause".
+	for range 2 {
+		if u := errors.Unwrap(e); u != nil {
+			e = u
+		}
 	}
 	return e
 }
