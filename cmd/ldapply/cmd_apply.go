@@ -256,7 +256,7 @@ func newApplyRun(c *cli.Context, cfg *Config, operation string, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
-	store, err := cfg.stateBackend()
+	store, err := cfg.stateBackend(log)
 	if err != nil {
 		return nil, err
 	}

@@ -129,7 +129,7 @@ func cmdPlan(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	store, err := cfg.stateBackend()
+	store, err := cfg.stateBackend(log)
 	if err != nil {
 		return err
 	}

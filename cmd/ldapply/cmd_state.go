@@ -24,7 +24,7 @@ func openState(c *cli.Context) (state.Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cfg.stateBackend()
+	return cfg.stateBackend(newLogger(c.App.ErrWriter))
 }
 
 // sortedBindings returns every binding, users first, then by name.
@@ -160,7 +160,7 @@ func cmdValidate(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	store, err := cfg.stateBackend()
+	store, err := cfg.stateBackend(newLogger(c.App.ErrWriter))
 	if err != nil {
 		return err
 	}

@@ -81,11 +81,11 @@ func cmdStateMigrate(c *cli.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("--to: %w", err)
 	}
-	from, err := fromCfg.stateBackend()
+	from, err := fromCfg.stateBackend(newLogger(c.App.ErrWriter))
 	if err != nil {
 		return fmt.Errorf("--from: %w", err)
 	}
-	to, err := toCfg.stateBackend()
+	to, err := toCfg.stateBackend(newLogger(c.App.ErrWriter))
 	if err != nil {
 		return fmt.Errorf("--to: %w", err)
 	}

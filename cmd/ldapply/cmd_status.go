@@ -46,7 +46,7 @@ func cmdStatus(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	store, err := cfg.stateBackend()
+	store, err := cfg.stateBackend(newLogger(c.App.ErrWriter))
 	if err != nil {
 		return err
 	}

@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -77,19 +79,27 @@ type PostgresStateConfig struct {
 	// Workspace separates the states of several configurations in one
 	// database; default "default".
 	Workspace string `yaml:"workspace"`
+	// ConnectTimeout bounds each connection (TCP, TLS, login); default
+	// 10s, unless the DSN sets connect_timeout.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// Timeout bounds each statement or transaction once connected, not
+	// the wait for the lock; default 1m.
+	Timeout time.Duration `yaml:"timeout"`
 }
 
-// openPostgresState opens the PostgreSQL backend; set by the file that
-// provides it, nil when this build has none.
-var openPostgresState func(PostgresStateConfig) (state.Backend, error)
+// openPostgresState opens the PostgreSQL backend, which logs its waits
+// for the server to log; set by the file that provides it, nil when this
+// build has none.
+var openPostgresState func(PostgresStateConfig, *slog.Logger) (state.Backend, error)
 
-// stateBackend opens the configured state location.
-func (c *Config) stateBackend() (state.Backend, error) {
+// stateBackend opens the configured state location; log receives what a
+// remote state logs while it waits (nil discards it).
+func (c *Config) stateBackend(log *slog.Logger) (state.Backend, error) {
 	if c.State.Postgres != nil {
 		if openPostgresState == nil {
 			return nil, errors.New("state.postgres: this ldapply was built without the PostgreSQL state backend")
 		}
-		return openPostgresState(*c.State.Postgres)
+		return openPostgresState(*c.State.Postgres, log)
 	}
 	return state.File{Path: c.State.Path}, nil
 }

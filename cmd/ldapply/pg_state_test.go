@@ -63,7 +63,7 @@ func (p *pgEnv) lock(t *testing.T, info state.LockInfo) state.Session {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := cfg.stateBackend()
+	store, err := cfg.stateBackend(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func readState(t *testing.T, config string) *state.Snapshot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := cfg.stateBackend()
+	b, err := cfg.stateBackend(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,7 +353,7 @@ func TestPostgresPullPush(t *testing.T) {
 	// state that holds nothing, serial 0 and no objects or runs, counts
 	// as empty and may be replaced.)
 	cfg, _ := loadConfig(p.pgConf)
-	store, _ := cfg.stateBackend()
+	store, _ := cfg.stateBackend(nil)
 	inUse, err := store.Lock(context.Background(), state.NewLockInfo("test", "test"), 0)
 	if err != nil {
 		t.Fatal(err)

@@ -75,6 +75,22 @@ as in the file backend. If the connection breaks while a commit is in
 flight, the write returns an error although it may have committed; the
 next plan then shows the object as adopted or unchanged, never duplicated.
 
+# Timeouts and network failures
+
+Every connection is bounded by [Config.ConnectTimeout] (TCP, TLS and the
+login; a connect_timeout in the DSN wins), and every exchange once
+connected by [Config.Timeout]: one statement, or one transaction such as a
+commit or the read of the whole state. The wait for the lock is not one
+exchange but many short ones, so the lock timeout alone bounds it. While
+an exchange waits, a line "Still waiting for postgres://host:port/db
+(connecting, 5 s so far)." goes to [Config.Log] after half of
+netfail.DefaultEvery and then every netfail.DefaultEvery. A network
+failure is a *netfail.Error that says how far the exchange got (never
+connected, TLS handshake failed, accepted and then silent, cut off) and
+which state.postgres setting to check. Nothing is retried. No message
+shows the DSN's user or password: the server is named
+postgres://host:port/database.
+
 # Moving a state
 
 [Session.Import] replaces a workspace's state with a Snapshot, keeping the

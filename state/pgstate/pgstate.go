@@ -1,6 +1,7 @@
 package pgstate
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -8,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +41,19 @@ type Config struct {
 	Schema string
 	// Workspace names the state within the schema. Required.
 	Workspace string
+	// ConnectTimeout bounds each connection: TCP, TLS and the login
+	// (state.postgres.connect_timeout). 0 means DefaultConnectTimeout. A
+	// connect_timeout in the DSN (or PGCONNECT_TIMEOUT) takes precedence.
+	ConnectTimeout time.Duration
+	// Timeout bounds each exchange once connected: one statement, or one
+	// transaction such as a commit or the read of the whole state
+	// (state.postgres.timeout). The wait for the lock is not bounded by
+	// it but by the caller's lock timeout; each of its attempts is. 0
+	// means DefaultTimeout.
+	Timeout time.Duration
+	// Log receives a line at least every 10 s while an exchange waits
+	// for the server; nil discards them.
+	Log *slog.Logger
 }
 
 // Backend is one workspace in a PostgreSQL database. It holds no
@@ -51,6 +66,12 @@ type Backend struct {
 	workspace string
 	key       int64 // advisory lock key of (schema, workspace)
 	where     string
+	// addr names the server in network failures and waiting lines:
+	// postgres://host:port/database, never user or password.
+	addr      string
+	timeout   time.Duration
+	log       *slog.Logger
+	waitEvery time.Duration // 0: netfail.DefaultEvery; tests shorten it
 }
 
 var (
@@ -67,6 +88,10 @@ func Open(cfg Config) (*Backend, error) {
 		return nil, errors.New("pgstate: the workspace is empty; set state.postgres.workspace")
 	case strings.ContainsRune(cfg.Schema, 0) || strings.ContainsRune(cfg.Workspace, 0):
 		return nil, errors.New("pgstate: the schema and the workspace must not contain a NUL byte")
+	case cfg.ConnectTimeout < 0:
+		return nil, errors.New("pgstate: the connect timeout is negative; set state.postgres.connect_timeout to a positive duration such as 10s")
+	case cfg.Timeout < 0:
+		return nil, errors.New("pgstate: the timeout is negative; set state.postgres.timeout to a positive duration such as 1m")
 	}
 	cc, err := pgx.ParseConfig(cfg.DSN)
 	if err != nil {
@@ -80,17 +105,23 @@ func Open(cfg Config) (*Backend, error) {
 	if _, ok := cc.RuntimeParams["application_name"]; !ok {
 		cc.RuntimeParams["application_name"] = "ldapply"
 	}
+	if cc.ConnectTimeout == 0 {
+		cc.ConnectTimeout = cmp.Or(cfg.ConnectTimeout, DefaultConnectTimeout)
+	}
 	host := cc.Host
 	if strings.HasPrefix(host, "/") {
 		host = "unix:" + host
 	}
+	addr := fmt.Sprintf("postgres://%s/%s", joinHostPort(host, cc.Port), cc.Database)
 	b := &Backend{
 		conn:      cc,
 		schema:    cfg.Schema,
 		workspace: cfg.Workspace,
 		key:       LockKey(cfg.Schema, cfg.Workspace),
-		where: fmt.Sprintf("postgres://%s/%s (schema %s, workspace %s)",
-			joinHostPort(host, cc.Port), cc.Database, cfg.Schema, cfg.Workspace),
+		where:     fmt.Sprintf("%s (schema %s, workspace %s)", addr, cfg.Schema, cfg.Workspace),
+		addr:      addr,
+		timeout:   cmp.Or(cfg.Timeout, DefaultTimeout),
+		log:       cmp.Or(cfg.Log, slog.New(slog.DiscardHandler)),
 	}
 	return b, nil
 }
@@ -128,16 +159,12 @@ func (b *Backend) table(name string) string {
 	return pgx.Identifier{b.schema, name}.Sanitize()
 }
 
-func (b *Backend) connect(ctx context.Context) (*pgx.Conn, error) {
-	c, err := pgx.ConnectConfig(ctx, b.conn.Copy())
-	if err != nil {
-		return nil, fmt.Errorf("pgstate: cannot connect to %s; check state.postgres.dsn and that the server is reachable: %w", b.where, err)
-	}
-	return c, nil
-}
+// closeTimeout bounds the goodbye to the server when a connection is
+// closed; the server cleans up after a client that leaves without one.
+const closeTimeout = 5 * time.Second
 
 func closeConn(c *pgx.Conn) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
 	_ = c.Close(ctx)
 }
@@ -165,6 +192,9 @@ func (b *Backend) ensureSchema(ctx context.Context, c *pgx.Conn) error {
 		).Replace(ddl))
 		return err
 	})
+	if b.netFailure(err) != nil {
+		return b.dbError("create the tables of", err)
+	}
 	if err != nil {
 		return fmt.Errorf("pgstate: cannot create the schema %s and its tables in %s; the database user needs CREATE on the database (or create them once as an owner): %w", b.schema, b.where, err)
 	}
@@ -249,10 +279,12 @@ func (b *Backend) Init(ctx context.Context, timeout time.Duration) error {
 		return err
 	}
 	defer closeConn(c)
-	if err := b.ensureSchema(ctx, c); err != nil {
-		return err
-	}
-	return b.ensureState(ctx, c)
+	return b.exchange(ctx, "creating the state", func(ctx context.Context) error {
+		if err := b.ensureSchema(ctx, c); err != nil {
+			return err
+		}
+		return b.ensureState(ctx, c)
+	})
 }
 
 // Read returns a consistent copy of the workspace's state, or an empty
@@ -278,30 +310,42 @@ func (b *Backend) Read(ctx context.Context, timeout time.Duration) (*state.Snaps
 	}
 	// Closing the connection releases the shared lock too; unlock
 	// explicitly for poolers that keep the session.
-	defer c.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock_shared($1)", b.key)
-	var s *state.Snapshot
-	err = pgx.BeginTxFunc(ctx, c, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		var exists bool
-		if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", b.table("locks")).Scan(&exists); err != nil {
-			return b.dbError("read", err)
-		}
-		if !exists {
-			s = emptySnapshot()
-			return nil
-		}
-		var err error
-		if s, err = b.readSnapshot(ctx, tx); err != nil {
-			return err
-		}
-		// Under the shared advisory lock no writer's connection is
-		// alive: a lock row is a dead holder's.
-		s.StaleLock, err = b.lockRow(ctx, tx)
+	defer b.exchange(context.WithoutCancel(ctx), "unlocking", func(ctx context.Context) error {
+		_, err := c.Exec(ctx, "SELECT pg_advisory_unlock_shared($1)", b.key)
 		return err
+	})
+	var s *state.Snapshot
+	err = b.exchange(ctx, "reading the state", func(ctx context.Context) error {
+		return pgx.BeginTxFunc(ctx, c, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+			return b.readAll(ctx, tx, &s)
+		})
 	})
 	if err != nil {
 		return nil, b.wrap("read", err)
 	}
 	return s, nil
+}
+
+// readAll copies the state out of tx into *s, or an empty Snapshot when
+// the tables do not exist.
+func (b *Backend) readAll(ctx context.Context, tx pgx.Tx, s **state.Snapshot) error {
+	var exists bool
+	if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", b.table("locks")).Scan(&exists); err != nil {
+		return b.dbError("read", err)
+	}
+	if !exists {
+		*s = emptySnapshot()
+		return nil
+	}
+	snap, err := b.readSnapshot(ctx, tx)
+	if err != nil {
+		return err
+	}
+	// Under the shared advisory lock no writer's connection is alive: a
+	// lock row is a dead holder's.
+	snap.StaleLock, err = b.lockRow(ctx, tx)
+	*s = snap
+	return err
 }
 
 // unrecordedGrace is how long waitLock keeps trying, whatever its
@@ -320,8 +364,13 @@ func (b *Backend) waitLock(ctx context.Context, c *pgx.Conn, fn string, timeout 
 	start := time.Now()
 	deadline := start.Add(timeout)
 	for {
+		// Each attempt is one exchange bounded by the timeout; the wait
+		// as a whole is bounded by the lock timeout alone.
 		var ok bool
-		if err := c.QueryRow(ctx, "SELECT "+fn+"($1)", b.key).Scan(&ok); err != nil {
+		err := b.exchange(ctx, "taking the lock", func(ctx context.Context) error {
+			return c.QueryRow(ctx, "SELECT "+fn+"($1)", b.key).Scan(&ok)
+		})
+		if err != nil {
 			if ctx.Err() != nil {
 				return fmt.Errorf("pgstate: gave up waiting for the lock on %s: %w", b.where, ctx.Err())
 			}
@@ -331,7 +380,11 @@ func (b *Backend) waitLock(ctx context.Context, c *pgx.Conn, fn string, timeout 
 			return nil
 		}
 		if !time.Now().Before(deadline) {
-			info, err := b.lockRow(ctx, c)
+			var info *state.LockInfo
+			err := b.exchange(ctx, "reading the lock record", func(ctx context.Context) (err error) {
+				info, err = b.lockRow(ctx, c)
+				return err
+			})
 			if err != nil {
 				return err
 			}
@@ -443,6 +496,15 @@ func (b *Backend) ForceUnlock(ctx context.Context, id string) (*state.LockInfo, 
 		return nil, err
 	}
 	defer closeConn(c)
+	var info *state.LockInfo
+	err = b.exchange(ctx, "removing the lock record", func(ctx context.Context) (err error) {
+		info, err = b.forceUnlock(ctx, c, id)
+		return err
+	})
+	return info, err
+}
+
+func (b *Backend) forceUnlock(ctx context.Context, c *pgx.Conn, id string) (*state.LockInfo, error) {
 	var got bool
 	if err := c.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", b.key).Scan(&got); err != nil {
 		return nil, b.dbError("lock", err)
@@ -471,8 +533,12 @@ func (b *Backend) ForceUnlock(ctx context.Context, id string) (*state.LockInfo, 
 	return info, nil
 }
 
-// dbError wraps a database error as one sentence.
+// dbError wraps a database error as one sentence; a network failure
+// says how the exchange failed and which setting to check.
 func (b *Backend) dbError(doing string, err error) error {
+	if ne := b.netFailure(err); ne != nil {
+		return fmt.Errorf("pgstate: cannot %s the state (schema %s, workspace %s): %w", doing, b.schema, b.workspace, ne)
+	}
 	return fmt.Errorf("pgstate: cannot %s %s: %w", doing, b.where, err)
 }
 

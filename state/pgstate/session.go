@@ -73,12 +73,44 @@ func (b *Backend) LockSession(ctx context.Context, info state.LockInfo, timeout 
 			closeConn(c)
 		}
 	}()
-	if err := b.ensureSchema(ctx, c); err != nil {
+	err = b.exchange(ctx, "creating the tables", func(ctx context.Context) error { return b.ensureSchema(ctx, c) })
+	if err != nil {
 		return nil, err
 	}
 	if err := b.waitLock(ctx, c, "pg_try_advisory_lock", timeout); err != nil {
 		return nil, err
 	}
+	var stale *state.LockInfo
+	err = b.exchange(ctx, "writing the lock record", func(ctx context.Context) (err error) {
+		stale, err = b.writeLockRecord(ctx, c, info)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{
+		b:     b,
+		info:  info,
+		stale: stale,
+		conn:  c,
+	}
+	s.gc = state.NewGroupCommit(func(batch []func(context.Context, pgx.Tx) error) error {
+		return s.tx("committing", func(ctx context.Context, tx pgx.Tx) error {
+			for _, fn := range batch {
+				if err := fn(ctx, tx); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+	return s, nil
+}
+
+// writeLockRecord turns on synchronous commit when the server has it off
+// and writes info as the lock record, under the advisory lock. It returns
+// the record it replaced: a dead holder's.
+func (b *Backend) writeLockRecord(ctx context.Context, c *pgx.Conn, info state.LockInfo) (*state.LockInfo, error) {
 	// Writes are durable when they return only with synchronous commit.
 	var sc string
 	if err := c.QueryRow(ctx, "SELECT current_setting('synchronous_commit')").Scan(&sc); err != nil {
@@ -110,23 +142,7 @@ func (b *Backend) LockSession(ctx context.Context, info state.LockInfo, timeout 
 	if err != nil {
 		return nil, b.wrap("lock", err)
 	}
-	s := &Session{
-		b:     b,
-		info:  info,
-		stale: stale,
-		conn:  c,
-	}
-	s.gc = state.NewGroupCommit(func(batch []func(context.Context, pgx.Tx) error) error {
-		return s.tx(func(ctx context.Context, tx pgx.Tx) error {
-			for _, fn := range batch {
-				if err := fn(ctx, tx); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	})
-	return s, nil
+	return stale, nil
 }
 
 // StaleLock returns the record of a dead holder that Lock took over, or
@@ -136,17 +152,15 @@ func (s *Session) StaleLock() *state.LockInfo { return s.stale }
 // Info returns the lock record this Session holds.
 func (s *Session) Info() state.LockInfo { return s.info }
 
-// writeTimeout bounds one write transaction, so that a hung server does
-// not hang apply forever.
-const writeTimeout = 2 * time.Minute
-
-// tx runs fn in one transaction on the session's connection.
-func (s *Session) tx(fn func(context.Context, pgx.Tx) error) error {
-	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-	defer cancel()
+// tx runs fn in one transaction on the session's connection, bounded
+// by the backend's timeout so that a hung server does not hang apply;
+// doing names it in the lines logged while it waits.
+func (s *Session) tx(doing string, fn func(context.Context, pgx.Tx) error) error {
 	s.connMu.Lock()
 	defer s.connMu.Unlock()
-	err := pgx.BeginFunc(ctx, s.conn, func(tx pgx.Tx) error { return fn(ctx, tx) })
+	err := s.b.exchange(context.Background(), doing, func(ctx context.Context) error {
+		return pgx.BeginFunc(ctx, s.conn, func(tx pgx.Tx) error { return fn(ctx, tx) })
+	})
 	if err == nil {
 		s.commits.Add(1)
 	}
@@ -164,7 +178,10 @@ func (s *Session) submit(fn func(context.Context, pgx.Tx) error) error {
 	s.mu.RUnlock()
 	var se *stateError
 	if err != nil && !errors.As(err, &se) {
-		return fmt.Errorf("pgstate: writing to %s failed and the change was not recorded (if the connection broke during the commit it may have been); check the server: %w", s.b.where, err)
+		if ne := s.b.netFailure(err); ne != nil {
+			err = ne
+		}
+		return fmt.Errorf("pgstate: writing to the state (schema %s, workspace %s) failed and the change was not recorded (if the connection broke during the commit it may have been): %w", s.b.schema, s.b.workspace, err)
 	}
 	return err
 }
@@ -181,7 +198,7 @@ func (s *Session) Snapshot() (*state.Snapshot, error) {
 		return nil, s.closedError()
 	}
 	var snap *state.Snapshot
-	err := s.tx(func(ctx context.Context, tx pgx.Tx) error {
+	err := s.tx("reading the state", func(ctx context.Context, tx pgx.Tx) error {
 		var err error
 		snap, err = s.b.readSnapshot(ctx, tx)
 		return err
@@ -331,7 +348,7 @@ func (s *Session) Import(snap *state.Snapshot) error {
 	if s.closed {
 		return s.closedError()
 	}
-	err := s.tx(func(ctx context.Context, tx pgx.Tx) error {
+	err := s.tx("importing the state", func(ctx context.Context, tx pgx.Tx) error {
 		cur, err := s.b.readSnapshot(ctx, tx)
 		if err != nil {
 			return err
@@ -386,25 +403,34 @@ func (s *Session) Unlock() error {
 		s.closed = true
 		s.mu.Unlock()
 		s.gc.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
 		s.connMu.Lock()
 		defer s.connMu.Unlock()
-		// Remove the record while still holding the advisory lock, so
-		// that no one sees it without the lock and takes it for a dead
-		// holder's.
-		_, err := s.conn.Exec(ctx, "DELETE FROM "+s.b.table("locks")+" WHERE workspace = $1 AND lock_id = $2", s.b.workspace, s.info.ID)
-		if err != nil {
-			err = fmt.Errorf("pgstate: cannot remove the lock record of %s (the next run will report it as stale): %w", s.b.where, err)
-		} else if _, uerr := s.conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", s.b.key); uerr != nil {
-			err = s.b.dbError("unlock", uerr)
-		}
+		err := s.b.exchange(context.Background(), "unlocking", s.unlock)
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		defer cancel()
 		if cerr := s.conn.Close(ctx); cerr != nil && err == nil {
 			err = fmt.Errorf("pgstate: closing the connection to %s failed; its last writes were committed: %w", s.b.where, cerr)
 		}
 		s.unlockErr = err
 	})
 	return s.unlockErr
+}
+
+// unlock removes the lock record, then releases the advisory lock: in
+// this order, so that no one sees the record without the lock and takes
+// it for a dead holder's.
+func (s *Session) unlock(ctx context.Context) error {
+	_, err := s.conn.Exec(ctx, "DELETE FROM "+s.b.table("locks")+" WHERE workspace = $1 AND lock_id = $2", s.b.workspace, s.info.ID)
+	if err != nil {
+		if ne := s.b.netFailure(err); ne != nil {
+			err = ne
+		}
+		return fmt.Errorf("pgstate: cannot remove the lock record of %s (the next run will report it as stale): %w", s.b.where, err)
+	}
+	if _, err := s.conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", s.b.key); err != nil {
+		return s.b.dbError("unlock", err)
+	}
+	return nil
 }
 
 // BackendPID returns the server process id of the session's connection,
