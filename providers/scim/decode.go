@@ -130,17 +130,19 @@ func decodeMemberValue(dec *jsontext.Decoder) (id string, ok bool, err error) {
 			return "", false, err
 		}
 		isValue := tok.String() == "value"
-		if !isValue || dec.PeekKind() != '"' {
-			ok = ok && !isValue
-			if err := dec.SkipValue(); err != nil {
+		if isValue && dec.PeekKind() == '"' {
+			if tok, err = dec.ReadToken(); err != nil {
 				return "", false, err
 			}
+			id, ok = tok.String(), true
 			continue
 		}
-		if tok, err = dec.ReadToken(); err != nil {
+		if isValue {
+			ok = false // a later value that is no string replaces the one before
+		}
+		if err := dec.SkipValue(); err != nil {
 			return "", false, err
 		}
-		id, ok = tok.String(), true
 	}
 	_, err = dec.ReadToken() // '}'
 	return id, ok, err
