@@ -168,7 +168,7 @@ func (p *Provider) create(ctx context.Context, c *plan.Change) error {
 		return err
 	}
 	if !caps.Patch {
-		return p.replaceWith(ctx, c.Kind, r.ID(), func(r Resource) { r["members"] = memberValues(append(r.Members(), add...)) })
+		return p.replaceWith(ctx, c.Kind, r.ID(), func(r Resource) { r["members"] = memberIDs(append(r.Members(), add...)) })
 	}
 	_, err = p.client.PatchMembers(ctx, r.ID(), "", add, nil, p.cfg.PatchOperations)
 	return err
@@ -298,7 +298,7 @@ func (p *Provider) put(ctx context.Context, c *plan.Change, r Resource, tag stri
 		if err != nil {
 			return fmt.Errorf("scim: group %s: %w", c.Name(), err)
 		}
-		body["members"] = memberValues(ids)
+		body["members"] = memberIDs(ids)
 	}
 	if _, err := p.client.Replace(ctx, endpointOf(c.Kind), r.ID(), tag, body); err != nil {
 		return fmt.Errorf("scim: %s %s: %w", c.Kind, c.Name(), err)
@@ -318,14 +318,6 @@ func (p *Provider) replaceWith(ctx context.Context, k plan.Kind, id string, edit
 	edit(body)
 	_, err = p.client.Replace(ctx, endpointOf(k), id, tag, body)
 	return err
-}
-
-func memberValues(ids []string) []any {
-	out := make([]any, len(ids))
-	for i, id := range ids {
-		out[i] = map[string]any{"value": id}
-	}
-	return out
 }
 
 // members sends the difference of a group's member lists.

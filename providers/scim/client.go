@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -162,15 +164,8 @@ func (r Resource) Version() string {
 
 // Members returns the ids in r's members.
 func (r Resource) Members() []string {
-	l, _ := r.get("members").([]any)
-	out := make([]string, 0, len(l))
-	for _, e := range l {
-		m, _ := e.(map[string]any)
-		if v, ok := m["value"].(string); ok {
-			out = append(out, v)
-		}
-	}
-	return out
+	ids, _ := r.get("members").(memberIDs)
+	return slices.Clip(ids)
 }
 
 func (r Resource) str(name string) string { s, _ := r.get(name).(string); return s }
@@ -297,15 +292,16 @@ func (c *Client) page(ctx context.Context, endpoint string, opt ListOptions, sta
 	if len(opt.Excluded) > 0 {
 		q.Set("excludedAttributes", strings.Join(opt.Excluded, ","))
 	}
-	res, err := c.do(ctx, &httpapi.Request{Method: http.MethodGet, Path: endpoint + "?" + q.Encode(), Show: endpoint, Repeatable: true})
+	var pg *listPage
+	_, err := c.do(ctx, &httpapi.Request{Method: http.MethodGet, Path: endpoint + "?" + q.Encode(), Show: endpoint, Repeatable: true,
+		Consume: func(_ http.Header, r io.Reader) (err error) {
+			pg, err = decodePage(r)
+			return err
+		}})
 	if err != nil {
 		return nil, err
 	}
-	var pg listPage
-	if err := json.Unmarshal(res.Body, &pg); err != nil {
-		return nil, fmt.Errorf("scim: GET %s: the answer is not a ListResponse: %w", endpoint, err)
-	}
-	return &pg, nil
+	return pg, nil
 }
 
 // Get reads one resource; its ETag is the answer's header, or
