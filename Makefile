@@ -95,6 +95,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime $(FUZZTIME) ./cmd/ldapply
 	$(GO) test -run '^$$' -fuzz '^FuzzMapping$$' -fuzztime $(FUZZTIME) ./providers/mapping
 	$(GO) test -run '^$$' -fuzz '^FuzzNormalizeDN$$' -fuzztime $(FUZZTIME) ./providers/ldap
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMatchesReference$$' -fuzztime $(FUZZTIME) ./providers/scim
 	$(GO) -C $(BER) test -run '^$$' -fuzz '^FuzzReadPacketMatchesUpstream$$' -fuzztime $(FUZZTIME) .
 
 lint:
