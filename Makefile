@@ -91,13 +91,15 @@ bench: deps build
 # Markdown table and exits 1 on any violation. A violation names the
 # command that repeats it: make soak SEED=… ONLY=target/backend ROUNDS=….
 # SEED takes a comma-separated list; BUDGET (a Go duration, 0 = none)
-# stops starting rounds once spent. soak-ci is the short sample CI runs.
+# stops starting rounds once spent; FAULTS=SIGKILL,reset draws only the
+# fault classes named so. soak-ci is the short sample CI runs.
 SEED   ?= 1
 ONLY   ?=
 ROUNDS ?= 120
 BUDGET ?= 0
+FAULTS ?=
 soak: test-deps build
-	$(GO) run ./fixtures/cmd/soak -ldapply $(BIN) -seed $(SEED) -only "$(ONLY)" -rounds $(ROUNDS) -budget $(BUDGET)
+	$(GO) run ./fixtures/cmd/soak -ldapply $(BIN) -seed $(SEED) -only "$(ONLY)" -rounds $(ROUNDS) -budget $(BUDGET) -faults "$(FAULTS)"
 
 SOAK_CI_SEEDS ?= 101,102
 soak-ci: test-deps build
