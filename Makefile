@@ -103,7 +103,7 @@ soak: test-deps build
 
 SOAK_CI_SEEDS ?= 101,102
 soak-ci: test-deps build
-	$(GO) run ./fixtures/cmd/soak -ldapply $(BIN) -seed $(SOAK_CI_SEEDS) -rounds 6 -budget 150s
+	$(GO) run ./fixtures/cmd/soak -ldapply $(BIN) -seed $(SOAK_CI_SEEDS) -rounds 6 -budget 140s
 
 # fuzz runs each fuzz target for FUZZTIME; the corpora in testdata/fuzz
 # also run as plain tests in make test.
