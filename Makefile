@@ -4,7 +4,7 @@ BIN     := bin/ldapply
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build package demo test test-deps test-short bench fuzz lint fmt man update-golden deps install clean
+.PHONY: all build package demo test test-deps test-short bench soak soak-ci fuzz lint fmt man update-golden deps install clean
 
 all: build
 
@@ -86,6 +86,26 @@ bench: deps build
 	  $(GO) test -run '^$$' -bench DNCache -benchmem ./providers/ldap/ && \
 	  $(GO) -C $(BER) test -run '^$$' -bench ReadSearchEntry -benchmem . ; } | tee bench/go-bench.txt
 	$(GO) run ./fixtures/cmd/bench -ldapply $(BIN) -sizes $(BENCH_SIZES) -udm-sizes $(BENCH_UDM_SIZES) -runs $(BENCH_RUNS) -out bench/results.md -profile bench/out
+
+# soak: the seeded chaos soak (fixtures/cmd/soak): every target × state
+# backend, a 2,000-user directory in real slapd, one fault drawn from
+# the seed per apply, invariants checked after every round; it prints a
+# Markdown table and exits 1 on any violation. A violation names the
+# command that repeats it: make soak SEED=… ONLY=target/backend ROUNDS=….
+# SEED takes a comma-separated list; BUDGET (a Go duration, 0 = none)
+# stops starting rounds once spent; FAULTS=SIGKILL,reset draws only the
+# fault classes named so. soak-ci is the short sample CI runs.
+SEED   ?= 1
+ONLY   ?=
+ROUNDS ?= 120
+BUDGET ?= 0
+FAULTS ?=
+soak: test-deps build
+	$(GO) run ./fixtures/cmd/soak -ldapply $(BIN) -seed $(SEED) -only "$(ONLY)" -rounds $(ROUNDS) -budget $(BUDGET) -faults "$(FAULTS)"
+
+SOAK_CI_SEEDS ?= 101,102
+soak-ci: test-deps build
+	$(GO) run ./fixtures/cmd/soak -ldapply $(BIN) -seed $(SOAK_CI_SEEDS) -rounds 6 -budget 140s
 
 # fuzz runs each fuzz target for FUZZTIME; the corpora in testdata/fuzz
 # also run as plain tests in make test.

@@ -173,7 +173,26 @@ func (p *Provider) modify(ctx context.Context, c *plan.Change) error {
 	if err == nil && c.Action == plan.Rename {
 		p.moved(c.Kind, c.ID, rdnAttr(c.Kind)+"="+EscapeRDN(c.After.Name)+","+parentDN(dn))
 	}
+	if err != nil && c.Action == plan.Rename {
+		p.renameFailed(ctx, c)
+	}
 	return err
+}
+
+// renameFailed forgets the name a failed rename would have given c's
+// object, so that a group written later in the apply names it where it
+// is (see memberDN), not by a DN that names nothing: at the DN a search
+// by its key finds (the rename may have landed though its answer never
+// came), else at the DN it had. UDM rewrites the group when the next
+// apply renames it.
+func (p *Provider) renameFailed(ctx context.Context, c *plan.Change) {
+	found, err := p.search(ctx, c.Kind, c.Key)
+	p.mu.Lock()
+	delete(p.names[c.Kind], c.ID)
+	p.mu.Unlock()
+	if err == nil && found != "" {
+		p.moved(c.Kind, c.ID, found)
+	}
 }
 
 // check compares the object of c as read now (raw) with the plan, where
