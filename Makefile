@@ -105,7 +105,7 @@ soak: test-deps build
 
 SOAK_CI_SEEDS ?= 101,102
 soak-ci: test-deps build
-	$(GO) run ./fixtures/cmd/soak -ldapply $(BIN) -seed $(SOAK_CI_SEEDS) -rounds 6 -budget 140s
+	$(GO) run ./fixtures/cmd/soak -ldapply $(BIN) -seed $(SOAK_CI_SEEDS) -rounds 8 -budget 240s
 
 # fuzz runs each fuzz target for FUZZTIME; the corpora in testdata/fuzz
 # also run as plain tests in make test.
