@@ -540,11 +540,13 @@ type kindAdvisedTarget struct {
 }
 
 func (k *kindAdvisedTarget) Apply(ctx context.Context, c *plan.Change) error {
-	n := k.inflight.Add(1)
-	defer k.inflight.Add(-1)
+	// Counted under the lock, so the starts are listed in the order of
+	// their counts (the first start listed saw itself alone).
 	k.mu.Lock()
+	n := k.inflight.Add(1)
 	k.starts[c.Kind] = append(k.starts[c.Kind], n)
 	k.mu.Unlock()
+	defer k.inflight.Add(-1)
 	time.Sleep(2 * time.Millisecond)
 	return nil
 }
