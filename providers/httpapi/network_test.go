@@ -1,14 +1,12 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,61 +16,11 @@ import (
 	"github.com/ldapply/ldapply/providers/netfail"
 )
 
-// logBuffer is a log that tests read while requests write to it.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// silentListener accepts connections and never sends a byte; it returns
-// its address.
-func silentListener(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().String()
-}
-
 // netClient is a client of base that logs into the returned buffer,
 // reports waits every 20ms and has the given timeouts and attempts.
-func netClient(t *testing.T, base string, timeout time.Duration, attempts int) (*httpapi.Client, *logBuffer, *waits) {
+func netClient(t *testing.T, base string, timeout time.Duration, attempts int) (*httpapi.Client, *fault.Log, *waits) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &fault.Log{}
 	c, w := newClient(t, base, func(cfg *httpapi.Config) {
 		cfg.Target = "icinga"
 		cfg.Timeout, cfg.ConnectTimeout = timeout, timeout
@@ -99,7 +47,7 @@ func classOf(t *testing.T, err error) netfail.Class {
 // message, over http:// (waiting for the answer) and https:// (the TLS
 // handshake).
 func TestSilentServer(t *testing.T) {
-	addr := silentListener(t)
+	addr := fault.Silent(t)
 	for _, tc := range []struct {
 		scheme, stage, message string
 	}{

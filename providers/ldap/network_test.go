@@ -3,50 +3,16 @@ package ldap_test
 import (
 	"context"
 	"log/slog"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ldapply/ldapply/fixtures/slapd"
 	"github.com/ldapply/ldapply/providers/ldap"
 	"github.com/ldapply/ldapply/providers/netfail"
-)
 
-// silentListener accepts connections and never sends a byte; it returns
-// its ldap:// URI.
-func silentListener(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return "ldap://" + ln.Addr().String()
-}
+	"github.com/ldapply/ldapply/fixtures/fault"
+)
 
 // hasPrefix reports whether one of msgs starts with prefix.
 func hasPrefix(msgs []string, prefix string) bool {
@@ -64,7 +30,7 @@ func hasPrefix(msgs []string, prefix string) bool {
 // not started over as if it had been cut off.
 func TestSilentServer(t *testing.T) {
 	t.Parallel()
-	uri := silentListener(t)
+	uri := "ldap://" + fault.Silent(t)
 	for name, tc := range map[string]struct {
 		bindDN, bindPW, waiting string
 	}{

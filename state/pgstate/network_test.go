@@ -1,7 +1,6 @@
 package pgstate_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -20,28 +19,12 @@ import (
 	"github.com/ldapply/ldapply/state"
 	"github.com/ldapply/ldapply/state/pgstate"
 	"github.com/ldapply/ldapply/state/statetest"
+
+	"github.com/ldapply/ldapply/fixtures/fault"
 )
 
 // secret is the password of every DSN here: no message may show it.
 const secret = "Hush-Pass-4711"
-
-// logBuffer collects log lines from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
 
 // listen starts a TCP server on 127.0.0.1 that runs serve for each
 // connection and returns its port; cleanup closes it and every
@@ -115,9 +98,9 @@ func bounded(t *testing.T) context.Context {
 
 // openLogged opens dsn with the given bounds, logging to the returned
 // buffer and reporting waits every 100 ms.
-func openLogged(t *testing.T, dsn string, connectTimeout, timeout time.Duration) (*pgstate.Backend, *logBuffer) {
+func openLogged(t *testing.T, dsn string, connectTimeout, timeout time.Duration) (*pgstate.Backend, *fault.Log) {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &fault.Log{}
 	b, err := pgstate.Open(pgstate.Config{DSN: dsn, Schema: "ldapply", Workspace: "prod",
 		ConnectTimeout: connectTimeout, Timeout: timeout, Log: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
