@@ -94,14 +94,18 @@ bench: deps build
 # command that repeats it: make soak SEED=… ONLY=target/backend ROUNDS=….
 # SEED takes a comma-separated list; BUDGET (a Go duration, 0 = none)
 # stops starting rounds once spent; FAULTS=SIGKILL,reset draws only the
-# fault classes named so. soak-ci is the short sample CI runs.
+# fault classes named so. A violation's report also names its first
+# failing round alone (REPLAY='round=…;class=…', the spec it prints) and,
+# after rerunning the seed with smaller schedules, the smallest that
+# still fails. soak-ci is the short sample CI runs.
 SEED   ?= 1
 ONLY   ?=
 ROUNDS ?= 120
 BUDGET ?= 0
 FAULTS ?=
+REPLAY ?=
 soak: test-deps build
-	$(GO) run ./fixtures/cmd/soak -ldapply $(BIN) -seed $(SEED) -only "$(ONLY)" -rounds $(ROUNDS) -budget $(BUDGET) -faults "$(FAULTS)"
+	$(GO) run ./fixtures/cmd/soak -ldapply $(BIN) -seed $(SEED) -only "$(ONLY)" -rounds $(ROUNDS) -budget $(BUDGET) -faults "$(FAULTS)" -replay "$(REPLAY)"
 
 SOAK_CI_SEEDS ?= 101,102
 soak-ci: test-deps build
