@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -113,7 +114,7 @@ func writeLockInfo(path string, info LockInfo) error {
 	}
 	if err != nil {
 		_ = os.Remove(tmp)
-		return fmt.Errorf("state: cannot write the lock record %s; check free space and permissions: %w", dst, err)
+		return fmt.Errorf("state: cannot write the lock record %s; %s: %w", dst, writeAdvice(err), err)
 	}
 	syncDir(filepath.Dir(dst))
 	return nil
@@ -244,9 +245,21 @@ func (l *Locked) submit(fn func(*bolt.Tx) error) error {
 	l.mu.RUnlock()
 	var se *stateError
 	if err != nil && !errors.As(err, &se) {
-		return fmt.Errorf("state: writing to %s failed and the change was not recorded; check free space and permissions: %w", l.path, err)
+		return fmt.Errorf("state: writing to %s failed and the change was not recorded; %s: %w", l.path, writeAdvice(err), err)
 	}
 	return err
+}
+
+// writeAdvice says what to do about a failed write to the state's file
+// system: the cause when the errno names it, else where to look.
+func writeAdvice(err error) string {
+	switch {
+	case errors.Is(err, syscall.ENOSPC):
+		return "its file system is full; free space, then run plan and apply again"
+	case errors.Is(err, syscall.EROFS):
+		return "its file system is read-only; make it writable, then run plan and apply again"
+	}
+	return "check free space and permissions"
 }
 
 func (l *Locked) closedError() error {
