@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/ldapply/ldapply/apply"
@@ -35,7 +36,7 @@ func (p *Provider) Prepare(pl *plan.Plan) {
 		}
 	}
 	p.mu.Lock()
-	p.names, p.renames, p.at = names, renames, nil
+	p.names, p.renames, p.at, p.born = names, renames, nil, nil
 	p.mu.Unlock()
 }
 
@@ -118,7 +119,7 @@ func (p *Provider) create(ctx context.Context, c *plan.Change) error {
 	if dn == "" {
 		dn = rdnAttr(c.Kind) + "=" + EscapeRDN(c.After.Name) + "," + p.ou(c.Kind)
 	}
-	p.moved(c.Kind, c.ID, dn)
+	p.created(c.Kind, c.ID, dn)
 	return nil
 }
 
@@ -203,7 +204,7 @@ func (p *Provider) renameFailed(ctx context.Context, c *plan.Change) {
 func (p *Provider) check(ctx context.Context, c *plan.Change, raw RawObject) (*plan.Object, error) {
 	props := raw.Properties()
 	for fresh := false; ; fresh = true {
-		var now *plan.Object
+		var now, planned *plan.Object
 		missed := false
 		err := p.withIndex(ctx, fresh, func(x *index) error {
 			now = p.object(c.Kind, c.ID, props, func(dns []string) []string {
@@ -211,6 +212,7 @@ func (p *Provider) check(ctx context.Context, c *plan.Change, raw RawObject) (*p
 				missed = missed || m
 				return ids
 			})
+			planned = p.object(c.Kind, c.ID, props, func(dns []string) []string { return x.asPlanned(dns, p.born) })
 			return nil
 		})
 		if err != nil {
@@ -220,7 +222,7 @@ func (p *Provider) check(ctx context.Context, c *plan.Change, raw RawObject) (*p
 		switch v := version(now); {
 		case v == version(after):
 			return nil, nil
-		case v == c.Before.Version:
+		case v == c.Before.Version || version(planned) == c.Before.Version:
 			return after, nil
 		case fresh || !missed:
 			return nil, fmt.Errorf("udm: %s %s (%s): %w", c.Kind, c.Name(), raw.DN(), ErrDrift)
@@ -295,7 +297,11 @@ func (p *Provider) memberDNs(ctx context.Context, k plan.Kind, name string, o *p
 				if !ok {
 					return fmt.Errorf("udm: group %s lists %s %s, which UCS does not have and this apply does not create; run plan again", name, kind, id)
 				}
-				dns = append(dns, dn)
+				// A member Plan saw as a DN it could not resolve and
+				// the object this apply created there are one member.
+				if !slices.ContainsFunc(dns, func(d string) bool { return strings.EqualFold(d, dn) }) {
+					dns = append(dns, dn)
+				}
 			}
 			props[l] = dns
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -257,6 +258,52 @@ func TestApplyGroupReadBeforeNestedRename(t *testing.T) {
 			}
 			if got := e.members(t, "all"); !slices.Equal(got, tc.wantMembers) {
 				t.Errorf("all holds %v; want %v", got, tc.wantMembers)
+			}
+		})
+	}
+}
+
+// TestApplyMemberCreatedThisApply replays what the soak met (seed 1,
+// udm/postgres, round 0, SIGKILL at a group write): a run killed between
+// its group writes left group all naming ops by the DN ops would get,
+// before ops existed. The next plan creates ops and adopts all, seeing
+// that member as a DN it could not resolve; once the create has landed
+// UCS's answer resolves to ops. That is the same member, not a change
+// in UCS, and all must be written; a change by hand after the plan
+// still stops the write.
+func TestApplyMemberCreatedThisApply(t *testing.T) {
+	ctx := context.Background()
+	for _, byHand := range []bool{false, true} {
+		t.Run(fmt.Sprintf("by hand %v", byHand), func(t *testing.T) {
+			e := newPruneEnv(t)
+			_, rec := e.seedAlice(map[string]any{"lastname": "alice"})
+			allDN := e.sim.Seed(udmsim.Groups, e.groupOU, map[string]any{"name": "all", "nestedGroup": []any{"cn=ops," + e.groupOU}, "univentionObjectIdentifier": "k-all"})
+			alice := user("alice")
+			ops := group("ops", alice.NormDN)
+			dir := &plan.Directory{Users: []*plan.Entry{alice}, Groups: []*plan.Entry{ops, group("all", ops.NormDN, alice.NormDN)}}
+			pl, err := e.p.Plan(ctx, dir, rec.Bindings)
+			if err != nil {
+				t.Fatal(err)
+			}
+			providertest.WantChanges(t, pl, "create group ops", "adopt group all")
+			e.p.Prepare(pl)
+			byName := map[string]*plan.Change{}
+			for i := range pl.Changes {
+				byName[pl.Changes[i].Name()] = &pl.Changes[i]
+			}
+			if err := e.p.Apply(ctx, byName["ops"]); err != nil {
+				t.Fatalf("create ops: %v", err)
+			}
+			want, wantErr := []string{"cn=ops", "uid=alice"}, error(nil)
+			if byHand {
+				e.sim.Modify(allDN, map[string]any{"description": "edited by hand"})
+				want, wantErr = []string{"cn=ops"}, udm.ErrDrift
+			}
+			if err := e.p.Apply(ctx, byName["all"]); !errors.Is(err, wantErr) {
+				t.Errorf("adopt all: %v; want %v", err, wantErr)
+			}
+			if got := e.members(t, "all"); !slices.Equal(got, want) {
+				t.Errorf("all holds %v; want %v", got, want)
 			}
 		})
 	}

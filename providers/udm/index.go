@@ -59,6 +59,23 @@ func (x *index) set(k plan.Kind, id, dn string) {
 	x.id[strings.ToLower(dn)] = id
 }
 
+// asPlanned turns member DNs into target ids as ids does, but leaves
+// the DN of an object this apply created (born, lower-case DNs) a DN,
+// as Plan, which ran before the create, saw it.
+func (x *index) asPlanned(dns []string, born map[string]bool) []string {
+	ids := make([]string, 0, len(dns))
+	for _, dn := range dns {
+		if born[strings.ToLower(dn)] {
+			ids = append(ids, dn)
+		} else {
+			id, _ := x.ids([]string{dn})
+			ids = append(ids, id...)
+		}
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
 // ids turns member DNs into target ids as Plan does (see snapshot.ids),
 // a DN an object had before this apply renamed it included. missed is
 // true when a DN under one of ous is not in the index: a read of UCS made
@@ -111,4 +128,18 @@ func (p *Provider) moved(k plan.Kind, id, dn string) {
 	if p.at != nil {
 		p.at.set(k, id, dn)
 	}
+}
+
+// created records that this apply created the object of kind k and id
+// at dn (see Provider.born).
+func (p *Provider) created(k plan.Kind, id, dn string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.at != nil {
+		p.at.set(k, id, dn)
+	}
+	if p.born == nil {
+		p.born = map[string]bool{}
+	}
+	p.born[strings.ToLower(dn)] = true
 }

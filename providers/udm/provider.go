@@ -74,6 +74,12 @@ type Provider struct {
 	// renames counts the renames the apply makes (see Prepare); guarded
 	// by mu.
 	renames int
+	// born holds the lower-case DNs of the objects this apply created;
+	// guarded by mu. A group can name one before it exists (a run killed
+	// between its group writes left it so): Plan saw that member as a DN
+	// it could not resolve, apply resolves it once the create landed, and
+	// check takes both for the same member.
+	born map[string]bool
 
 	// readSource reads the directory again at apply, for a mapped
 	// password (see SetSource); srcMu guards srcUsers.
