@@ -543,7 +543,9 @@ func (s *Source) pagedSearch(ctx context.Context, conn *goldap.Conn, cfg *Config
 		case netFailure(cfg, netfail.Waiting, err) != nil:
 			return fmt.Errorf("ldap: search %s under %s with filter %s: %w", what, sc.Base, filter, netFailure(cfg, netfail.Waiting, err))
 		case goldap.IsErrorWithCode(err, goldap.LDAPResultSizeLimitExceeded):
-			hint = "; the server's size limit cut the result short: it seems not to support paged results (RFC 2696)"
+			// ldapply pages and asks for no size limit: the server's own
+			// total limit for the bind DN, or a server that does not page.
+			hint = fmt.Sprintf("; the server's size limit cut the result short: raise the bind DN's total limit (slapd: limits size.prtotal) or narrow source.%s, and check that the server supports paged results (RFC 2696)", what)
 		case goldap.IsErrorWithCode(err, goldap.LDAPResultTimeLimitExceeded):
 			// ldapply asks for no time limit: the server's own ended the search.
 			hint = fmt.Sprintf("; the server's time limit for the bind DN ended the search before its last entry: raise it (slapd: limits time; Active Directory: MaxQueryDuration) or narrow source.%s", what)
