@@ -2,6 +2,7 @@ package state
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"syscall"
@@ -19,8 +20,12 @@ func TestWriteAdvice(t *testing.T) {
 		errors.New("anything"): "check free space and permissions",
 	} {
 		err := &os.PathError{Op: "write", Path: "/var/lib/ldapply/state.db", Err: errno}
-		if got := writeAdvice(err); !strings.HasPrefix(got, want) {
-			t.Errorf("writeAdvice(%v) = %q, want it to start %q", err, got, want)
+		// bbolt formats the cause of a failed resize into its text.
+		flat := fmt.Errorf("file resize error: %s", &os.PathError{Op: "truncate", Path: "/var/lib/ldapply/state.db", Err: errno})
+		for _, err := range []error{err, flat} {
+			if got := writeAdvice(err); !strings.HasPrefix(got, want) {
+				t.Errorf("writeAdvice(%v) = %q, want it to start %q", err, got, want)
+			}
 		}
 	}
 }

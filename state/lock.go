@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -254,12 +255,19 @@ func (l *Locked) submit(fn func(*bolt.Tx) error) error {
 // system: the cause when the errno names it, else where to look.
 func writeAdvice(err error) string {
 	switch {
-	case errors.Is(err, syscall.ENOSPC):
+	case causedBy(err, syscall.ENOSPC):
 		return "its file system is full; free space, then run plan and apply again"
-	case errors.Is(err, syscall.EROFS):
+	case causedBy(err, syscall.EROFS):
 		return "its file system is read-only; make it writable, then run plan and apply again"
 	}
 	return "check free space and permissions"
+}
+
+// causedBy reports whether errno caused err. bbolt formats some causes
+// into its own error's text ("file resize error: …") rather than
+// wrapping them, so the errno's text counts too.
+func causedBy(err error, errno syscall.Errno) bool {
+	return errors.Is(err, errno) || strings.Contains(err.Error(), errno.Error())
 }
 
 func (l *Locked) closedError() error {
