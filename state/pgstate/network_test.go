@@ -7,20 +7,19 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
+	"github.com/ldapply/ldapply/fixtures/fault"
 	"github.com/ldapply/ldapply/fixtures/postgres"
 	"github.com/ldapply/ldapply/providers/netfail"
 	"github.com/ldapply/ldapply/state"
 	"github.com/ldapply/ldapply/state/pgstate"
 	"github.com/ldapply/ldapply/state/statetest"
-
-	"github.com/ldapply/ldapply/fixtures/fault"
 )
 
 // secret is the password of every DSN here: no message may show it.
@@ -31,35 +30,12 @@ const secret = "Hush-Pass-4711"
 // connection.
 func listen(t *testing.T, serve func(net.Conn)) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	_, port, _ := net.SplitHostPort(fault.Serve(t, serve))
+	n, err := strconv.Atoi(port)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Go(func() { serve(c) })
-		}
-	})
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return ln.Addr().(*net.TCPAddr).Port
+	return n
 }
 
 // silent accepts and never says a word.
